@@ -1,0 +1,259 @@
+"""The command line: Typer options and arguments only; each command builds Options and calls run."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from bulkop import __version__
+from bulkop.cli.common import (
+    AllowInsecureHttp,
+    BaseUrl,
+    Color,
+    ColorOpt,
+    Debug,
+    Profile,
+    Provider,
+    RequestTimeout,
+    Retries,
+    connection_flags,
+)
+from bulkop.context import Context
+from bulkop.errors import EXIT_CODE_NAMES
+
+EXIT_CODES_EPILOG = (
+    "Exit codes: "
+    + ", ".join(f"{int(code)} {name}" for code, name in EXIT_CODE_NAMES.items())
+    + " (man bulkop explains each)."
+)
+
+app = typer.Typer(
+    name="bulkop",
+    help="Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON).",
+    epilog=EXIT_CODES_EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"bulkop {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Profile = None,
+    color: ColorOpt = Color.auto,
+    debug: Debug = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Show the version and exit.", is_eager=True,
+                     callback=_version),
+    ] = False,
+) -> None:
+    """Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON)."""
+    c = _ctx(ctx)
+    c.profile, c.color, c.debug = profile, color.value, debug
+
+
+def _ctx(ctx: typer.Context) -> Context:
+    if not isinstance(ctx.obj, Context):
+        ctx.obj = Context()
+    return ctx.obj
+
+
+def _apply_common(ctx: typer.Context, profile: str | None, color: Color, debug: bool) -> Context:
+    """Options given after the subcommand win over the same options given before it."""
+    c = _ctx(ctx)
+    if profile:
+        c.profile = profile
+    if color is not Color.auto:
+        c.color = color.value
+    c.debug = c.debug or debug
+    return c
+
+
+class GetOutput(str, Enum):
+    table = "table"
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class StatusOutput(str, Enum):
+    text = "text"
+    json = "json"
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  bulkop get 123e4567-e89b-12d3-a456-426614174000\n\n"
+    "  bulkop get $ID -o json | jq .processed_rows\n\n"
+    "  bulkop get $ID1 $ID2 -o jsonl | jq -r 'select(.status==\"failed\") | .id'\n\n"
+    "  bulkop -p prod get $ID --errors\n\n" + EXIT_CODES_EPILOG,
+)
+def get(
+    ctx: typer.Context,
+    ids: Annotated[list[str], typer.Argument(help="Operation ids (Knock: UUIDs).", show_default=False, metavar="ID...")],
+    output: Annotated[
+        GetOutput | None,
+        typer.Option("--output", "-o", help="table (terminal default), text (piped default), json or jsonl.",
+                     rich_help_panel="Output", show_default=False, case_sensitive=False),
+    ] = None,
+    errors: Annotated[bool, typer.Option("--errors", help="List every error item, not just the first few.", rich_help_panel="Output")] = False,
+    exit_status: Annotated[bool, typer.Option("--exit-status", help="Exit like `status`: 1 if any failed, 3 if any is unfinished.")] = False,
+    profile: Profile = None,
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    request_timeout: RequestTimeout = None,
+    retries: Retries = None,
+    allow_insecure_http: AllowInsecureHttp = None,
+    color: ColorOpt = Color.auto,
+    debug: Debug = False,
+) -> None:
+    """Show one or more bulk operations: progress, counts, times and error items."""
+    from bulkop.commands import get as cmd
+
+    c = _apply_common(ctx, profile, color, debug)
+    c.json_errors = output in (GetOutput.json, GetOutput.jsonl)
+    opts = cmd.Options(
+        ids=ids,
+        output=output.value if output else None,
+        all_errors=errors,
+        exit_status=exit_status,
+        flags=connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http),
+    )
+    raise typer.Exit(cmd.run(opts, c))
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  bulkop status $ID                      # completed 1000/1000\n\n"
+    "  until bulkop status \"$ID\"; do sleep 5; done   # stops on 0 (completed) and also on 1 (failed): check $?\n\n"
+    "  bulkop status $ID -o json | jq -r .status\n\n"
+    "Exit codes: 0 completed, 1 failed, 3 queued or processing (4, 5, 6, 7 as for every command).",
+)
+def status(
+    ctx: typer.Context,
+    id: Annotated[str, typer.Argument(help="Operation id.", show_default=False, metavar="ID")],
+    output: Annotated[
+        StatusOutput,
+        typer.Option("--output", "-o", help="text or json.", rich_help_panel="Output", case_sensitive=False),
+    ] = StatusOutput.text,
+    profile: Profile = None,
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    request_timeout: RequestTimeout = None,
+    retries: Retries = None,
+    allow_insecure_http: AllowInsecureHttp = None,
+    color: ColorOpt = Color.auto,
+    debug: Debug = False,
+) -> None:
+    """Print one line about an operation and exit 0 (completed), 1 (failed) or 3 (unfinished)."""
+    from bulkop.commands import status as cmd
+
+    c = _apply_common(ctx, profile, color, debug)
+    c.json_errors = output is StatusOutput.json
+    opts = cmd.Options(
+        id=id,
+        output=output.value,
+        flags=connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http),
+    )
+    raise typer.Exit(cmd.run(opts, c))
+
+
+def _register_subcommands() -> None:
+    from bulkop.cli import config as config_cli
+    from bulkop.cli import demo as demo_cli
+    from bulkop.cli import watch as watch_cli
+
+    watch_cli.register(app)
+    app.add_typer(config_cli.app, name="config")
+    app.add_typer(demo_cli.app, name="demo")
+
+
+_register_subcommands()
+
+
+# --------------------------------------------------------------------------- process entry
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    # The only thing answered before the parser: `--version` costs no Typer import this way.
+    if args in (["--version"], ["-V"]):
+        sys.stdout.write(f"bulkop {__version__}\n")
+        sys.exit(0)
+    sys.exit(run(args))
+
+
+def run(args: list[str], ctx: Context | None = None) -> int:
+    """Run the CLI; every error becomes its documented exit code here and nowhere else."""
+    import signal
+
+    import click
+
+    from bulkop.errors import BulkopError, ExitCode, Terminated
+
+    ctx = ctx or Context()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (tests calling run() from a worker)
+        previous = None
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="bulkop", standalone_mode=False, obj=ctx)
+        return 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        ctx.stderr.write("bulkop: interrupted\n")
+        return ExitCode.INTERRUPTED
+    except click.ClickException as e:
+        _usage_error(ctx, e)
+        return ExitCode.USAGE
+    except BulkopError as e:
+        ctx.report(e)
+        if ctx.debug:
+            import traceback
+
+            traceback.print_exc(file=ctx.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        ctx.stderr.write("bulkop: interrupted\n")
+        return ExitCode.INTERRUPTED
+    except Terminated:
+        ctx.stderr.write("bulkop: terminated\n")
+        return ExitCode.TERMINATED
+    except BrokenPipeError:
+        # The reader went away (`| head`): say nothing; stop Python's flush at exit complaining.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    finally:
+        ctx.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _usage_error(ctx: Context, e: click.ClickException) -> None:
+    from bulkop.errors import UsageError
+
+    message = e.format_message()
+    sub = getattr(e, "ctx", None)
+    where = sub.command_path if sub is not None else "bulkop"
+    ctx.report(UsageError(message, hint=f"see `{where} --help`"))

@@ -1,0 +1,9 @@
+"""`bulkop watch`: Typer wiring (behaviour in commands/watch.py)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

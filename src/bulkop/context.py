@@ -1,0 +1,149 @@
+"""The Context: every side effect a command has (streams, clock, sleep, env, config, HTTP)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+    from rich.console import Console
+
+    from bulkop.api import Client
+    from bulkop.config import ConfigFile
+    from bulkop.settings import Settings
+
+
+@dataclass
+class Context:
+    """Handed to every `commands.X.run`; tests build one with fakes instead of monkeypatching."""
+
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    now: Callable[[], float] = time.monotonic
+    wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    sleep: Callable[[float], None] = time.sleep
+    # Tests inject an httpx.MockTransport here; None means real sockets.
+    transport: httpx.BaseTransport | None = None
+    # Global options
+    profile: str | None = None
+    color: str = "auto"  # auto | always | never
+    debug: bool = False
+    json_errors: bool = False  # set by commands run with -o json: errors become JSON on stderr
+    _cfg: ConfigFile | None = field(default=None, repr=False)
+    _cfg_loaded: bool = field(default=False, repr=False)
+    _http: Any = field(default=None, repr=False)
+
+    # ---------------------------------------------------------------- terminals
+
+    def isatty(self, stream: IO[str]) -> bool:
+        try:
+            return stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    @property
+    def no_color(self) -> bool:
+        if self.color == "never":
+            return True
+        if self.color == "always":
+            return False
+        if self.env.get("FORCE_COLOR"):
+            return False
+        return bool(self.env.get("NO_COLOR")) or self.env.get("TERM") == "dumb"
+
+    @property
+    def in_ci(self) -> bool:
+        return self.env.get("CI", "").lower() not in ("", "0", "false")
+
+    def console(self, stream: IO[str] | None = None, **kwargs: Any) -> Console:
+        """A Rich console on `stream` that never interprets text as markup, emoji or highlights.
+
+        Whether it is a terminal follows the stream (and FORCE_COLOR / --color always); width
+        follows the terminal, or COLUMNS when set.
+        """
+        from rich.console import Console
+
+        stream = stream or self.stdout
+        force_terminal = None
+        if self.color == "always" or (self.env.get("FORCE_COLOR") and self.color != "never"):
+            force_terminal = True
+        width = None
+        columns = self.env.get("COLUMNS", "")
+        if columns.isdigit() and int(columns) > 0:
+            width = int(columns)
+        return Console(
+            file=stream,
+            force_terminal=force_terminal,
+            no_color=self.no_color,
+            color_system=None if self.no_color else "auto",
+            markup=False,
+            emoji=False,
+            highlight=False,
+            width=width,
+            soft_wrap=False,
+            _environ=dict(self.env),
+            **kwargs,
+        )
+
+    # ---------------------------------------------------------------- configuration
+
+    def config(self) -> ConfigFile:
+        """The config file, loaded once (a missing file is an empty config)."""
+        if not self._cfg_loaded:
+            from bulkop import config
+
+            self._cfg = config.load(config.config_path(self.env), warn=self.warn)
+            self._cfg_loaded = True
+        assert self._cfg is not None
+        return self._cfg
+
+    def settings(self, flags: Mapping[str, Any] | None = None, profile: str | None = None) -> Settings:
+        from bulkop.settings import resolve
+
+        given = {k: v for k, v in (flags or {}).items() if v is not None}
+        return resolve(given, self.env, self.config(), profile or self.profile)
+
+    def warn(self, message: str) -> None:
+        from bulkop.sanitize import clean
+
+        self.stderr.write(f"bulkop: warning: {clean(message)}\n")
+
+    def report(self, err: Exception) -> None:
+        """Write an error to stderr: one line, or a JSON object under -o json."""
+        from bulkop.render.errors import error_json, error_line
+
+        self.stderr.write((error_json(err) if self.json_errors else error_line(err)) + "\n")
+        self.stderr.flush()
+
+    def log_debug(self, message: str) -> None:
+        if self.debug:
+            self.stderr.write(f"bulkop: debug: {message}\n")
+            self.stderr.flush()
+
+    # ---------------------------------------------------------------- HTTP
+
+    def client(self, settings: Settings, *, on_event: Callable[[Any], None] | None = None) -> Client:
+        """An API client for one profile's settings; every client shares one connection pool."""
+        from bulkop.api import Client
+        from bulkop.api.http import Http
+
+        if self._http is None:
+            self._http = Http(transport=self.transport, sleep=self.sleep, now=self.now)
+        return Client.from_settings(settings, http=self._http, on_event=on_event or self._debug_event)
+
+    def _debug_event(self, event: Any) -> None:
+        if self.debug:
+            self.log_debug(str(event))
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None

@@ -1,0 +1,125 @@
+"""Typed errors: each carries its exit code and a hint; `cli.main` turns them into exits."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes (README, --help, man pages are generated from this table)."""
+
+    OK = 0
+    FAILED = 1  # an operation failed (or exceeded --max-errors)
+    USAGE = 2  # bad flag, bad argument, malformed id
+    NOT_FINISHED = 3  # `status`: queued or processing
+    AUTH = 4  # 401/403
+    NOT_FOUND = 5  # 404
+    UNAVAILABLE = 6  # API unavailable or invalid response, after retries
+    CONFIG = 7  # configuration problem
+    TIMEOUT = 124  # `watch --timeout` elapsed
+    INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    TERMINATED = 143  # SIGTERM
+
+
+EXIT_CODE_NAMES: dict[ExitCode, str] = {
+    ExitCode.OK: "ok",
+    ExitCode.FAILED: "failed",
+    ExitCode.USAGE: "usage",
+    ExitCode.NOT_FINISHED: "not finished",
+    ExitCode.AUTH: "auth",
+    ExitCode.NOT_FOUND: "not found",
+    ExitCode.UNAVAILABLE: "unavailable",
+    ExitCode.CONFIG: "config",
+    ExitCode.TIMEOUT: "timeout",
+    ExitCode.INTERRUPTED: "interrupted",
+    ExitCode.TERMINATED: "terminated",
+}
+
+EXIT_CODE_HELP: dict[ExitCode, str] = {
+    ExitCode.OK: "success: every operation fetched (get), completed (status, watch)",
+    ExitCode.FAILED: "an operation failed, or completed with more errors than --max-errors allows",
+    ExitCode.USAGE: "usage error: bad option or argument, malformed operation id",
+    ExitCode.NOT_FINISHED: "status: the operation is queued or still processing",
+    ExitCode.AUTH: "authentication or permission refused (HTTP 401/403)",
+    ExitCode.NOT_FOUND: "operation not found (HTTP 404)",
+    ExitCode.UNAVAILABLE: "API unavailable, or its response was invalid, after retries",
+    ExitCode.CONFIG: "configuration error (config file, profile, missing credentials)",
+    ExitCode.TIMEOUT: "watch: --timeout elapsed before every operation ended",
+    ExitCode.INTERRUPTED: "interrupted by Ctrl-C (SIGINT); the last known state is printed",
+    ExitCode.TERMINATED: "terminated by SIGTERM; the last known state is printed",
+}
+
+
+class BulkopError(Exception):
+    """Base of every error bulkop reports: a one-line message, a hint, an exit code."""
+
+    exit_code: ExitCode = ExitCode.UNAVAILABLE
+    kind: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(BulkopError):
+    exit_code = ExitCode.USAGE
+    kind = "usage"
+
+
+class ConfigError(BulkopError):
+    exit_code = ExitCode.CONFIG
+    kind = "config"
+
+
+class AuthError(BulkopError):
+    exit_code = ExitCode.AUTH
+    kind = "auth"
+
+
+class NotFoundError(BulkopError):
+    exit_code = ExitCode.NOT_FOUND
+    kind = "not_found"
+
+
+class ApiUnavailable(BulkopError):
+    """The API could not be reached or kept failing (connection, timeout, 5xx, 429) after retries."""
+
+    exit_code = ExitCode.UNAVAILABLE
+    kind = "unavailable"
+
+
+class InvalidResponse(BulkopError):
+    """The server answered something that is not what the contract says (non-JSON, wrong shape)."""
+
+    exit_code = ExitCode.UNAVAILABLE
+    kind = "invalid_response"
+
+
+class WatchTimeout(BulkopError):
+    exit_code = ExitCode.TIMEOUT
+    kind = "timeout"
+
+
+class Interrupted(BulkopError):
+    exit_code = ExitCode.INTERRUPTED
+    kind = "interrupted"
+
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler; a BaseException so that no `except Exception` eats it."""
+
+
+def most_severe(codes: list[int]) -> int:
+    """Pick the exit code to report when several operations ended differently.
+
+    Errors about the tool or the API outrank operation outcomes; among outcomes, failed (1)
+    outranks not finished (3), which outranks ok (0).
+    """
+    if not codes:
+        return ExitCode.OK
+    order = [143, 130, 124, 7, 4, 6, 5, 2, 1, 3, 0]
+    return min(codes, key=lambda c: order.index(c) if c in order else 0)

@@ -1,0 +1,319 @@
+"""The one table of settings, and the one precedence: flag > env > profile > default."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bulkop.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from bulkop.config import ConfigFile
+
+PROVIDER_NAMES = ("knock", "saymon")
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: how it is typed, defaulted, named in the environment and documented."""
+
+    name: str
+    type: str  # choice | url | str | secret | int | float | bool | duration | interval
+    default: Any
+    help: str
+    env: tuple[str, ...] = ()
+    flag: str | None = None
+    providers: tuple[str, ...] = PROVIDER_NAMES
+    choices: tuple[str, ...] = ()
+    # For secrets: a profile may name an environment variable to read it from instead.
+    env_key: str | None = None
+    # Provider-specific environment variables (e.g. KNOCK_BASE_URL only for knock).
+    provider_env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def secret(self) -> bool:
+        return self.type == "secret"
+
+    def env_for(self, provider: str) -> tuple[str, ...]:
+        return self.env + self.provider_env.get(provider, ())
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("provider", "choice", "knock", "Which API the operations live on.",
+            env=("BULKOP_PROVIDER",), flag="--provider", choices=PROVIDER_NAMES),
+    Setting("base_url", "url", None,
+            "API base URL (Knock default https://api.knock.app; SAYMON: your server, required).",
+            env=("BULKOP_BASE_URL",), flag="--base-url",
+            provider_env={"knock": ("KNOCK_BASE_URL",)}),
+    Setting("api_key", "secret", None, "Knock API key, sent as a Bearer token.",
+            env=("KNOCK_API_KEY",), providers=("knock",), env_key="api_key_env"),
+    Setting("login", "str", None, "SAYMON login for HTTP Basic auth.",
+            env=("SAYMON_LOGIN",), providers=("saymon",)),
+    Setting("password", "secret", None, "SAYMON password for HTTP Basic auth.",
+            env=("SAYMON_PASSWORD",), providers=("saymon",), env_key="password_env"),
+    Setting("request_timeout", "float", 30.0, "Seconds to wait for a response (connect: 5 s).",
+            env=("BULKOP_REQUEST_TIMEOUT",), flag="--request-timeout"),
+    Setting("retries", "int", 3,
+            "Retries of a request on connection errors, timeouts, 429, 502, 503, 504.",
+            env=("BULKOP_RETRIES",), flag="--retries"),
+    Setting("max_body_size", "int", 64 * MiB, "Largest response body accepted, in bytes.",
+            env=("BULKOP_MAX_BODY_SIZE",)),
+    Setting("allow_insecure_http", "bool", False,
+            "Allow sending credentials over plain http:// to a host that is not loopback.",
+            env=("BULKOP_ALLOW_INSECURE_HTTP",), flag="--allow-insecure-http"),
+    Setting("interval", "interval", "auto",
+            "watch: seconds between polls of an operation, or 'auto' (adaptive, from ~1 s).",
+            env=("BULKOP_INTERVAL",), flag="--interval"),
+    Setting("timeout", "duration", None, "watch: give up after this long (e.g. 30s, 10m, 1h).",
+            env=("BULKOP_TIMEOUT",), flag="--timeout"),
+    Setting("max_rps", "float", 10.0, "watch: most requests per second to one profile's API.",
+            env=("BULKOP_MAX_RPS",), flag="--max-rps"),
+    Setting("max_errors", "int", None,
+            "watch: fail (exit 1) a completed operation with more error rows than this.",
+            env=("BULKOP_MAX_ERRORS",), flag="--max-errors"),
+    Setting("max_consecutive_failures", "int", 10,
+            "watch: give up (exit 6) after this many failed polls in a row of one operation.",
+            env=("BULKOP_MAX_CONSECUTIVE_FAILURES",), flag="--max-consecutive-failures"),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+# Keys a profile table may hold: every setting, plus the *_env indirections for secrets.
+PROFILE_KEYS: frozenset[str] = frozenset(
+    [s.name for s in SETTINGS] + [s.env_key for s in SETTINGS if s.env_key]
+)
+DEFAULT_BASE_URLS = {"knock": "https://api.knock.app", "saymon": None}
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    value: Any
+    source: str  # "flag", "env", "profile", "default"
+    detail: str = ""  # e.g. the variable's name, or the profile's name
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every effective setting for one profile, each knowing where it came from."""
+
+    profile: str | None
+    profile_source: str
+    values: Mapping[str, Resolved]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name].value
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def provider(self) -> str:
+        return self.values["provider"].value
+
+
+# --------------------------------------------------------------------------- conversions
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", re.ASCII)
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """'90', '30s', '10m', '1h30m', '250ms' → seconds. Raises ValueError with a clear reason."""
+    s = text.strip().lower()
+    if not s:
+        raise ValueError("empty duration")
+    try:
+        value = float(s)
+    except ValueError:
+        pos, total = 0, 0.0
+        for m in _DURATION.finditer(s):
+            if m.start() != pos:
+                break
+            total += float(m.group(1)) * _UNITS[m.group(2)]
+            pos = m.end()
+        if pos != len(s) or pos == 0:
+            raise ValueError(f"{text!r} is not a duration like 30s, 10m, 1h or 1h30m") from None
+        value = total
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{text!r} is not a positive duration")
+    return value
+
+
+def convert(setting: Setting, raw: Any) -> Any:
+    """Turn a value from the environment (a string) or a profile (TOML) into the setting's type."""
+    t = setting.type
+    if t in ("str", "secret", "url", "choice"):
+        if not isinstance(raw, str):
+            raise ValueError("should be a string")
+        if t == "choice" and raw not in setting.choices:
+            raise ValueError(f"should be one of {', '.join(setting.choices)}")
+        if t == "url":
+            return _url(raw)
+        if not raw and t == "secret":
+            raise ValueError("is empty")
+        return raw
+    if t == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if isinstance(raw, str) and raw.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError("should be true or false")
+    if t == "int":
+        if isinstance(raw, bool):
+            raise ValueError("should be a whole number")
+        if isinstance(raw, str):
+            try:
+                raw = int(raw.strip())
+            except ValueError:
+                raise ValueError("should be a whole number") from None
+        if not isinstance(raw, int) or raw < 0:
+            raise ValueError("should be a whole number, 0 or more")
+        return raw
+    if t == "float":
+        if isinstance(raw, bool):
+            raise ValueError("should be a number")
+        if isinstance(raw, str):
+            try:
+                raw = float(raw.strip())
+            except ValueError:
+                raise ValueError("should be a number") from None
+        if not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw <= 0:
+            raise ValueError("should be a positive number")
+        return float(raw)
+    if t == "duration":
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = str(raw)
+        if not isinstance(raw, str):
+            raise ValueError("should be a duration like 30s, 10m or 1h")
+        return parse_duration(raw)
+    if t == "interval":
+        if isinstance(raw, str) and raw.strip().lower() == "auto":
+            return "auto"
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = str(raw)
+        if not isinstance(raw, str):
+            raise ValueError("should be 'auto' or a number of seconds")
+        try:
+            return parse_duration(raw)
+        except ValueError:
+            raise ValueError("should be 'auto' or a number of seconds like 2 or 5s") from None
+    raise AssertionError(f"unknown setting type {t}")
+
+
+def _url(raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    m = re.match(r"^(https?)://([^/?#@\s]+)(/[^?#\s]*)?$", url, re.IGNORECASE)
+    if not m:
+        raise ValueError("should be an http:// or https:// URL with a host, like https://api.knock.app")
+    return url
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def select_profile(
+    flag: str | None, env: Mapping[str, str], cfg: ConfigFile | None
+) -> tuple[str | None, str]:
+    """Which profile is in force, and why: --profile, BULKOP_PROFILE, the default, or none."""
+    if flag:
+        name, source = flag, "flag"
+    elif env.get("BULKOP_PROFILE"):
+        name, source = env["BULKOP_PROFILE"], "env"
+    elif cfg is not None and cfg.default_profile:
+        name, source = cfg.default_profile, "default_profile"
+    else:
+        return None, "none"
+    if cfg is None or name not in cfg.profiles:
+        where = f" in {cfg.path}" if cfg is not None else ""
+        known = ", ".join(sorted(cfg.profiles)) if cfg is not None and cfg.profiles else "none"
+        raise ConfigError(
+            f"profile {name!r} not found{where} (profiles: {known})",
+            hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
+        )
+    return name, source
+
+
+def resolve(
+    flags: Mapping[str, Any],
+    env: Mapping[str, str],
+    cfg: ConfigFile | None = None,
+    profile_flag: str | None = None,
+) -> Settings:
+    """Resolve every setting. `flags` holds only options the user actually gave (not None)."""
+    profile_name, profile_source = select_profile(profile_flag, env, cfg)
+    profile: Mapping[str, Any] = cfg.profiles[profile_name] if cfg and profile_name else {}
+    values: dict[str, Resolved] = {}
+    provider = _resolve_one(BY_NAME["provider"], "knock", flags, env, profile, profile_name)
+    values["provider"] = provider
+    for setting in SETTINGS[1:]:
+        values[setting.name] = _resolve_one(
+            setting, provider.value, flags, env, profile, profile_name
+        )
+    if values["base_url"].value is None and DEFAULT_BASE_URLS.get(provider.value):
+        values["base_url"] = Resolved(DEFAULT_BASE_URLS[provider.value], "default")
+    return Settings(profile_name, profile_source, values)
+
+
+def _resolve_one(
+    setting: Setting,
+    provider: str,
+    flags: Mapping[str, Any],
+    env: Mapping[str, str],
+    profile: Mapping[str, Any],
+    profile_name: str | None,
+) -> Resolved:
+    if flags.get(setting.name) is not None:
+        return Resolved(flags[setting.name], "flag", setting.flag or "")
+    applies = provider in setting.providers
+    if applies:
+        for var in setting.env_for(provider):
+            raw = env.get(var)
+            if raw is not None and raw != "":
+                try:
+                    return Resolved(convert(setting, raw), "env", var)
+                except ValueError as e:
+                    raise ConfigError(
+                        f"environment variable {var} {e}",
+                        hint=f"fix or unset {var}",
+                    ) from None
+    if applies and profile:
+        if setting.name in profile:
+            try:
+                return Resolved(convert(setting, profile[setting.name]), "profile", profile_name or "")
+            except ValueError as e:
+                raise ConfigError(
+                    f"profile {profile_name!r}: key {setting.name!r} {e}",
+                    hint=f"fix it with `bulkop config set {profile_name} {setting.name} VALUE`",
+                ) from None
+        if setting.env_key and setting.env_key in profile:
+            var = profile[setting.env_key]
+            raw = env.get(var) if isinstance(var, str) else None
+            if not raw:
+                raise ConfigError(
+                    f"profile {profile_name!r} reads {setting.name} from ${var}, which is not set",
+                    hint=f"export {var}, or change the profile's {setting.env_key}",
+                )
+            return Resolved(raw, "profile", f"{profile_name} via ${var}")
+    return Resolved(setting.default if applies else None, "default")
+
+
+def validate_flag(name: str, raw: Any) -> Any:
+    """Convert a command-line value, reporting a problem as a usage error (exit 2)."""
+    setting = BY_NAME[name]
+    try:
+        return convert(setting, raw)
+    except ValueError as e:
+        raise UsageError(f"{setting.flag or name} {raw!r} {e}") from None
+
+
+def mask(secret: str | None) -> str:
+    """Show enough of a secret to recognise it, never enough to use it: `sk_t…en`."""
+    if not secret:
+        return ""
+    if len(secret) < 12:
+        return "…" * 3
+    return f"{secret[:4]}…{secret[-2:]}"
