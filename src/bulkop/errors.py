@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     CONFIG = 7  # configuration problem
     TIMEOUT = 124  # `watch --timeout` elapsed
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
+    INTERNAL = 70  # a bug in bulkop (EX_SOFTWARE)
     TERMINATED = 143  # SIGTERM
 
 
@@ -31,6 +32,7 @@ EXIT_CODE_NAMES: dict[ExitCode, str] = {
     ExitCode.UNAVAILABLE: "unavailable",
     ExitCode.CONFIG: "config",
     ExitCode.TIMEOUT: "timeout",
+    ExitCode.INTERNAL: "internal error",
     ExitCode.INTERRUPTED: "interrupted",
     ExitCode.TERMINATED: "terminated",
 }
@@ -45,6 +47,7 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.UNAVAILABLE: "API unavailable, or its response was invalid, after retries",
     ExitCode.CONFIG: "configuration error (config file, profile, missing credentials)",
     ExitCode.TIMEOUT: "watch: --timeout elapsed before every operation ended",
+    ExitCode.INTERNAL: "internal error: a bug in bulkop (rerun with --debug and report it)",
     ExitCode.INTERRUPTED: "interrupted by Ctrl-C (SIGINT); the last known state is printed",
     ExitCode.TERMINATED: "terminated by SIGTERM; the last known state is printed",
 }
@@ -109,6 +112,13 @@ class Interrupted(BulkopError):
     kind = "interrupted"
 
 
+class InternalError(BulkopError):
+    """A bug in bulkop: reported in one line, with the traceback only under --debug."""
+
+    exit_code = ExitCode.INTERNAL
+    kind = "internal"
+
+
 class Terminated(BaseException):
     """Raised from the SIGTERM handler; a BaseException so that no `except Exception` eats it."""
 
@@ -121,5 +131,5 @@ def most_severe(codes: list[int]) -> int:
     """
     if not codes:
         return ExitCode.OK
-    order = [143, 130, 124, 7, 4, 6, 5, 2, 1, 3, 0]
+    order = [143, 130, 70, 124, 7, 4, 6, 5, 2, 1, 3, 0]
     return min(codes, key=lambda c: order.index(c) if c in order else 0)

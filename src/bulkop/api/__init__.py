@@ -1,0 +1,134 @@
+"""A small client for bulk operations on Knock and SAYMON, usable from Python on its own.
+
+    from bulkop.api import Client
+    with Client("knock", api_key="sk_...") as client:
+        op = client.get("123e4567-e89b-12d3-a456-426614174000")
+        print(op.status, op.processed_rows, op.estimated_total_rows)
+        ops = client.get_many([id1, id2])   # BulkOperation or the BulkopError for each id
+
+Errors are `bulkop.errors` exceptions: AuthError, NotFoundError, ApiUnavailable, InvalidResponse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from typing import Any
+
+from bulkop.api.http import Http, RequestEvent, check_credentials_safe, decode_json, raise_for_status
+from bulkop.api.providers import PROVIDERS
+from bulkop.errors import BulkopError, ConfigError
+from bulkop.models import BulkOperation
+from bulkop.settings import MiB
+
+__all__ = ["Client", "RequestEvent"]
+
+
+class Client:
+    """Fetches operations from one API account (one provider, base URL and credential)."""
+
+    def __init__(
+        self,
+        provider: str = "knock",
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        login: str | None = None,
+        password: str | None = None,
+        request_timeout: float = 30.0,
+        retries: int = 3,
+        max_body_size: int = 64 * MiB,
+        allow_insecure_http: bool = False,
+        http: Http | None = None,
+        on_event: Callable[[RequestEvent], None] | None = None,
+    ) -> None:
+        if provider not in PROVIDERS:
+            raise ConfigError(f"unknown provider {provider!r}", hint=f"use one of {', '.join(PROVIDERS)}")
+        self.provider = PROVIDERS[provider]
+        base = base_url or self.provider.DEFAULT_BASE_URL
+        if not base:
+            raise ConfigError(
+                f"no base URL for {provider}",
+                hint="SAYMON is self-hosted: pass --base-url, set BULKOP_BASE_URL, or set the profile's base_url",
+            )
+        self.base_url = base.rstrip("/")
+        creds = SimpleNamespace(api_key=api_key, login=login, password=password)
+        self._auth = self.provider.auth_headers(creds)
+        check_credentials_safe(self.base_url, allow_insecure_http)
+        self.request_timeout = request_timeout
+        self.retries = retries
+        self.max_body_size = max_body_size
+        self.on_event = on_event
+        self._own_http = http is None
+        self.http = http or Http()
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, http: Http | None = None,
+                      on_event: Callable[[RequestEvent], None] | None = None) -> Client:
+        return cls(
+            settings.provider,
+            settings.base_url,
+            api_key=settings.api_key,
+            login=settings.login,
+            password=settings.password,
+            request_timeout=settings.request_timeout,
+            retries=settings.retries,
+            max_body_size=settings.max_body_size,
+            allow_insecure_http=settings.allow_insecure_http,
+            http=http,
+            on_event=on_event,
+        )
+
+    def normalize_id(self, op_id: str) -> str:
+        """The canonical id, or UsageError (exit 2) before any request is made."""
+        return self.provider.normalize_id(op_id)
+
+    def url(self, op_id: str) -> str:
+        return self.base_url + self.provider.path(op_id)
+
+    def get(self, op_id: str, *, retries: int | None = None) -> BulkOperation:
+        """Fetch one operation (retrying transient failures), or raise a BulkopError."""
+        op_id = self.normalize_id(op_id)
+        url = self.url(op_id)
+        response = self.http.get(
+            url,
+            headers=self._auth,
+            timeout=self.request_timeout,
+            retries=self.retries if retries is None else retries,
+            max_body=self.max_body_size,
+            on_event=self.on_event,
+        )
+        what = f"{self.provider.NAME} operation {op_id}"
+        raise_for_status(response, url, what=what, describe=self.provider.describe_error,
+                         auth_hint=self.provider.AUTH_HINT)
+        data = decode_json(response, url)
+        try:
+            return self.provider.parse(op_id, data)
+        except BulkopError as e:
+            e.message = f"{self.base_url} answered HTTP {response.status} ({response.content_type or 'no content type'}) with an invalid {self.provider.NAME} operation: {e.message}"
+            raise
+
+    def get_many(self, ids: Iterable[str], *, max_workers: int = 8) -> list[BulkOperation | BulkopError]:
+        """Fetch several operations concurrently (bounded); results in the order given."""
+        ids = list(ids)
+        if len(ids) <= 1:
+            return [self._get_or_error(i) for i in ids]
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
+            return list(pool.map(self._get_or_error, ids))
+
+    def _get_or_error(self, op_id: str) -> BulkOperation | BulkopError:
+        try:
+            return self.get(op_id)
+        except BulkopError as e:
+            return e
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

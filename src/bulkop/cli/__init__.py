@@ -22,7 +22,7 @@ from bulkop.cli.common import (
     connection_flags,
 )
 from bulkop.context import Context
-from bulkop.errors import EXIT_CODE_NAMES
+from bulkop.errors import EXIT_CODE_NAMES, BulkopError
 
 EXIT_CODES_EPILOG = (
     "Exit codes: "
@@ -201,7 +201,7 @@ def run(args: list[str], ctx: Context | None = None) -> int:
 
     import click
 
-    from bulkop.errors import BulkopError, ExitCode, Terminated
+    from bulkop.errors import ExitCode, Terminated
 
     ctx = ctx or Context()
 
@@ -214,8 +214,9 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         previous = None
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="bulkop", standalone_mode=False, obj=ctx)
-        return 0
+        # With standalone_mode=False, click returns a typer.Exit's code instead of raising it.
+        rv = command.main(args=args, prog_name="bulkop", standalone_mode=False, obj=ctx)
+        return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.exceptions.Abort:
@@ -225,12 +226,7 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         _usage_error(ctx, e)
         return ExitCode.USAGE
     except BulkopError as e:
-        ctx.report(e)
-        if ctx.debug:
-            import traceback
-
-            traceback.print_exc(file=ctx.stderr)
-        return e.exit_code
+        return _fail(ctx, e)
     except KeyboardInterrupt:
         ctx.stderr.write("bulkop: interrupted\n")
         return ExitCode.INTERRUPTED
@@ -238,16 +234,39 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         ctx.stderr.write("bulkop: terminated\n")
         return ExitCode.TERMINATED
     except BrokenPipeError:
-        # The reader went away (`| head`): say nothing; stop Python's flush at exit complaining.
-        import os
+        return _broken_pipe()
+    except Exception as e:  # a bug: one line, and the traceback only with --debug
+        if isinstance(e.__context__, BrokenPipeError) or isinstance(e, OSError) and e.errno == 32:
+            return _broken_pipe()
+        from bulkop.errors import InternalError
 
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
+        return _fail(ctx, InternalError(f"internal error: {type(e).__name__}: {e}",
+                                        hint="rerun with --debug and report it"))
     finally:
         ctx.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _fail(ctx: Context, err: BulkopError) -> int:
+    ctx.report(err)
+    if ctx.debug:
+        import traceback
+
+        traceback.print_exc(file=ctx.stderr)
+    return err.exit_code
+
+
+def _broken_pipe() -> int:
+    # The reader went away (`| head`): say nothing; stop Python's flush at exit complaining.
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 def _usage_error(ctx: Context, e: click.ClickException) -> None:

@@ -80,9 +80,7 @@ class Operation:
             fail_time = start + s.fail_at * duration
             if now >= fail_time:
                 rows = int(total * s.fail_at)
-                return State(
-                    "failed", rows, self._errors(rows), fail_time, start, failed=fail_time
-                )
+                return State("failed", rows, self._errors(rows), fail_time, start, failed=fail_time)
         end = start + duration
         if now >= end:
             return State("completed", total, self._errors(total), end, start, completed=end)

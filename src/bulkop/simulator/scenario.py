@@ -11,7 +11,6 @@ from bulkop.simulator.faults import FAULTS
 PROVIDERS = ("knock", "saymon")
 
 
-
 @dataclass(frozen=True)
 class Scenario:
     """How one operation behaves over (simulated) time and how its route misbehaves."""

@@ -1,0 +1,115 @@
+"""Small pure formatters shared by every view: counts, durations, times, percentages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bulkop.models import BulkOperation, Status
+from bulkop.progress import Fraction, fraction
+from bulkop.sanitize import clean
+
+UNKNOWN = "unknown"
+STATUS_STYLE = {
+    Status.QUEUED: "yellow",
+    Status.PROCESSING: "cyan",
+    Status.COMPLETED: "green",
+    Status.FAILED: "bold red",
+}
+
+
+def count(n: int | None) -> str:
+    return UNKNOWN if n is None else f"{n:,}"
+
+
+def percent(f: Fraction) -> str:
+    if f.value is None:
+        return UNKNOWN
+    return f"{f.percent}%" + (" (overrun)" if f.overrun else "")
+
+
+def duration(seconds: float | None) -> str:
+    """`4s`, `3m 05s`, `2h 03m`, `3d 4h`; '-' when unknown."""
+    if seconds is None or seconds != seconds:
+        return "-"
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m {s:02d}s"
+    h, m = divmod(m, 60)
+    if h < 24:
+        return f"{h}h {m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d {h}h"
+
+
+def rate(rows_per_s: float | None) -> str:
+    if rows_per_s is None:
+        return "-"
+    if rows_per_s >= 100:
+        return f"{rows_per_s:,.0f} rows/s"
+    return f"{rows_per_s:.1f} rows/s"
+
+
+def relative(when: datetime, now: datetime) -> str:
+    delta = (now - when).total_seconds()
+    if abs(delta) < 5:
+        return "just now"
+    text = _coarse(abs(delta))
+    return f"{text} ago" if delta > 0 else f"in {text}"
+
+
+def _coarse(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h"
+    return f"{s // 86400} d"
+
+
+def local_time(when: datetime | None, now: datetime) -> str:
+    """Local time with a relative hint: `2026-11-22 13:00:03 (3 min ago)`."""
+    if when is None:
+        return "-"
+    local = when.astimezone()
+    return f"{local:%Y-%m-%d %H:%M:%S} ({relative(when, now)})"
+
+
+def rfc3339(when: datetime | None) -> str:
+    if when is None:
+        return "-"
+    from datetime import UTC
+
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def elapsed(op: BulkOperation, now: datetime) -> float | None:
+    """How long it ran: start to end, or start to now while it runs."""
+    if op.started_at is None:
+        return None
+    end = op.completed_at or op.failed_at or (None if op.finished else now)
+    if end is None:
+        return None
+    return max(0.0, (end - op.started_at).total_seconds())
+
+
+def name(op: BulkOperation) -> str:
+    return clean(op.name) if op.name else "-"
+
+
+def short_id(op_id: object, width: int = 8) -> str:
+    text = clean(str(op_id))
+    return text if len(text) <= width + 1 else text[:width] + "…"
+
+
+def progress_text(op: BulkOperation) -> str:
+    """`42% 420/1000`, or `unknown` when the API does not report counts."""
+    f = fraction(op)
+    if not op.counts_known:
+        return "finished" if op.finished else UNKNOWN
+    pct = percent(f)
+    return f"{pct} {count(op.processed_rows)}/{count(op.estimated_total_rows)}"

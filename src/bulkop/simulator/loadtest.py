@@ -1,0 +1,164 @@
+"""Keep-alive GET throughput against a simulator running in its own process (`-m ...loadtest`)."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+from bulkop.simulator.external import SimulatorProcess
+
+# A Knock operation mid-processing for the whole run: counts move, so bodies are re-encoded
+# rather than served from the one-entry cache of a finished operation.
+DEFAULT_SCENARIO = {
+    "name": "users.identify",
+    "total_rows": 1_000_000,
+    "queued_seconds": 0,
+    "duration": 3600,
+    "error_rate": 0.0001,
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    tool: str
+    connections: int
+    requests: int
+    errors: int
+    seconds: float
+    requests_per_second: float
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+
+def hammer(url: str, headers: dict[str, str], seconds: float, connections: int) -> LoadResult:
+    """GET `url` in a loop on `connections` keep-alive http.client connections (one thread each)."""
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    ready = threading.Barrier(connections + 1)
+    deadline = [0.0]
+    results: list[tuple[int, list[float]]] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        latencies: list[float] = []
+        errors = 0
+        try:
+            _get(conn, path, headers)  # connect and warm up outside the measured window
+            ready.wait()
+            ready.wait()
+            end = deadline[0]
+            now = time.perf_counter()
+            while now < end:
+                status = _get(conn, path, headers)
+                after = time.perf_counter()
+                latencies.append(after - now)
+                errors += status != 200
+                now = after
+        finally:
+            conn.close()
+            with lock:
+                results.append((errors, latencies))
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    start = time.perf_counter()
+    deadline[0] = start + seconds
+    ready.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    latencies = sorted(latency for _, per_thread in results for latency in per_thread)
+    count = len(latencies)
+    return LoadResult(
+        tool="http.client",
+        connections=connections,
+        requests=count,
+        errors=sum(errors for errors, _ in results),
+        seconds=round(elapsed, 3),
+        requests_per_second=round(count / elapsed, 1),
+        p50_ms=round(statistics.median(latencies) * 1000, 3) if latencies else None,
+        p99_ms=round(latencies[int(count * 0.99)] * 1000, 3) if latencies else None,
+    )
+
+
+def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> int:
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> LoadResult:
+    """The same load from `wrk` (2 threads), when it is installed."""
+    threads = min(2, connections)  # wrk needs at least one connection per thread
+    duration = max(1, round(seconds))  # wrk takes whole seconds
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return LoadResult(
+        tool="wrk",
+        connections=connections,
+        requests=requests,
+        errors=int(non_2xx.group(1)) if non_2xx else 0,
+        seconds=seconds,
+        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        p50_ms=_wrk_ms(re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)),
+        p99_ms=_wrk_ms(re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)),
+    )
+
+
+def _wrk_ms(match: re.Match[str] | None) -> float | None:
+    if match is None:
+        return None
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bulkop.simulator.loadtest",
+        description="Measure keep-alive GET throughput on a Knock operation. Without --url, "
+        "starts `python -m bulkop.simulator` in a child process. Prints one JSON line per run.",
+    )
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--url", help="operation URL on an already running simulator")
+    parser.add_argument("--token", default="sk_test_bulkop_demo", help="Knock token for --url")
+    parser.add_argument("--wrk", action="store_true", help="also measure with wrk if installed")
+    args = parser.parse_args(argv)
+
+    sim = None
+    if args.url is None:
+        sim = SimulatorProcess().start()
+        url, token = sim.add(DEFAULT_SCENARIO)["url"], sim.info["knock_token"]
+    else:
+        url, token = args.url, args.token
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    try:
+        for connections in args.connections:
+            print(json.dumps(asdict(hammer(url, headers, args.seconds, connections))), flush=True)
+            if args.wrk and shutil.which("wrk"):
+                print(json.dumps(asdict(wrk(url, headers, args.seconds, connections))), flush=True)
+    finally:
+        if sim is not None:
+            sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,474 @@
+"""Simulator: a real HTTP/1.1 server on loopback serving Knock and SAYMON bulk-operation routes."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hmac
+import ipaddress
+import json
+import random
+import socket
+import socketserver
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from bulkop.simulator.faults import FAULTS
+from bulkop.simulator.operation import Operation, knock_path, saymon_path
+from bulkop.simulator.scenario import Scenario
+
+_KNOCK_PREFIX = "/v1/bulk_operations/"
+_SAYMON_PREFIX = "/node/api/bulk/"
+_SAYMON_SUFFIX = "/status"
+_CONTROL_PREFIX = "/_sim/"
+
+_ROUTER_404 = b'{"errors":{"detail":"404 Not Found"}}'
+_ROUTER_405 = b'{"errors":{"detail":"405 Method Not Allowed"}}'
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _knock_error(status: int, code: str, error_type: str, message: str) -> bytes:
+    return _json({"code": code, "message": message, "status": status, "type": error_type})
+
+
+_KNOCK_MISSING_KEY = _knock_error(
+    401, "api_key_missing", "authentication_error", "No valid API key provided"
+)
+_KNOCK_INVALID_KEY = _knock_error(
+    401, "invalid_api_key", "authentication_error", "The API key provided is invalid"
+)
+_KNOCK_NOT_FOUND = _knock_error(
+    404, "resource_missing", "invalid_request_error", "The resource you requested does not exist"
+)
+_KNOCK_RATE_LIMITED = _knock_error(
+    429, "rate_limit_exceeded", "rate_limit_error", "Rate limit exceeded, please retry later"
+)
+_SAYMON_UNAUTHORIZED = b'{"message":"Unauthorized"}'
+_SAYMON_NOT_FOUND = b'{"message":"Not Found"}'
+_SAYMON_CHALLENGE = (("WWW-Authenticate", 'Basic realm="saymon"'),)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request to an API route, as the server saw it (control routes are not recorded).
+
+    `time` is real `time.monotonic()` (not the simulated clock) so tests can check a client's
+    pacing; `status` is 0 when no response was sent (faults "hang" and "disconnect").
+    """
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    time: float
+    status: int
+
+
+class _DateHeader:
+    """The Date header value, formatted once per second rather than once per response."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def __call__(self) -> str:
+        now = time.time()
+        if int(now) != self._second:
+            self._value = formatdate(now, usegmt=True)
+            self._second = int(now)
+        return self._value
+
+
+_date_header = _DateHeader()
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes one connection's requests; fault writers use send_head/send_body/wfile."""
+
+    protocol_version = "HTTP/1.1"
+    # Without it each keep-alive response waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
+    server_version = "bulkop-simulator"
+    sys_version = ""
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: a stderr line per request would cost more than answering it."""
+
+    def do_GET(self) -> None:
+        self._recorded = False
+        self._record = not self.path.startswith(_CONTROL_PREFIX)
+        request_body = self._read_body()
+        path = self.path.split("?", 1)[0]
+        try:
+            if self._record:
+                self._route(path)
+            else:
+                self._control(path, request_body)
+        finally:
+            if self._record and not self._recorded:
+                self._save(0)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def _read_body(self) -> bytes:
+        if "Transfer-Encoding" in self.headers:
+            # Chunked request bodies are not supported; closing keeps the stream in sync.
+            self.close_connection = True
+            return b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    # -- responses ---------------------------------------------------------------------------
+
+    def send_head(
+        self, status: int, content_type: str, length: int, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Write the status line and headers only (faults that send a body of their own)."""
+        self.wfile.write(self._head(status, content_type, length, headers))
+
+    def send_body(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        head = self._head(status, content_type, len(body), headers)
+        # One write, so headers and body leave in one segment.
+        self.wfile.write(head if self.command == "HEAD" else head + body)
+
+    def _head(
+        self, status: int, content_type: str, length: int, headers: Iterable[tuple[str, str]]
+    ) -> bytes:
+        # Recorded before any byte leaves, so a client that got its answer sees it recorded.
+        if self._record:
+            self._save(status)
+        lines = [
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+            "Server: bulkop-simulator",
+            f"Date: {_date_header()}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {length}",
+        ]
+        lines.extend(f"{name}: {value}" for name, value in headers)
+        if self.close_connection:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _save(self, status: int) -> None:
+        self._recorded = True
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.server.sim._record(
+            RecordedRequest(self.command, self.path, headers, time.monotonic(), status)
+        )
+
+    # -- API routes --------------------------------------------------------------------------
+
+    def _route(self, path: str) -> None:
+        if path.startswith(_KNOCK_PREFIX):
+            op_id = path[len(_KNOCK_PREFIX) :]
+            if op_id and "/" not in op_id:
+                return self._knock(op_id)
+        elif path.startswith(_SAYMON_PREFIX) and path.endswith(_SAYMON_SUFFIX):
+            op_id = path[len(_SAYMON_PREFIX) : -len(_SAYMON_SUFFIX)]
+            if op_id and "/" not in op_id:
+                return self._saymon(op_id)
+        self.send_body(404, _ROUTER_404)
+
+    def _knock(self, op_id: str) -> None:
+        sim = self.server.sim
+        if self.command != "GET":
+            return self.send_body(405, _ROUTER_405, headers=(("Allow", "GET"),))
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return self.send_body(401, _KNOCK_MISSING_KEY)
+        if not hmac.compare_digest(token.encode(), sim.knock_token.encode()):
+            return self.send_body(401, _KNOCK_INVALID_KEY)
+        op = sim._operations.get(op_id)
+        if op is None or op.scenario.provider != "knock":
+            return self.send_body(404, _KNOCK_NOT_FOUND)
+        self._answer(op, _KNOCK_RATE_LIMITED, lambda: op.knock_body(sim.now(), sim.base_url))
+
+    def _saymon(self, op_id: str) -> None:
+        sim = self.server.sim
+        if self.command != "GET":
+            return self.send_body(
+                405, b'{"message":"Method Not Allowed"}', headers=(("Allow", "GET"),)
+            )
+        scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic" or not hmac.compare_digest(
+            credentials.strip().encode(), sim._saymon_credentials
+        ):
+            return self.send_body(401, _SAYMON_UNAUTHORIZED, headers=_SAYMON_CHALLENGE)
+        op = sim._operations.get(op_id)
+        if op is None or op.scenario.provider != "saymon":
+            return self.send_body(404, _SAYMON_NOT_FOUND)
+        self._answer(op, b'{"message":"Too Many Requests"}', lambda: op.saymon_body(sim.now()))
+
+    def _answer(self, op: Operation, rate_limited: bytes, body: Callable[[], bytes]) -> None:
+        """Apply the scenario's latency, 429 and 5xx bursts and fault, else answer normally."""
+        scenario = op.scenario
+        number = op.next_request_number()
+        if scenario.latency:
+            self.server.stopping.wait(scenario.latency)
+        if number <= scenario.rate_limit:
+            headers = (
+                () if scenario.retry_after is None else (("Retry-After", scenario.retry_after),)
+            )
+            return self.send_body(429, rate_limited, headers=headers)
+        if number <= scenario.rate_limit + scenario.server_errors:
+            return self.send_body(
+                scenario.server_error_status,
+                _server_error(scenario.provider, scenario.server_error_status),
+            )
+        if scenario.fault is not None:
+            return FAULTS[scenario.fault](self, op, body())
+        self.send_body(200, body())
+
+    # -- control API -------------------------------------------------------------------------
+
+    def _control(self, path: str, request_body: bytes) -> None:
+        if not ipaddress.ip_address(self.client_address[0]).is_loopback:
+            return self.send_body(403, _json({"error": "the control API is loopback-only"}))
+        sim = self.server.sim
+        route = (self.command, path)
+        try:
+            if route == ("POST", "/_sim/operations"):
+                return self.send_body(201, _json(sim._describe(sim.add(_scenario(request_body)))))
+            if route == ("POST", "/_sim/operations/batch"):
+                items = _parse_json(request_body)
+                if not isinstance(items, list):
+                    raise ValueError("the batch must be a JSON list of scenarios")
+                ids = [sim.add(Scenario.from_dict(item)) for item in items]
+                return self.send_body(201, _json([sim._describe(op_id) for op_id in ids]))
+            if route == ("GET", "/_sim/requests"):
+                return self.send_body(200, _json(sim.request_counts()))
+            if route == ("POST", "/_sim/reset"):
+                sim.reset()
+                return self.send_body(200, _json({"reset": True}))
+        except (ValueError, TypeError) as exc:
+            status = 409 if isinstance(exc, DuplicateIdError) else 400
+            return self.send_body(status, _json({"error": str(exc)}))
+        known = {"/_sim/operations", "/_sim/operations/batch", "/_sim/requests", "/_sim/reset"}
+        if path in known:
+            return self.send_body(405, _json({"error": f"{self.command} not allowed on {path}"}))
+        self.send_body(404, _json({"error": f"unknown control route {path}"}))
+
+
+def _server_error(provider: str, status: int) -> bytes:
+    phrase = HTTPStatus(status).phrase
+    if provider == "saymon":
+        return _json({"message": phrase})
+    return _knock_error(status, "internal_error", "api_error", phrase)
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise ValueError(f"request body is not JSON: {exc}") from None
+
+
+def _scenario(body: bytes) -> Scenario:
+    return Scenario.from_dict(_parse_json(body))
+
+
+class DuplicateIdError(ValueError):
+    """An operation with this id already exists."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The default backlog (5) stalls bursts of new connections for a second.
+    request_queue_size = 1024
+
+    def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
+        self.sim = sim
+        self.stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host's FQDN, which can block on DNS; skip it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Wake every handler thread blocked on an idle keep-alive connection so it exits."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-response is routine here (faults, timeouts): stay quiet.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
+class Simulator:
+    """Serves both APIs on a background thread; operations are added as Scenarios."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        speed: float = 1.0,
+        knock_token: str = "sk_test_bulkop_demo",
+        saymon_login: str = "demo",
+        saymon_password: str = "demo-password",
+        seed: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.host = host
+        self.port = port
+        self.speed = speed
+        self.knock_token = knock_token
+        self.saymon_login = saymon_login
+        self.saymon_password = saymon_password
+        self.seed = seed
+        self._saymon_credentials = base64.b64encode(f"{saymon_login}:{saymon_password}".encode())
+        self._clock = clock
+        self._origin = clock()
+        self._ids = random.Random(seed)
+        self._operations: dict[str, Operation] = {}
+        self._operations_lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        if self._server is not None:
+            raise RuntimeError("simulator already started")
+        self._server = _Server((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            # Short poll so stop() returns promptly instead of after the default 0.5 s.
+            kwargs={"poll_interval": 0.05},
+            name=f"bulkop-simulator:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Simulator:
+        return self if self._server is not None else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("simulator not started")
+        return f"http://{self.host}:{self.port}"
+
+    def now(self) -> float:
+        """Simulated seconds since the simulator was created."""
+        return (self._clock() - self._origin) * self.speed
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def add(self, scenario: Scenario) -> str:
+        """Start an operation now (simulated time) and return its id."""
+        with self._operations_lock:
+            op_id = scenario.id or self._new_id(scenario.provider)
+            if op_id in self._operations:
+                raise DuplicateIdError(f"operation {op_id!r} already exists")
+            self._operations[op_id] = Operation(
+                op_id, scenario, self.now(), seed=f"{self.seed}:{op_id}"
+            )
+        return op_id
+
+    def _new_id(self, provider: str) -> str:
+        if provider == "knock":
+            return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+        return f"{self._ids.getrandbits(96):024x}"
+
+    def _describe(self, op_id: str) -> dict[str, str]:
+        op = self._operations[op_id]
+        return {
+            "id": op_id,
+            "provider": op.scenario.provider,
+            "path": op.path,
+            "url": self.base_url + op.path,
+        }
+
+    def reset(self) -> None:
+        """Forget every operation and recorded request (the clock keeps running)."""
+        with self._operations_lock:
+            self._operations = {}
+        self.clear_requests()
+
+    # -- recorded requests ---------------------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._requests_lock:
+            self._requests.append(request)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._requests_lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._requests_lock:
+            self._requests.clear()
+
+    def requests_for(self, op_id: str) -> list[RecordedRequest]:
+        """Requests to either provider's route for this id (query strings ignored)."""
+        paths = {knock_path(op_id), saymon_path(op_id)}
+        return [r for r in self.requests if r.path.split("?", 1)[0] in paths]
+
+    def request_counts(self) -> dict[str, Any]:
+        requests = self.requests
+        by_path = Counter(r.path.split("?", 1)[0] for r in requests)
+        by_status = Counter(str(r.status) for r in requests)
+        return {"count": len(requests), "by_path": dict(by_path), "by_status": dict(by_status)}
