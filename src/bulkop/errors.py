@@ -93,6 +93,7 @@ class ApiUnavailable(BulkopError):
 
     exit_code = ExitCode.UNAVAILABLE
     kind = "unavailable"
+    retry_after: float | None = None  # what the server asked for (Retry-After), if anything
 
 
 class InvalidResponse(BulkopError):

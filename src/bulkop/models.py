@@ -103,9 +103,7 @@ def parse_knock(data: Any) -> BulkOperation:
         status = Status(status_raw)
     except ValueError:
         allowed = ", ".join(s.value for s in Status)
-        raise InvalidResponse(
-            f"field 'status' is {status_raw!r}, not one of {allowed}"
-        ) from None
+        raise InvalidResponse(f"field 'status' is {status_raw!r}, not one of {allowed}") from None
     return BulkOperation(
         id=_uuid(data, "id"),
         status=status,
@@ -208,9 +206,7 @@ def _datetime(data: dict[str, Any], name: str, *, nullable: bool = False) -> Any
         raise InvalidResponse(f"field {name!r} should be a date-time string, got {_json_type(value)}")
     parsed = parse_timestamp(value)
     if parsed is None:
-        raise InvalidResponse(
-            f"field {name!r} should be an RFC 3339 date-time with a timezone, got {value[:60]!r}"
-        )
+        raise InvalidResponse(f"field {name!r} should be an RFC 3339 date-time with a timezone, got {value[:60]!r}")
     return parsed
 
 

@@ -43,47 +43,114 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("provider", "choice", "knock", "Which API the operations live on.",
-            env=("BULKOP_PROVIDER",), flag="--provider", choices=PROVIDER_NAMES),
-    Setting("base_url", "url", None,
-            "API base URL (Knock default https://api.knock.app; SAYMON: your server, required).",
-            env=("BULKOP_BASE_URL",), flag="--base-url",
-            provider_env={"knock": ("KNOCK_BASE_URL",)}),
-    Setting("api_key", "secret", None, "Knock API key, sent as a Bearer token.",
-            env=("KNOCK_API_KEY",), providers=("knock",), env_key="api_key_env"),
-    Setting("login", "str", None, "SAYMON login for HTTP Basic auth.",
-            env=("SAYMON_LOGIN",), providers=("saymon",)),
-    Setting("password", "secret", None, "SAYMON password for HTTP Basic auth.",
-            env=("SAYMON_PASSWORD",), providers=("saymon",), env_key="password_env"),
-    Setting("request_timeout", "float", 30.0, "Seconds to wait for a response (connect: 5 s).",
-            env=("BULKOP_REQUEST_TIMEOUT",), flag="--request-timeout"),
-    Setting("retries", "int", 3,
-            "Retries of a request on connection errors, timeouts, 429, 502, 503, 504.",
-            env=("BULKOP_RETRIES",), flag="--retries"),
-    Setting("max_body_size", "int", 64 * MiB, "Largest response body accepted, in bytes.",
-            env=("BULKOP_MAX_BODY_SIZE",)),
-    Setting("allow_insecure_http", "bool", False,
-            "Allow sending credentials over plain http:// to a host that is not loopback.",
-            env=("BULKOP_ALLOW_INSECURE_HTTP",), flag="--allow-insecure-http"),
-    Setting("interval", "interval", "auto",
-            "watch: seconds between polls of an operation, or 'auto' (adaptive, from ~1 s).",
-            env=("BULKOP_INTERVAL",), flag="--interval"),
-    Setting("timeout", "duration", None, "watch: give up after this long (e.g. 30s, 10m, 1h).",
-            env=("BULKOP_TIMEOUT",), flag="--timeout"),
-    Setting("max_rps", "float", 10.0, "watch: most requests per second to one profile's API.",
-            env=("BULKOP_MAX_RPS",), flag="--max-rps"),
-    Setting("max_errors", "int", None,
-            "watch: fail (exit 1) a completed operation with more error rows than this.",
-            env=("BULKOP_MAX_ERRORS",), flag="--max-errors"),
-    Setting("max_consecutive_failures", "int", 10,
-            "watch: give up (exit 6) after this many failed polls in a row of one operation.",
-            env=("BULKOP_MAX_CONSECUTIVE_FAILURES",), flag="--max-consecutive-failures"),
+    Setting(
+        "provider",
+        "choice",
+        "knock",
+        "Which API the operations live on.",
+        env=("BULKOP_PROVIDER",),
+        flag="--provider",
+        choices=PROVIDER_NAMES,
+    ),
+    Setting(
+        "base_url",
+        "url",
+        None,
+        "API base URL (Knock default https://api.knock.app; SAYMON: your server, required).",
+        env=("BULKOP_BASE_URL",),
+        flag="--base-url",
+        provider_env={"knock": ("KNOCK_BASE_URL",)},
+    ),
+    Setting(
+        "api_key",
+        "secret",
+        None,
+        "Knock API key, sent as a Bearer token.",
+        env=("KNOCK_API_KEY",),
+        providers=("knock",),
+        env_key="api_key_env",
+    ),
+    Setting("login", "str", None, "SAYMON login for HTTP Basic auth.", env=("SAYMON_LOGIN",), providers=("saymon",)),
+    Setting(
+        "password",
+        "secret",
+        None,
+        "SAYMON password for HTTP Basic auth.",
+        env=("SAYMON_PASSWORD",),
+        providers=("saymon",),
+        env_key="password_env",
+    ),
+    Setting(
+        "request_timeout",
+        "float",
+        30.0,
+        "Seconds to wait for a response (connect: 5 s).",
+        env=("BULKOP_REQUEST_TIMEOUT",),
+        flag="--request-timeout",
+    ),
+    Setting(
+        "retries",
+        "int",
+        3,
+        "Retries of a request on connection errors, timeouts, 429, 502, 503, 504.",
+        env=("BULKOP_RETRIES",),
+        flag="--retries",
+    ),
+    Setting(
+        "max_body_size", "int", 64 * MiB, "Largest response body accepted, in bytes.", env=("BULKOP_MAX_BODY_SIZE",)
+    ),
+    Setting(
+        "allow_insecure_http",
+        "bool",
+        False,
+        "Allow sending credentials over plain http:// to a host that is not loopback.",
+        env=("BULKOP_ALLOW_INSECURE_HTTP",),
+        flag="--allow-insecure-http",
+    ),
+    Setting(
+        "interval",
+        "interval",
+        "auto",
+        "watch: seconds between polls of an operation, or 'auto' (adaptive, from ~1 s).",
+        env=("BULKOP_INTERVAL",),
+        flag="--interval",
+    ),
+    Setting(
+        "timeout",
+        "duration",
+        None,
+        "watch: give up after this long (e.g. 30s, 10m, 1h).",
+        env=("BULKOP_TIMEOUT",),
+        flag="--timeout",
+    ),
+    Setting(
+        "max_rps",
+        "float",
+        10.0,
+        "watch: most requests per second to one profile's API.",
+        env=("BULKOP_MAX_RPS",),
+        flag="--max-rps",
+    ),
+    Setting(
+        "max_errors",
+        "int",
+        None,
+        "watch: fail (exit 1) a completed operation with more error rows than this.",
+        env=("BULKOP_MAX_ERRORS",),
+        flag="--max-errors",
+    ),
+    Setting(
+        "max_consecutive_failures",
+        "int",
+        10,
+        "watch: give up (exit 6) after this many failed polls in a row of one operation.",
+        env=("BULKOP_MAX_CONSECUTIVE_FAILURES",),
+        flag="--max-consecutive-failures",
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 # Keys a profile table may hold: every setting, plus the *_env indirections for secrets.
-PROFILE_KEYS: frozenset[str] = frozenset(
-    [s.name for s in SETTINGS] + [s.env_key for s in SETTINGS if s.env_key]
-)
+PROFILE_KEYS: frozenset[str] = frozenset([s.name for s in SETTINGS] + [s.env_key for s in SETTINGS if s.env_key])
 DEFAULT_BASE_URLS = {"knock": "https://api.knock.app", "saymon": None}
 
 
@@ -215,9 +282,7 @@ def _url(raw: str) -> str:
 # --------------------------------------------------------------------------- resolution
 
 
-def select_profile(
-    flag: str | None, env: Mapping[str, str], cfg: ConfigFile | None
-) -> tuple[str | None, str]:
+def select_profile(flag: str | None, env: Mapping[str, str], cfg: ConfigFile | None) -> tuple[str | None, str]:
     """Which profile is in force, and why: --profile, BULKOP_PROFILE, the default, or none."""
     if flag:
         name, source = flag, "flag"
@@ -250,9 +315,7 @@ def resolve(
     provider = _resolve_one(BY_NAME["provider"], "knock", flags, env, profile, profile_name)
     values["provider"] = provider
     for setting in SETTINGS[1:]:
-        values[setting.name] = _resolve_one(
-            setting, provider.value, flags, env, profile, profile_name
-        )
+        values[setting.name] = _resolve_one(setting, provider.value, flags, env, profile, profile_name)
     if values["base_url"].value is None and DEFAULT_BASE_URLS.get(provider.value):
         values["base_url"] = Resolved(DEFAULT_BASE_URLS[provider.value], "default")
     return Settings(profile_name, profile_source, values)

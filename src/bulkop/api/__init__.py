@@ -16,7 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
-from bulkop.api.http import Http, RequestEvent, check_credentials_safe, decode_json, raise_for_status
+from bulkop.api.http import (
+    Http,
+    RequestEvent,
+    check_credentials_safe,
+    decode_json,
+    raise_for_status,
+)
 from bulkop.api.providers import PROVIDERS
 from bulkop.errors import BulkopError, ConfigError
 from bulkop.models import BulkOperation
@@ -64,8 +70,9 @@ class Client:
         self.http = http or Http()
 
     @classmethod
-    def from_settings(cls, settings: Any, *, http: Http | None = None,
-                      on_event: Callable[[RequestEvent], None] | None = None) -> Client:
+    def from_settings(
+        cls, settings: Any, *, http: Http | None = None, on_event: Callable[[RequestEvent], None] | None = None
+    ) -> Client:
         return cls(
             settings.provider,
             settings.base_url,
@@ -100,8 +107,9 @@ class Client:
             on_event=self.on_event,
         )
         what = f"{self.provider.NAME} operation {op_id}"
-        raise_for_status(response, url, what=what, describe=self.provider.describe_error,
-                         auth_hint=self.provider.AUTH_HINT)
+        raise_for_status(
+            response, url, what=what, describe=self.provider.describe_error, auth_hint=self.provider.AUTH_HINT
+        )
         data = decode_json(response, url)
         try:
             return self.provider.parse(op_id, data)

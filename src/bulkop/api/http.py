@@ -105,7 +105,10 @@ def retry_after_seconds(value: str | None, now_epoch: float | None = None) -> fl
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def backoff(attempt: int, rng: random.Random = random.Random()) -> float:
+_RNG = random.Random()
+
+
+def backoff(attempt: int, rng: random.Random = _RNG) -> float:
     """Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, … capped at 8 s."""
     ceiling = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** (attempt - 1)))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
@@ -227,16 +230,35 @@ class Http:
                 return Response(r.status_code, r.headers.get("content-type", ""), b"".join(chunks), r.headers)
         except httpx.TimeoutException as e:
             kind = "connect" if isinstance(e, httpx.ConnectTimeout) else "read"
-            raise _Retryable(f"{kind} timeout", f"timed out after {timeout.read:g}s", "try a larger --request-timeout, or check the server") from None
+            raise _Retryable(
+                f"{kind} timeout",
+                f"timed out after {timeout.read:g}s",
+                "try a larger --request-timeout, or check the server",
+            ) from None
         except httpx.ConnectError as e:
             text = str(e)
-            if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text or "Temporary failure in name resolution" in text:
-                raise _Retryable("name resolution failed", "cannot resolve the host", "check the base URL's host name", retry=False) from None
+            if (
+                "Name or service not known" in text
+                or "nodename nor servname" in text
+                or "getaddrinfo" in text
+                or "Temporary failure in name resolution" in text
+            ):
+                raise _Retryable(
+                    "name resolution failed", "cannot resolve the host", "check the base URL's host name", retry=False
+                ) from None
             if "refused" in text.lower():
-                raise _Retryable("connection refused", "connection refused", "is the server running, and is the base URL right?") from None
-            raise _Retryable("connection failed", f"cannot connect ({clean(text)[:120]})", "check the network and the base URL") from None
+                raise _Retryable(
+                    "connection refused", "connection refused", "is the server running, and is the base URL right?"
+                ) from None
+            raise _Retryable(
+                "connection failed", f"cannot connect ({clean(text)[:120]})", "check the network and the base URL"
+            ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as e:
-            raise _Retryable("connection dropped", f"the connection broke ({clean(str(e))[:120] or type(e).__name__})", "the server closed the connection; try again") from None
+            raise _Retryable(
+                "connection dropped",
+                f"the connection broke ({clean(str(e))[:120] or type(e).__name__})",
+                "the server closed the connection; try again",
+            ) from None
         except httpx.DecodingError as e:
             raise InvalidResponse(f"{_host(url)} sent a body that cannot be decoded ({clean(str(e))[:120]})") from None
         except httpx.TransportError as e:
@@ -311,8 +333,7 @@ def raise_for_status(
     if 300 <= status < 400:
         target = response.headers.get("location", "")
         raise InvalidResponse(
-            f"{host} redirected to {clean(target)[:100] or 'nowhere'}; not followed, so credentials "
-            f"stay on {host}",
+            f"{host} redirected to {clean(target)[:100] or 'nowhere'}; not followed, so credentials stay on {host}",
             hint="set the base URL to the final address",
         )
     if status in (401, 403):
@@ -320,8 +341,16 @@ def raise_for_status(
         raise AuthError(f"{host} {verb} for {what}{suffix}", hint=auth_hint)
     if status == 404:
         raise NotFoundError(f"{what} not found at {host}{suffix}", hint="check the id, the profile and the base URL")
+    retry_after = retry_after_seconds(response.headers.get("retry-after"))
     if status == 429:
-        raise RateLimited(f"{host} is rate limiting requests{suffix}", hint="wait a minute and retry; lower --max-rps for watch")
+        err: ApiUnavailable = RateLimited(
+            f"{host} is rate limiting requests{suffix}",
+            hint="wait a minute and retry; lower --max-rps for watch",
+        )
+        err.retry_after = retry_after
+        raise err
     if status >= 500:
-        raise ApiUnavailable(f"{host} is failing{suffix}", hint="the API is having trouble; retry later")
+        err = ApiUnavailable(f"{host} is failing{suffix}", hint="the API is having trouble; retry later")
+        err.retry_after = retry_after
+        raise err
     raise ApiUnavailable(f"{host} refused the request for {what}{suffix}", hint="check the id and the base URL")

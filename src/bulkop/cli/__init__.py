@@ -55,8 +55,7 @@ def root(
     debug: Debug = False,
     version: Annotated[
         bool,
-        typer.Option("--version", "-V", help="Show the version and exit.", is_eager=True,
-                     callback=_version),
+        typer.Option("--version", "-V", help="Show the version and exit.", is_eager=True, callback=_version),
     ] = False,
 ) -> None:
     """Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON)."""
@@ -102,14 +101,26 @@ class StatusOutput(str, Enum):
 )
 def get(
     ctx: typer.Context,
-    ids: Annotated[list[str], typer.Argument(help="Operation ids (Knock: UUIDs).", show_default=False, metavar="ID...")],
+    ids: Annotated[
+        list[str], typer.Argument(help="Operation ids (Knock: UUIDs).", show_default=False, metavar="ID...")
+    ],
     output: Annotated[
         GetOutput | None,
-        typer.Option("--output", "-o", help="table (terminal default), text (piped default), json or jsonl.",
-                     rich_help_panel="Output", show_default=False, case_sensitive=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="table (terminal default), text (piped default), json or jsonl.",
+            rich_help_panel="Output",
+            show_default=False,
+            case_sensitive=False,
+        ),
     ] = None,
-    errors: Annotated[bool, typer.Option("--errors", help="List every error item, not just the first few.", rich_help_panel="Output")] = False,
-    exit_status: Annotated[bool, typer.Option("--exit-status", help="Exit like `status`: 1 if any failed, 3 if any is unfinished.")] = False,
+    errors: Annotated[
+        bool, typer.Option("--errors", help="List every error item, not just the first few.", rich_help_panel="Output")
+    ] = False,
+    exit_status: Annotated[
+        bool, typer.Option("--exit-status", help="Exit like `status`: 1 if any failed, 3 if any is unfinished.")
+    ] = False,
     profile: Profile = None,
     provider: Provider = None,
     base_url: BaseUrl = None,
@@ -137,7 +148,7 @@ def get(
 @app.command(
     epilog="Examples:\n\n"
     "  bulkop status $ID                      # completed 1000/1000\n\n"
-    "  until bulkop status \"$ID\"; do sleep 5; done   # stops on 0 (completed) and also on 1 (failed): check $?\n\n"
+    '  until bulkop status "$ID"; do sleep 5; done   # stops on 0 (completed) and also on 1 (failed): check $?\n\n'
     "  bulkop status $ID -o json | jq -r .status\n\n"
     "Exit codes: 0 completed, 1 failed, 3 queued or processing (4, 5, 6, 7 as for every command).",
 )
@@ -236,12 +247,13 @@ def run(args: list[str], ctx: Context | None = None) -> int:
     except BrokenPipeError:
         return _broken_pipe()
     except Exception as e:  # a bug: one line, and the traceback only with --debug
-        if isinstance(e.__context__, BrokenPipeError) or isinstance(e, OSError) and e.errno == 32:
+        if isinstance(e.__context__, BrokenPipeError) or (isinstance(e, OSError) and e.errno == 32):
             return _broken_pipe()
         from bulkop.errors import InternalError
 
-        return _fail(ctx, InternalError(f"internal error: {type(e).__name__}: {e}",
-                                        hint="rerun with --debug and report it"))
+        return _fail(
+            ctx, InternalError(f"internal error: {type(e).__name__}: {e}", hint="rerun with --debug and report it")
+        )
     finally:
         ctx.close()
         if previous is not None:
@@ -269,7 +281,7 @@ def _broken_pipe() -> int:
     return 141
 
 
-def _usage_error(ctx: Context, e: click.ClickException) -> None:
+def _usage_error(ctx: Context, e: Exception) -> None:
     from bulkop.errors import UsageError
 
     message = e.format_message()

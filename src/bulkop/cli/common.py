@@ -19,43 +19,83 @@ class Color(str, Enum):
 
 Profile = Annotated[
     str | None,
-    typer.Option("--profile", "-p", help="Profile from the config file to use (env: BULKOP_PROFILE).",
-                 rich_help_panel=CONNECTION, show_default=False),
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Profile from the config file to use (env: BULKOP_PROFILE).",
+        rich_help_panel=CONNECTION,
+        show_default=False,
+    ),
 ]
 Provider = Annotated[
     str | None,
-    typer.Option("--provider", help="API: knock or saymon (env: BULKOP_PROVIDER; default: knock).",
-                 rich_help_panel=CONNECTION, show_default=False, metavar="knock|saymon"),
+    typer.Option(
+        "--provider",
+        help="API: knock or saymon (env: BULKOP_PROVIDER; default: knock).",
+        rich_help_panel=CONNECTION,
+        show_default=False,
+        metavar="knock|saymon",
+    ),
 ]
 BaseUrl = Annotated[
     str | None,
-    typer.Option("--base-url", help="API base URL (env: BULKOP_BASE_URL, KNOCK_BASE_URL).",
-                 rich_help_panel=CONNECTION, show_default=False, metavar="URL"),
+    typer.Option(
+        "--base-url",
+        help="API base URL (env: BULKOP_BASE_URL, KNOCK_BASE_URL).",
+        rich_help_panel=CONNECTION,
+        show_default=False,
+        metavar="URL",
+    ),
 ]
 RequestTimeout = Annotated[
     float | None,
-    typer.Option("--request-timeout", help="Seconds to wait for each response (env: BULKOP_REQUEST_TIMEOUT; default: 30).",
-                 rich_help_panel=CONNECTION, show_default=False, min=0.001, metavar="SECONDS"),
+    typer.Option(
+        "--request-timeout",
+        help="Seconds to wait for each response (env: BULKOP_REQUEST_TIMEOUT; default: 30).",
+        rich_help_panel=CONNECTION,
+        show_default=False,
+        min=0.001,
+        metavar="SECONDS",
+    ),
 ]
 Retries = Annotated[
     int | None,
-    typer.Option("--retries", help="Retries on connection errors, timeouts, 429 and 502/503/504 (env: BULKOP_RETRIES; default: 3).",
-                 rich_help_panel=CONNECTION, show_default=False, min=0, max=100, metavar="N"),
+    typer.Option(
+        "--retries",
+        help="Retries on connection errors, timeouts, 429 and 502/503/504 (env: BULKOP_RETRIES; default: 3).",
+        rich_help_panel=CONNECTION,
+        show_default=False,
+        min=0,
+        max=100,
+        metavar="N",
+    ),
 ]
 AllowInsecureHttp = Annotated[
     bool | None,
-    typer.Option("--allow-insecure-http", help="Send credentials over plain http:// to a non-loopback host (env: BULKOP_ALLOW_INSECURE_HTTP).",
-                 rich_help_panel=CONNECTION, show_default=False),
+    typer.Option(
+        "--allow-insecure-http",
+        help="Send credentials over plain http:// to a non-loopback host (env: BULKOP_ALLOW_INSECURE_HTTP).",
+        rich_help_panel=CONNECTION,
+        show_default=False,
+    ),
 ]
 ColorOpt = Annotated[
     Color,
-    typer.Option("--color", help="Colour: auto, always or never (NO_COLOR, FORCE_COLOR and TERM=dumb are honoured).",
-                 rich_help_panel=OUTPUT, case_sensitive=False),
+    typer.Option(
+        "--color",
+        help="Colour: auto, always or never (NO_COLOR, FORCE_COLOR and TERM=dumb are honoured).",
+        rich_help_panel=OUTPUT,
+        case_sensitive=False,
+    ),
 ]
 Debug = Annotated[
     bool,
-    typer.Option("--debug", "-v", help="Log each request and response on stderr (secrets masked); tracebacks on errors.",
-                 rich_help_panel=OUTPUT),
+    typer.Option(
+        "--debug",
+        "-v",
+        help="Log each request and response on stderr (secrets masked); tracebacks on errors.",
+        rich_help_panel=OUTPUT,
+    ),
 ]
 
 

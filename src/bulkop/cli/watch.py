@@ -2,8 +2,166 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Annotated
+
 import typer
+
+from bulkop.cli.common import (
+    AllowInsecureHttp,
+    BaseUrl,
+    Color,
+    ColorOpt,
+    Debug,
+    Profile,
+    Provider,
+    RequestTimeout,
+    Retries,
+    connection_flags,
+)
+
+POLLING = "Polling"
+
+
+class WatchOutput(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class DisplayMode(str, Enum):
+    live = "live"
+    lines = "lines"
+    quiet = "quiet"
+
+
+EPILOG = (
+    "Examples:\n\n"
+    "  bulkop watch 123e4567-e89b-12d3-a456-426614174000\n\n"
+    "  bulkop watch $ID1 $ID2 --timeout 30m --max-errors 0\n\n"
+    "  curl -s -X POST … | bulkop watch -          # ids (or BulkOperation JSON) from stdin\n\n"
+    "  bulkop watch prod:$ID staging-saymon:$ID2    # PROFILE:ID, several accounts at once\n\n"
+    "  bulkop watch $ID -o json | jq -r 'select(.final) | .operation.status'\n\n"
+    '  CI: `bulkop watch "$ID" --timeout 1h` prints throttled lines and exits 0 only if every operation completed.\n\n'
+    "Exit codes: 0 all completed, 1 any failed (or more errors than --max-errors), "
+    "124 --timeout elapsed, 130 interrupted, 4/5/6/7 as for every command."
+)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command(epilog=EPILOG)
+    def watch(
+        ctx: typer.Context,
+        ids: Annotated[
+            list[str],
+            typer.Argument(
+                help="Operation ids, PROFILE:ID, or - to read ids from stdin.", show_default=False, metavar="ID..."
+            ),
+        ],
+        output: Annotated[
+            WatchOutput,
+            typer.Option(
+                "--output",
+                "-o",
+                help="text, or json: NDJSON on stdout, one object per observed change.",
+                rich_help_panel="Output",
+                case_sensitive=False,
+            ),
+        ] = WatchOutput.text,
+        display: Annotated[
+            DisplayMode | None,
+            typer.Option(
+                "--display",
+                help="live (terminal default), lines (CI and pipes default) or quiet.",
+                rich_help_panel="Output",
+                case_sensitive=False,
+                show_default=False,
+            ),
+        ] = None,
+        interval: Annotated[
+            str | None,
+            typer.Option(
+                "--interval",
+                help="Seconds between polls of an operation, or auto: from ~1 s, slower while idle, closer near the ETA (env: BULKOP_INTERVAL; default: auto).",
+                rich_help_panel=POLLING,
+                show_default=False,
+                metavar="auto|SECONDS",
+            ),
+        ] = None,
+        timeout: Annotated[
+            str | None,
+            typer.Option(
+                "--timeout",
+                help="Give up after this long, exit 124: 30s, 10m, 1h (env: BULKOP_TIMEOUT; default: none).",
+                rich_help_panel=POLLING,
+                show_default=False,
+                metavar="DURATION",
+            ),
+        ] = None,
+        max_rps: Annotated[
+            float | None,
+            typer.Option(
+                "--max-rps",
+                help="Most requests per second to one profile's API (env: BULKOP_MAX_RPS; default: 10).",
+                rich_help_panel=POLLING,
+                show_default=False,
+                min=0.01,
+                metavar="N",
+            ),
+        ] = None,
+        max_errors: Annotated[
+            int | None,
+            typer.Option(
+                "--max-errors",
+                help="Exit 1 if a completed operation has more error rows than N (env: BULKOP_MAX_ERRORS; default: errors alone do not fail).",
+                rich_help_panel=POLLING,
+                show_default=False,
+                min=0,
+                metavar="N",
+            ),
+        ] = None,
+        max_consecutive_failures: Annotated[
+            int | None,
+            typer.Option(
+                "--max-consecutive-failures",
+                help="Give up on an operation (exit 6) after N failed polls in a row (env: BULKOP_MAX_CONSECUTIVE_FAILURES; default: 10).",
+                rich_help_panel=POLLING,
+                show_default=False,
+                min=1,
+                metavar="N",
+            ),
+        ] = None,
+        fail_fast: Annotated[
+            bool, typer.Option("--fail-fast", help="Stop as soon as one operation fails.", rich_help_panel=POLLING)
+        ] = False,
+        profile: Profile = None,
+        provider: Provider = None,
+        base_url: BaseUrl = None,
+        request_timeout: RequestTimeout = None,
+        retries: Retries = None,
+        allow_insecure_http: AllowInsecureHttp = None,
+        color: ColorOpt = Color.auto,
+        debug: Debug = False,
+    ) -> None:
+        """Watch operations until they complete or fail: live progress, CI-friendly lines, exit codes."""
+        from bulkop.cli import _apply_common
+        from bulkop.commands import watch as cmd
+        from bulkop.settings import validate_flag
+
+        c = _apply_common(ctx, profile, color, debug)
+        c.json_errors = output is WatchOutput.json
+        flags = connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http)
+        flags.update(
+            interval=validate_flag("interval", interval) if interval is not None else None,
+            timeout=validate_flag("timeout", timeout) if timeout is not None else None,
+            max_rps=max_rps,
+            max_errors=max_errors,
+            max_consecutive_failures=max_consecutive_failures,
+        )
+        opts = cmd.Options(
+            ids=ids,
+            output=output.value,
+            display=display.value if display else None,
+            fail_fast=fail_fast,
+            flags=flags,
+        )
+        raise typer.Exit(cmd.run(opts, c))

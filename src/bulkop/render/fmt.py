@@ -31,7 +31,7 @@ def duration(seconds: float | None) -> str:
     """`4s`, `3m 05s`, `2h 03m`, `3d 4h`; '-' when unknown."""
     if seconds is None or seconds != seconds:
         return "-"
-    s = max(0, int(round(seconds)))
+    s = max(0, round(seconds))
     if s < 60:
         return f"{s}s"
     m, s = divmod(s, 60)

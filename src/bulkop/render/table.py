@@ -31,9 +31,13 @@ def progress_bar(op: BulkOperation, width: int = BAR_WIDTH) -> RenderableType:
         if op.finished:
             return Text("done" if op.status.value == "completed" else "-", style="dim")
         return Text("unknown", style="dim")
-    bar = ProgressBar(total=100, completed=f.value * 100, width=width,
-                      complete_style="red" if op.status.value == "failed" else "green",
-                      finished_style="green")
+    bar = ProgressBar(
+        total=100,
+        completed=f.value * 100,
+        width=width,
+        complete_style="red" if op.status.value == "failed" else "green",
+        finished_style="green",
+    )
     grid = Table.grid(padding=(0, 1))
     grid.add_row(bar, Text(fmt.percent(f)))
     return grid
@@ -81,8 +85,12 @@ def operation_view(op: BulkOperation, now: datetime, *, all_errors: bool = False
 
 def error_items_table(op: BulkOperation, *, all_errors: bool) -> RenderableType:
     items = op.error_items if all_errors else op.error_items[:ERROR_PREVIEW]
-    table = Table(title=Text(f"Error items ({len(op.error_items):,})", style="bold red"),
-                  title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(
+        title=Text(f"Error items ({len(op.error_items):,})", style="bold red"),
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
     table.add_column("ID", overflow="fold")
     table.add_column("Collection", overflow="fold")
     for item in items:
@@ -105,8 +113,7 @@ def operations_table(ops: list[BulkOperation], now: datetime) -> RenderableType:
     table.add_column("Duration", justify="right", no_wrap=True)
     for op in ops:
         rows = (
-            f"{fmt.count(op.processed_rows)}/{fmt.count(op.estimated_total_rows)}"
-            if op.counts_known else fmt.UNKNOWN
+            f"{fmt.count(op.processed_rows)}/{fmt.count(op.estimated_total_rows)}" if op.counts_known else fmt.UNKNOWN
         )
         table.add_row(
             Text(fmt.name(op)),

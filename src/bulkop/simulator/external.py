@@ -114,4 +114,3 @@ class SimulatorProcess:
 
 def _plain(scenario: Scenario | dict[str, Any]) -> dict[str, Any]:
     return scenario.to_dict() if isinstance(scenario, Scenario) else scenario
-

@@ -1,0 +1,345 @@
+"""`bulkop config`: add, list, show, set, unset, use and remove profiles; print the file's path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkop import config
+from bulkop.context import Context
+from bulkop.errors import ConfigError, UsageError
+from bulkop.settings import BY_NAME, SETTINGS, validate_flag
+
+
+@dataclass(frozen=True)
+class AddOptions:
+    name: str
+    provider: str
+    base_url: str | None = None
+    login: str | None = None
+    api_key_env: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    output: str | None = None  # table | text | json; None: table in a terminal, text when piped
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    name: str | None = None
+    output: str | None = None
+    flags: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetOptions:
+    name: str
+    key: str
+    value: str | None = None  # None for a secret: it comes from the prompt or stdin
+
+
+@dataclass(frozen=True)
+class UnsetOptions:
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class UseOptions:
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoveOptions:
+    name: str
+
+
+@dataclass(frozen=True)
+class PathOptions:
+    pass
+
+
+Options = (
+    AddOptions | ListOptions | ShowOptions | SetOptions | UnsetOptions | UseOptions
+    | RemoveOptions | PathOptions
+)
+
+
+def run(opts: Options, ctx: Context) -> int:
+    handlers: dict[type, Callable[[Any, Context], int]] = {
+        AddOptions: add,
+        ListOptions: list_profiles,
+        ShowOptions: show,
+        SetOptions: set_key,
+        UnsetOptions: unset_key,
+        UseOptions: use,
+        RemoveOptions: remove,
+        PathOptions: path,
+    }
+    return handlers[type(opts)](opts, ctx)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def list_profiles(opts: ListOptions, ctx: Context) -> int:
+    from bulkop.render import config as render
+
+    cf = ctx.config()
+    rows = render.profile_rows(cf)
+    output = _output(opts.output, ctx)
+    if output == "json":
+        ctx.stdout.write(render.profiles_json(rows) + "\n")
+        return 0
+    if not rows:
+        ctx.stderr.write(
+            f"No profiles in {cf.path}; add one with `bulkop config add NAME --provider knock`.\n"
+        )
+    elif output == "table":
+        ctx.console().print(render.profiles_table(rows))
+    else:
+        ctx.stdout.write(render.profiles_text(rows))
+    return 0
+
+
+def show(opts: ShowOptions, ctx: Context) -> int:
+    from bulkop.render import config as render
+
+    settings = ctx.settings(opts.flags, profile=opts.name)
+    chosen = "argument" if opts.name else settings.profile_source
+    path = ctx.config().path
+    output = _output(opts.output, ctx)
+    if output == "json":
+        ctx.stdout.write(render.settings_json(settings, chosen, path) + "\n")
+    elif output == "table":
+        ctx.console().print(render.settings_renderable(settings, chosen, path))
+    else:
+        ctx.stdout.write(render.settings_text(settings, chosen, path))
+    return 0
+
+
+def path(opts: PathOptions, ctx: Context) -> int:
+    ctx.stdout.write(f"{config.config_path(ctx.env)}\n")
+    return 0
+
+
+def _output(requested: str | None, ctx: Context) -> str:
+    return requested or ("table" if ctx.isatty(ctx.stdout) else "text")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def add(opts: AddOptions, ctx: Context) -> int:
+    name = config.check_profile_name(opts.name)
+    provider = validate_flag("provider", opts.provider)
+    table: dict[str, Any] = {"provider": provider}
+    if opts.base_url is not None:
+        table["base_url"] = validate_flag("base_url", opts.base_url)
+    elif provider == "saymon":
+        raise UsageError(
+            "--base-url is required for saymon (the address of your SAYMON server)",
+            hint="e.g. --base-url https://saymon.example.com",
+        )
+    env_options = {"api_key": ("--api-key-env", opts.api_key_env),
+                   "password": ("--password-env", opts.password_env)}
+    for secret, (option, value) in env_options.items():
+        if value is not None and provider not in BY_NAME[secret].providers:
+            raise UsageError(f"{option} does not apply to provider {provider}")
+    if opts.login is not None and provider not in BY_NAME["login"].providers:
+        raise UsageError(f"--login does not apply to provider {provider}")
+    cf = ctx.config()
+    _refuse_existing(cf, name)  # before asking for a secret that would then be thrown away
+    if provider == "saymon":
+        table["login"] = opts.login if opts.login is not None else _read_login(ctx, opts)
+    for setting in SETTINGS:
+        if not setting.secret or provider not in setting.providers:
+            continue
+        variable = env_options[setting.name][1]
+        if variable is not None:
+            table[setting.env_key] = variable
+        else:
+            table[setting.name] = _read_secret(ctx, setting.name, _add_example(opts))
+    table = config.validate_profile(name, table, cf.path)
+
+    def change(cf: config.ConfigFile) -> bool:
+        _refuse_existing(cf, name)
+        cf.profiles[name] = table
+        if cf.default_profile not in cf.profiles:
+            cf.default_profile = name
+        return cf.default_profile == name
+
+    is_default = config.update(cf.path, change)
+    how = (
+        "it is the default profile" if is_default
+        else f"use it with `bulkop -p {name} ...` or make it the default with `config use`"
+    )
+    ctx.stderr.write(f"Added profile {name!r} ({provider}) to {cf.path}; {how}.\n")
+    return 0
+
+
+def set_key(opts: SetOptions, ctx: Context) -> int:
+    name, key = opts.name, opts.key
+    secret = key in BY_NAME and BY_NAME[key].secret
+    if secret and opts.value is not None:
+        # The value is deliberately not repeated: it is already somewhere it should not be.
+        raise UsageError(
+            f"{key} is a secret and is never taken as an argument "
+            "(it would stay in your shell history and the process list)",
+            hint=f"type it at the prompt, or pipe it in: {config.set_command(name, key)}",
+        )
+    cf = ctx.config()
+    setting = config.check_key(key, cf.profile(name).get("provider"), f"profile {name!r}: ")
+    if secret:
+        raw = _read_secret(ctx, key, config.set_command(name, key))
+    elif opts.value is None:
+        raise UsageError(f"missing VALUE for {key}", hint=f"e.g. {config.set_command(name, key)}")
+    else:
+        raw = opts.value
+    if key in config.ENV_KEYS:
+        value: Any = raw  # a variable's name, checked with the whole profile below
+    else:
+        try:
+            value = config.stored_value(setting, raw)
+        except ValueError as e:
+            raise ConfigError(f"{key} {e}", hint=f"{key}: {setting.help}") from None
+
+    def change(cf: config.ConfigFile) -> list[str]:
+        table = dict(cf.profile(name))
+        table[key] = value
+        # A secret and the variable to read it from are alternatives: the one just set wins.
+        dropped = [k for k in _alternatives(key) if table.pop(k, None) is not None]
+        cf.profiles[name] = config.validate_profile(name, table, cf.path)
+        return dropped
+
+    dropped = config.update(cf.path, change)
+    shown = "" if secret else f" = {_toml_text(value)}"
+    also = f" (removed {', '.join(dropped)})" if dropped else ""
+    ctx.stderr.write(f"Set {key}{shown} in profile {name!r}{also}.\n")
+    return 0
+
+
+def unset_key(opts: UnsetOptions, ctx: Context) -> int:
+    name, key = opts.name, opts.key
+    if key == "provider":
+        raise UsageError(
+            "every profile names its provider",
+            hint=f"change it with `bulkop config set {name} provider knock|saymon`",
+        )
+    cf = ctx.config()
+    table = cf.profile(name)
+    config.check_key(key, None, f"profile {name!r}: ")
+    if key not in table:
+        ctx.stderr.write(f"Profile {name!r} has no {key}; nothing to change.\n")
+        return 0
+
+    def change(cf: config.ConfigFile) -> None:
+        cf.profile(name).pop(key, None)
+
+    config.update(cf.path, change)
+    ctx.stderr.write(f"Removed {key} from profile {name!r}.\n")
+    return 0
+
+
+def use(opts: UseOptions, ctx: Context) -> int:
+    name = opts.name
+    cf = ctx.config()
+    cf.profile(name)
+
+    def change(cf: config.ConfigFile) -> None:
+        cf.profile(name)
+        cf.default_profile = name
+
+    config.update(cf.path, change)
+    ctx.stderr.write(f"Default profile is now {name!r}.\n")
+    return 0
+
+
+def remove(opts: RemoveOptions, ctx: Context) -> int:
+    name = opts.name
+    cf = ctx.config()
+    cf.profile(name)
+
+    def change(cf: config.ConfigFile) -> bool:
+        cf.profile(name)
+        del cf.profiles[name]
+        if cf.default_profile == name:
+            cf.default_profile = None
+            return True
+        return False
+
+    was_default = config.update(cf.path, change)
+    after = "; there is no default profile now (choose one with `bulkop config use NAME`)"
+    ctx.stderr.write(f"Removed profile {name!r}{after if was_default else ''}.\n")
+    return 0
+
+
+def _refuse_existing(cf: config.ConfigFile, name: str) -> None:
+    if name in cf.profiles:
+        raise ConfigError(
+            f"profile {name!r} already exists in {cf.path}",
+            hint=f"change it with `bulkop config set {name} KEY VALUE`, "
+            f"or `bulkop config remove {name}` first",
+        )
+
+
+def _alternatives(key: str) -> list[str]:
+    """The keys that `key` replaces: a secret's *_env indirection, or the secret itself."""
+    if key in config.ENV_KEYS:
+        return [config.ENV_KEYS[key]]
+    env_key = BY_NAME[key].env_key
+    return [env_key] if env_key else []
+
+
+def _toml_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def _add_example(opts: AddOptions) -> str:
+    if opts.provider == "saymon":
+        return (f'printf %s "$SAYMON_PASSWORD" | bulkop config add {opts.name} --provider saymon '
+                "--base-url URL --login LOGIN")
+    return f'printf %s "$KNOCK_API_KEY" | bulkop config add {opts.name} --provider knock'
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _read_secret(ctx: Context, key: str, example: str) -> str:
+    """A hidden prompt in a terminal; otherwise one line of stdin (never an argument)."""
+    if ctx.isatty(ctx.stdin):
+        import getpass
+
+        try:
+            value = getpass.getpass(f"{key}: ", stream=ctx.stderr)
+        except EOFError:
+            value = ""
+    else:
+        value = ctx.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise UsageError(
+            f"no {key} given ({'empty answer' if ctx.isatty(ctx.stdin) else 'stdin was empty'})",
+            hint=f"type it at the prompt, or pipe it in: {example}",
+        )
+    return value
+
+
+def _read_login(ctx: Context, opts: AddOptions) -> str:
+    if not ctx.isatty(ctx.stdin):
+        # Piped stdin carries the password; guessing which line is the login would be fragile.
+        raise UsageError(
+            "--login is required when stdin is not a terminal",
+            hint=f"e.g. {_add_example(opts)}",
+        )
+    ctx.stderr.write("login: ")
+    ctx.stderr.flush()
+    login = ctx.stdin.readline().strip()
+    if not login:
+        raise UsageError("no login given", hint=f"pass it with --login, e.g. {_add_example(opts)}")
+    return login

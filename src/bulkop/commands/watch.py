@@ -1,0 +1,226 @@
+"""`bulkop watch`: poll operations to their end; live view in a terminal, lines in CI, NDJSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkop.commands.targets import resolve_targets
+from bulkop.context import Context
+from bulkop.errors import BulkopError, UsageError, WatchTimeout
+from bulkop.watcher import Display, TokenBucket, Tracked, WatchConfig, Watcher
+
+
+@dataclass
+class Options:
+    ids: list[str]
+    output: str = "text"  # text | json (NDJSON on stdout)
+    display: str | None = None  # live | lines | quiet; None: live in a terminal, else lines
+    fail_fast: bool = False
+    flags: dict[str, Any] = field(default_factory=dict)
+
+
+def read_ids(text: str) -> list[str]:
+    """Ids from stdin: one per line, or what a Knock bulk endpoint returns (an object, a list,
+    or lines of objects), so `curl -X POST … | bulkop watch -` works."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    try:
+        whole = json.loads(stripped)
+    except ValueError:
+        whole = None
+    if whole is not None:
+        return _ids_from_json(whole)
+    ids: list[str] = []
+    for n, line in enumerate(stripped.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("{", "[")):
+            try:
+                ids += _ids_from_json(json.loads(line))
+            except ValueError:
+                raise UsageError(
+                    f"stdin line {n} is not valid JSON", hint="give one id per line, or BulkOperation JSON"
+                ) from None
+        else:
+            ids.append(line)
+    return ids
+
+
+def _ids_from_json(data: Any) -> list[str]:
+    items = data if isinstance(data, list) else [data]
+    ids = []
+    for item in items:
+        if isinstance(item, str):
+            ids.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("id"), str):
+            ids.append(item["id"])
+        elif isinstance(item, dict) and isinstance(item.get("bulk_operation"), dict):
+            ids += _ids_from_json(item["bulk_operation"])
+        else:
+            raise UsageError("stdin JSON has no operation id", hint='expected a BulkOperation object with an "id"')
+    return ids
+
+
+def run(opts: Options, ctx: Context) -> int:
+    ids = _collect_ids(opts.ids, ctx)
+    targets = resolve_targets(ids, opts.flags, ctx)
+    settings = targets[0].settings
+    config = WatchConfig(
+        interval=settings.interval,
+        timeout=settings.timeout,
+        max_errors=settings.max_errors,
+        max_consecutive_failures=max(1, settings.max_consecutive_failures),
+        fail_fast=opts.fail_fast,
+    )
+    buckets: dict[str | None, TokenBucket] = {}
+    start = ctx.now()
+    tracked: dict[str, Tracked] = {}
+    for target in targets:
+        key = f"{target.profile or ''}:{target.id}"
+        if key in tracked:
+            continue  # the same operation named twice is watched once
+        bucket = buckets.get(target.profile)
+        if bucket is None:
+            bucket = buckets[target.profile] = TokenBucket(target.settings.max_rps, start)
+        tracked[key] = Tracked(
+            key=key,
+            label=target.label if target.profile is None else f"{target.profile}:{target.id}",
+            profile=target.profile,
+            fetch=_fetcher(target),
+            bucket=bucket,
+        )
+    display = _display(opts, ctx)
+    watcher = Watcher(
+        list(tracked.values()),
+        config,
+        display,
+        now=ctx.now,
+        sleep=ctx.sleep,
+        tick_every=0.25 if display.live else 1.0,
+    )
+    code = watcher.run()
+    if watcher.timed_out:
+        left = sum(1 for t in watcher.ops if not t.done)
+        ctx.report(
+            WatchTimeout(
+                f"timed out after {settings.values['timeout'].value:g}s with {left} operation"
+                f"{'s' if left != 1 else ''} not finished",
+                hint="raise --timeout, or check the operation with `bulkop get`",
+            )
+        )
+    if not display.lines:  # the lines view has already said it, in its place
+        for t in watcher.ops:
+            if t.error is not None:
+                ctx.report(t.error)
+    return code
+
+
+def _collect_ids(given: list[str], ctx: Context) -> list[str]:
+    ids: list[str] = []
+    for raw in given:
+        if raw == "-":
+            if ctx.isatty(ctx.stdin):
+                raise UsageError(
+                    "`-` reads ids from stdin, but stdin is a terminal",
+                    hint="pipe ids in, e.g. `echo $ID | bulkop watch -`",
+                )
+            ids += read_ids(ctx.stdin.read())
+        else:
+            ids.append(raw)
+    if not ids:
+        raise UsageError("no operation ids given", hint="pass ids as arguments, or `-` to read them from stdin")
+    return ids
+
+
+def _fetcher(target: Any) -> Any:
+    client, op_id = target.client, target.id
+
+    def fetch() -> Any:
+        # The watcher owns retries for a watch (backoff, Retry-After for the whole profile).
+        return client.get(op_id, retries=0)
+
+    return fetch
+
+
+class _Composite:
+    """Fans the watcher's news out to the on-screen view and the NDJSON writer."""
+
+    def __init__(self, views: Sequence[Display], mode: str) -> None:
+        self.views = views
+        self.live = mode == "live"
+        self.lines = mode == "lines"
+
+    def started(self, ops: Sequence[Tracked], now: float) -> None:
+        for v in self.views:
+            v.started(ops, now)
+
+    def observed(self, t: Tracked, changed: bool, now: float) -> None:
+        for v in self.views:
+            v.observed(t, changed, now)
+
+    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
+        for v in self.views:
+            v.failed_poll(t, err, retry_in, now)
+
+    def tick(self, ops: Sequence[Tracked], now: float) -> None:
+        for v in self.views:
+            v.tick(ops, now)
+
+    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
+        for v in self.views:
+            v.finished(ops, now, outcome)
+
+
+class _JsonLines:
+    """NDJSON on stdout: one object per observed change, each operation's final state last."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def started(self, ops: Sequence[Tracked], now: float) -> None:
+        pass
+
+    def observed(self, t: Tracked, changed: bool, now: float) -> None:
+        if not changed and not t.done:
+            return
+        from bulkop.render.fmt import rfc3339
+        from bulkop.watcher import observed_json
+
+        record = observed_json(t, rfc3339(self.ctx.wall()))
+        self.ctx.stdout.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.ctx.stdout.flush()
+
+    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
+        pass
+
+    def tick(self, ops: Sequence[Tracked], now: float) -> None:
+        pass
+
+    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
+        pass
+
+
+def _display(opts: Options, ctx: Context) -> _Composite:
+    mode = opts.display
+    if mode is None:
+        mode = "live" if ctx.isatty(ctx.stderr) and not ctx.in_ci and ctx.env.get("TERM") != "dumb" else "lines"
+    views: list[Display] = []
+    if mode == "live":
+        from bulkop.render.live import LiveDisplay
+
+        views.append(LiveDisplay(ctx.console(ctx.stderr)))
+    elif mode == "lines":
+        from bulkop.render.watch_lines import LinesDisplay
+
+        github = ctx.env.get("GITHUB_ACTIONS", "").lower() == "true"
+        views.append(
+            LinesDisplay(ctx.stderr, ctx.wall, github=github, step_summary=ctx.env.get("GITHUB_STEP_SUMMARY") or None)
+        )
+    if opts.output == "json":
+        views.append(_JsonLines(ctx))
+    return _Composite(views, mode)

@@ -1,0 +1,306 @@
+"""Profiles on disk: locate, load (tomllib), validate and atomically save the TOML config file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import stat
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bulkop.errors import ConfigError, UsageError
+from bulkop.settings import BY_NAME, PROFILE_KEYS, PROVIDER_NAMES, SETTINGS, Setting, convert
+
+CONFIG_ENV = "BULKOP_CONFIG"
+# `watch PROFILE:ID` splits on ':', and names appear unquoted in commands and TOML table headers.
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)
+PROFILE_NAME_RULE = "should be 1-64 letters, digits, '-', '_' or '.' (no ':')"
+_ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+# Each *_env key names the secret it stands in for: {"api_key_env": "api_key", ...}.
+ENV_KEYS: dict[str, str] = {s.env_key: s.name for s in SETTINGS if s.env_key}
+# Keys are written in the order of the settings table, each secret's *_env right after it.
+_KEY_ORDER = [k for s in SETTINGS for k in (s.name, s.env_key) if k]
+_HEADER = "# bulkop profiles: change them with `bulkop config` (see `bulkop config --help`).\n"
+
+T = TypeVar("T")
+
+
+@dataclass
+class ConfigFile:
+    """The config file's content: the default profile's name and each profile's table."""
+
+    path: Path
+    default_profile: str | None = None
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def profile(self, name: str) -> dict[str, Any]:
+        """The named profile's table, or a ConfigError listing the profiles there are."""
+        try:
+            return self.profiles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError(
+                f"profile {name!r} not found in {self.path} (profiles: {known})",
+                hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
+            ) from None
+
+    @property
+    def holds_secret(self) -> bool:
+        return any(s.name in p for p in self.profiles.values() for s in SETTINGS if s.secret)
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    """$BULKOP_CONFIG, or config.toml in the platform's user config directory."""
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV]).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("bulkop")) / "config.toml"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load(path: Path, warn: Callable[[str], None] | None = None) -> ConfigFile:
+    """Read and validate the file; a missing file is an empty config."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return ConfigFile(path)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read {path}: {e.strerror or e}",
+            hint=f"check it is a readable file, or point {CONFIG_ENV} at another one",
+        ) from None
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {e.start})", hint="save the file as UTF-8"
+        ) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(
+            f"{path}: invalid TOML: {e}", hint="fix that line (syntax: https://toml.io)"
+        ) from None
+    cf = from_document(document, path)
+    if warn is not None and cf.holds_secret:
+        _check_permissions(path, warn)
+    return cf
+
+
+def _check_permissions(path: Path, warn: Callable[[str], None]) -> None:
+    with contextlib.suppress(OSError):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            warn(
+                f"{path} holds a secret and other users may read it (mode {mode:04o}); "
+                f"fix: chmod 600 {shlex.quote(str(path))}"
+            )
+
+
+def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
+    """Validate a parsed TOML document against the settings table."""
+    for key in document:
+        if key not in ("default_profile", "profiles"):
+            raise ConfigError(
+                f"{path}: unknown key {key!r}",
+                hint="the top level holds only default_profile and [profiles.NAME] tables",
+            )
+    default = document.get("default_profile")
+    if default is not None and not isinstance(default, str):
+        raise ConfigError(
+            f"{path}: default_profile should be a profile's name (a string)",
+            hint="set it with `bulkop config use NAME`",
+        )
+    profiles = document.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(
+            f"{path}: profiles should be tables like [profiles.prod]",
+            hint="add profiles with `bulkop config add NAME`",
+        )
+    cf = ConfigFile(path, default or None, {})
+    for name, table in profiles.items():
+        if not _PROFILE_NAME.fullmatch(name):
+            raise ConfigError(f"{path}: profile name {name!r} {PROFILE_NAME_RULE}",
+                              hint="rename that table")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: profiles.{name} should be a table [profiles.{name}]",
+                              hint="see `bulkop config --help`")
+        cf.profiles[name] = validate_profile(name, table, path)
+    return cf
+
+
+def check_profile_name(name: str) -> str:
+    """A name given on the command line for a new profile."""
+    if not _PROFILE_NAME.fullmatch(name):
+        raise UsageError(f"profile name {name!r} {PROFILE_NAME_RULE}", hint="e.g. prod, staging-eu")
+    return name
+
+
+def validate_profile(name: str, table: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """Check every key and value of a profile; the error names the key and how to fix it."""
+    where = f"{path}: profiles.{name}: "
+    for key, value in table.items():
+        setting = check_key(key, table.get("provider"), where)
+        if key in ENV_KEYS:
+            if not isinstance(value, str) or not _ENV_VAR_NAME.fullmatch(value):
+                raise ConfigError(
+                    f"{where}{key} should name an environment variable, like KNOCK_API_KEY_PROD",
+                    hint=f"fix it with `bulkop config set {name} {key} VARIABLE`",
+                )
+            if setting.name in table:
+                raise ConfigError(
+                    f"{where}both {setting.name} and {key} are set",
+                    hint=f"keep one: `bulkop config unset {name} {setting.name}` or `... {key}`",
+                )
+        else:
+            try:
+                convert(setting, value)
+            except ValueError as e:
+                raise ConfigError(
+                    f"{where}{key} {e}", hint=f"fix it with {set_command(name, key)}"
+                ) from None
+    return dict(table)
+
+
+def check_key(key: str, provider: Any, where: str = "") -> Setting:
+    """The setting a profile key is for; an unknown key or one for another provider is an error."""
+    if key not in PROFILE_KEYS:
+        raise ConfigError(f"{where}unknown key {key!r}", hint=f"known keys: {known_keys()}")
+    setting = BY_NAME[ENV_KEYS.get(key, key)]
+    # Without a (valid) provider the profile follows BULKOP_PROVIDER or the default: any key goes.
+    if provider in PROVIDER_NAMES and provider not in setting.providers:
+        raise ConfigError(
+            f"{where}{key} does not apply to provider {provider}",
+            hint=f"a {provider} profile takes: {known_keys(provider)}",
+        )
+    return setting
+
+
+def known_keys(provider: str | None = None) -> str:
+    """The keys a profile (of one provider, if given) may hold, in the table's order."""
+    return ", ".join(
+        k for k in _KEY_ORDER
+        if provider is None or provider in BY_NAME[ENV_KEYS.get(k, k)].providers
+    )
+
+
+def set_command(name: str, key: str) -> str:
+    """How to set a key from the command line (a secret is never an argument)."""
+    if key in BY_NAME and BY_NAME[key].secret:
+        return f'`printf %s "$SECRET" | bulkop config set {name} {key}`'
+    return f"`bulkop config set {name} {key} VALUE`"
+
+
+def stored_value(setting: Setting, raw: str) -> Any:
+    """The value to write for `config set NAME KEY RAW`: typed as TOML, checked by the table.
+
+    Raises ValueError saying what is wrong (never repeating the value).
+    """
+    value = convert(setting, raw)
+    # Keep what the user wrote for durations ("10m" stays readable), the typed value otherwise.
+    return raw.strip() if setting.type in ("duration", "interval") else value
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def save(cf: ConfigFile) -> None:
+    """Write the file atomically (temp file in the same directory, fsync, os.replace), mode 0600."""
+    import tomli_w
+
+    text = _HEADER + tomli_w.dumps(_document(cf))
+    # Through a symlink (e.g. a dotfiles repository) the link stays a link: replace its target.
+    target = Path(os.path.realpath(cf.path))
+    try:
+        _make_dir(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise _write_error(cf.path, e) from None
+    try:
+        # mkstemp creates the file 0600, so the secret is never readable by others, even briefly.
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise _write_error(cf.path, e) from None
+        raise
+    _fsync_dir(target.parent)
+
+
+def update(path: Path, change: Callable[[ConfigFile], T]) -> T:
+    """Load, change and save under a lock, so that concurrent changes are never lost.
+
+    If `change` raises, nothing is written.
+    """
+    with _locked(path):
+        cf = load(path)
+        result = change(cf)
+        save(cf)
+    return result
+
+
+def _document(cf: ConfigFile) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    if cf.default_profile:
+        document["default_profile"] = cf.default_profile
+    if cf.profiles:
+        document["profiles"] = {
+            name: dict(sorted(table.items(), key=lambda kv: _KEY_ORDER.index(kv[0])))
+            for name, table in sorted(cf.profiles.items())
+        }
+    return document
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; os.replace still keeps every write whole
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    try:
+        _make_dir(lock.parent)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise _write_error(path, e) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the lock file stays, deleting it would race
+
+
+def _make_dir(directory: Path) -> None:
+    # A directory bulkop creates is private; an existing one (e.g. $HOME) is left as it is.
+    if not directory.is_dir():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not possible on every platform, and then not needed.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_error(path: Path, e: OSError) -> ConfigError:
+    return ConfigError(
+        f"could not write {path}: {e.strerror or e}",
+        hint="the file is unchanged; check the directory's permissions and free space",
+    )

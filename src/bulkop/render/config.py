@@ -1,0 +1,165 @@
+"""How profiles and effective settings look: plain aligned text, a Rich table, or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bulkop.sanitize import clean
+from bulkop.settings import BY_NAME, DEFAULT_BASE_URLS, SETTINGS, Resolved, Setting, Settings, mask
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+
+    from bulkop.config import ConfigFile
+
+# How the profile in force was chosen, as `config show` says it.
+PROFILE_SOURCES = {
+    "argument": "named on the command line",
+    "flag": "--profile",
+    "env": "BULKOP_PROFILE",
+    "default_profile": "default_profile in the config file",
+}
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    name: str
+    provider: str
+    base_url: str | None
+    is_default: bool
+
+
+def profile_rows(cf: ConfigFile) -> list[ProfileRow]:
+    rows = []
+    for name, table in sorted(cf.profiles.items()):
+        provider = table.get("provider", BY_NAME["provider"].default)
+        base_url = table.get("base_url") or DEFAULT_BASE_URLS.get(provider)
+        rows.append(ProfileRow(name, provider, base_url, name == cf.default_profile))
+    return rows
+
+
+_PROFILE_HEADER = ("NAME", "PROVIDER", "BASE URL", "DEFAULT")
+
+
+def _profile_cells(row: ProfileRow) -> tuple[str, ...]:
+    return (row.name, row.provider, row.base_url or "-", "yes" if row.is_default else "")
+
+
+def profiles_text(rows: Sequence[ProfileRow]) -> str:
+    return columns(_PROFILE_HEADER, [_profile_cells(r) for r in rows]) if rows else ""
+
+
+def profiles_table(rows: Sequence[ProfileRow]) -> Table:
+    return _table(_PROFILE_HEADER, [_profile_cells(r) for r in rows])
+
+
+def profiles_json(rows: Sequence[ProfileRow]) -> str:
+    data = [
+        {"name": r.name, "provider": r.provider, "base_url": r.base_url, "default": r.is_default}
+        for r in rows
+    ]
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- config show
+
+
+def shown_settings(settings: Settings) -> list[tuple[Setting, Resolved]]:
+    """Every setting that applies to the provider in force, in the table's order."""
+    return [(s, settings.values[s.name]) for s in SETTINGS if settings.provider in s.providers]
+
+
+def value_text(setting: Setting, value: Any) -> str:
+    if value is None:
+        return "-"
+    if setting.secret:
+        return mask(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def source_text(resolved: Resolved) -> str:
+    return f"{resolved.source} ({resolved.detail})" if resolved.detail else resolved.source
+
+
+def profile_line(settings: Settings, chosen: str) -> str:
+    if settings.profile is None:
+        return "Profile: none (no --profile, BULKOP_PROFILE or default_profile)"
+    return f"Profile: {settings.profile} (from {PROFILE_SOURCES.get(chosen, chosen)})"
+
+
+_SETTINGS_HEADER = ("SETTING", "VALUE", "SOURCE")
+
+
+def _settings_cells(settings: Settings) -> list[tuple[str, ...]]:
+    return [(s.name, value_text(s, r.value), source_text(r)) for s, r in shown_settings(settings)]
+
+
+def settings_text(settings: Settings, chosen: str, path: Path) -> str:
+    head = [f"Config file: {path}", profile_line(settings, chosen)]
+    return "".join(clean(line) + "\n" for line in head) + "\n" + columns(
+        _SETTINGS_HEADER, _settings_cells(settings)
+    )
+
+
+def settings_renderable(settings: Settings, chosen: str, path: Path) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
+    return Group(
+        Text(clean(f"Config file: {path}")),
+        Text(clean(profile_line(settings, chosen))),
+        Text(""),
+        _table(_SETTINGS_HEADER, _settings_cells(settings)),
+    )
+
+
+def settings_json(settings: Settings, chosen: str, path: Path) -> str:
+    data = {
+        "config_file": str(path),
+        "profile": settings.profile,
+        "profile_source": chosen,
+        "settings": {
+            s.name: {
+                "value": mask(r.value) if s.secret and r.value is not None else r.value,
+                "source": r.source,
+                "detail": r.detail,
+            }
+            for s, r in shown_settings(settings)
+        },
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain text in aligned columns (for pipes): no styling, no wrapping, no trailing blanks."""
+    cells = [list(header)] + [[clean(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in cells
+    )
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for title in header:
+        table.add_column(title)
+    for row in rows:
+        table.add_row(*(Text(clean(c)) for c in row))
+    return table

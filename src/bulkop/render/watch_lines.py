@@ -1,0 +1,163 @@
+"""The watch view for CI and pipes: plain, throttled, timestamped lines on stderr."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import IO
+
+from bulkop.errors import BulkopError
+from bulkop.models import Status
+from bulkop.progress import fraction
+from bulkop.render import fmt
+from bulkop.render.watch_common import (
+    elapsed_seconds,
+    label,
+    percent_text,
+    rows_text,
+    state,
+    status_counts,
+)
+from bulkop.sanitize import clean
+from bulkop.watcher import Tracked
+
+HEARTBEAT = 60.0  # seconds: never silent longer than this
+HEARTBEAT_DETAIL = 5  # list operations individually in a heartbeat up to this many
+
+
+def timestamp(wall: datetime) -> str:
+    return fmt.rfc3339(wall)
+
+
+def operation_line(t: Tracked, now: float) -> str:
+    """`users.identify 123e4567… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
+    parts = [label(t), fmt.short_id(t.label, 8) if t.op is None or t.op.name else "", state(t)]
+    op = t.op
+    if op is not None and op.counts_known:
+        parts += [percent_text(t), rows_text(t)]
+        if not op.finished:
+            speed, left = t.speed(), t.eta(now)
+            parts += [
+                fmt.rate(speed) if speed is not None else "",
+                f"eta {fmt.duration(left)}" if left is not None else "",
+            ]
+        parts.append(f"errors {fmt.count(op.error_count)}")
+    elif op is not None:
+        parts.append(f"elapsed {fmt.duration(elapsed_seconds(t, now))}")
+    return " ".join(p for p in parts if p)
+
+
+class LinesDisplay:
+    """A line when the status changes, at each 10 % step, on errors, and a heartbeat."""
+
+    def __init__(
+        self, stream: IO[str], wall: Callable[[], datetime], *, github: bool = False, step_summary: str | None = None
+    ) -> None:
+        self.stream = stream
+        self.wall = wall
+        self.github = github
+        self.step_summary = step_summary
+        self._last_status: dict[str, str] = {}
+        self._last_step: dict[str, int] = {}
+        self._last_line = 0.0
+
+    def _write(self, text: str, now: float) -> None:
+        self.stream.write(f"{timestamp(self.wall())} {clean(text)}\n")
+        self.stream.flush()
+        self._last_line = now
+
+    def started(self, ops: Sequence[Tracked], now: float) -> None:
+        self._last_line = now
+        noun = "operation" if len(ops) == 1 else "operations"
+        self._write(f"watching {len(ops)} {noun}", now)
+
+    def observed(self, t: Tracked, changed: bool, now: float) -> None:
+        op = t.op
+        assert op is not None
+        status = op.status.value
+        f = fraction(op)
+        step = -1 if f.value is None else math.floor(f.value * 10 + 1e-9)
+        if op.finished:
+            self._write(self._final_line(t, now), now)
+            return
+        if self._last_status.get(t.key) != status or step > self._last_step.get(t.key, -1):
+            self._last_status[t.key] = status
+            self._last_step[t.key] = step
+            self._write(operation_line(t, now), now)
+
+    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
+        if retry_in is None:
+            self._write(f"{label(t)} error: {err.message}", now)
+        elif t.failures & (t.failures - 1) == 0:  # 1st, 2nd, 4th, 8th… failure: no flood
+            self._write(f"{label(t)} poll failed ({t.failures}x), retrying in {retry_in:.1f}s: {err.message}", now)
+
+    def _final_line(self, t: Tracked, now: float) -> str:
+        return f"{operation_line(t, now)} (watched {fmt.duration(elapsed_seconds(t, now))})"
+
+    def tick(self, ops: Sequence[Tracked], now: float) -> None:
+        if now - self._last_line < HEARTBEAT:
+            return
+        active = [t for t in ops if not t.done]
+        if len(active) <= HEARTBEAT_DETAIL:
+            for t in active:
+                self._write(operation_line(t, now), now)
+        else:
+            self._write(f"still watching: {status_counts(ops)}", now)
+
+    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
+        for t in ops:
+            if not t.done and outcome in ("timeout", "interrupted"):
+                self._write(f"{operation_line(t, now)} ({outcome}: last known state)", now)
+        if len(ops) > 1:
+            self._write(f"summary: {status_counts(ops)}", now)
+        if self.github:
+            self._github(ops)
+        if self.step_summary:
+            self._write_step_summary(ops, now)
+
+    # ------------------------------------------------------------------ GitHub Actions
+
+    def _github(self, ops: Sequence[Tracked]) -> None:
+        for t in ops:
+            op = t.op
+            if t.error is not None:
+                self.stream.write(f"::error title=bulkop::{_gh_escape(label(t) + ': ' + t.error.message)}\n")
+            elif op is not None and op.status is Status.FAILED:
+                n = op.error_count or 0
+                self.stream.write(
+                    f"::error title=bulk operation failed::{_gh_escape(f'{label(t)} ({clean(str(op.id))}) failed with {n:,} errors')}\n"
+                )
+            if op is not None and op.error_items:
+                self.stream.write(f"::group::{_gh_escape(f'Error items of {label(t)} ({len(op.error_items):,})')}\n")
+                for item in op.error_items:
+                    coll = f"{clean(item.collection)}/" if item.collection else ""
+                    self.stream.write(f"{coll}{clean(item.id)}\n")
+                self.stream.write("::endgroup::\n")
+        self.stream.flush()
+
+    def _write_step_summary(self, ops: Sequence[Tracked], now: float) -> None:
+        lines = [
+            "### bulkop watch",
+            "",
+            "| Operation | ID | Status | Rows | Errors |",
+            "|---|---|---|---|---|",
+        ]
+        for t in ops:
+            op = t.op
+            errors = fmt.count(op.error_count) if op is not None and op.counts_known else "-"
+            lines.append(f"| {_md(label(t))} | `{_md(clean(t.label))}` | {state(t)} | {rows_text(t)} | {errors} |")
+        try:
+            with open(self.step_summary, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
+                f.write("\n".join(lines) + "\n\n")
+        except OSError as e:
+            self._write(f"cannot write GITHUB_STEP_SUMMARY: {e.strerror}", now)
+
+
+def _gh_escape(text: str) -> str:
+    """Workflow-command data escaping, so server text cannot end or forge an annotation."""
+    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")

@@ -1,0 +1,304 @@
+"""The watch loop: polls operations until they end, politely, on an injected clock.
+
+No rendering and no HTTP details here: it is handed a `fetch` function per operation and a
+`Display` to tell what it saw. Time comes only from `now` and `sleep`, so tests are instant.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bulkop.errors import (
+    ApiUnavailable,
+    BulkopError,
+    ExitCode,
+    InvalidResponse,
+)
+from bulkop.models import BulkOperation, Status
+from bulkop.progress import RateEstimator, eta, remaining_rows
+
+AUTO_START = 1.0  # seconds: the first interval in auto mode
+AUTO_MIN = 0.5  # never closer than this, even near the ETA
+AUTO_MAX = 15.0  # never further apart than this while nothing changes
+AUTO_GROWTH = 1.5  # idle polls stretch the interval by this factor
+JITTER = 0.1  # ±10 % so many watchers (or operations) do not poll in lockstep
+FAILURE_BACKOFF_MAX = 30.0
+
+
+@dataclass
+class Tracked:
+    """What the watcher knows of one operation."""
+
+    key: str  # unique per (profile, id)
+    label: str
+    profile: str | None
+    fetch: Callable[[], BulkOperation]
+    bucket: TokenBucket
+    op: BulkOperation | None = None
+    rate: RateEstimator = field(default_factory=RateEstimator)
+    interval: float = AUTO_START
+    next_due: float = 0.0
+    polls: int = 0
+    failures: int = 0  # consecutive
+    last_error: str | None = None
+    error: BulkopError | None = None  # the error that ended the watch of this operation
+    first_seen: float | None = None
+    ended_at: float | None = None
+    changed_at: float | None = None
+    done: bool = False
+
+    @property
+    def status(self) -> Status | None:
+        return self.op.status if self.op else None
+
+    def speed(self) -> float | None:
+        return self.rate.rate()
+
+    def eta(self, now: float) -> float | None:
+        if self.op is None or self.op.finished:
+            return None
+        return eta(remaining_rows(self.op), self.rate.rate(), stalled=self.rate.stalled(now))
+
+
+class Display(Protocol):
+    def started(self, ops: Sequence[Tracked], now: float) -> None: ...
+    def observed(self, t: Tracked, changed: bool, now: float) -> None: ...
+    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None: ...
+    def tick(self, ops: Sequence[Tracked], now: float) -> None: ...
+    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None: ...
+
+
+class TokenBucket:
+    """At most `rate` requests per second to one profile's API, and a shared pause on 429."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.updated = now
+        self.paused_until = 0.0
+
+    def refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def take(self, now: float) -> bool:
+        if now < self.paused_until:
+            return False
+        self.refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def next_available(self, now: float) -> float:
+        if now < self.paused_until:
+            return self.paused_until
+        self.refill(now)
+        return now if self.tokens >= 1.0 else now + (1.0 - self.tokens) / self.rate
+
+    def pause(self, until: float) -> None:
+        self.paused_until = max(self.paused_until, until)
+
+
+@dataclass
+class WatchConfig:
+    interval: float | str = "auto"
+    timeout: float | None = None
+    max_errors: int | None = None
+    max_consecutive_failures: int = 10
+    fail_fast: bool = False
+    workers: int = 8
+    seed: int | None = None
+
+
+class Watcher:
+    def __init__(
+        self,
+        ops: list[Tracked],
+        config: WatchConfig,
+        display: Display,
+        *,
+        now: Callable[[], float],
+        sleep: Callable[[float], None],
+        tick_every: float = 1.0,
+    ) -> None:
+        self.ops = ops
+        self.config = config
+        self.display = display
+        self.now = now
+        self.sleep = sleep
+        self.tick_every = tick_every
+        self.random = random.Random(config.seed)
+        self.timed_out = False
+        self.stopped_early = False
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> int:
+        start = self.now()
+        deadline = start + self.config.timeout if self.config.timeout else None
+        for t in self.ops:
+            t.next_due = start
+            t.interval = self._initial_interval()
+        self.display.started(self.ops, start)
+        workers = max(1, min(self.config.workers, len(self.ops)))
+        outcome = "done"
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bulkop-poll") as pool:
+            try:
+                while True:
+                    active = [t for t in self.ops if not t.done]
+                    if not active:
+                        break
+                    now = self.now()
+                    if deadline is not None and now >= deadline:
+                        self.timed_out = True
+                        outcome = "timeout"
+                        break
+                    batch = self._take_due(active, now)
+                    if batch:
+                        self._poll(pool, batch)
+                        if self.config.fail_fast and any(self._code(t) != 0 for t in self.ops if t.done):
+                            self.stopped_early = True
+                            outcome = "fail-fast"
+                            break
+                        continue
+                    wake = min(self._ready_at(t, now) for t in active)
+                    if deadline is not None:
+                        wake = min(wake, deadline)
+                    wait = max(0.0, min(wake - now, self.tick_every))
+                    self.display.tick(self.ops, now)
+                    if wait > 0:
+                        self.sleep(wait)
+            except BaseException:
+                self.display.finished(self.ops, self.now(), "interrupted")
+                raise
+        self.display.finished(self.ops, self.now(), outcome)
+        return self.exit_code()
+
+    def _take_due(self, active: list[Tracked], now: float) -> list[Tracked]:
+        due = sorted((t for t in active if t.next_due <= now), key=lambda t: t.next_due)
+        return [t for t in due if t.bucket.take(now)]
+
+    def _ready_at(self, t: Tracked, now: float) -> float:
+        return max(t.next_due, t.bucket.next_available(max(now, t.next_due)))
+
+    def _poll(self, pool: ThreadPoolExecutor, batch: list[Tracked]) -> None:
+        def fetch(t: Tracked) -> BulkOperation | BulkopError:
+            try:
+                return t.fetch()
+            except BulkopError as e:
+                return e
+
+        results = list(pool.map(fetch, batch)) if len(batch) > 1 else [fetch(batch[0])]
+        now = self.now()
+        for t, result in zip(batch, results, strict=True):
+            t.polls += 1
+            if t.first_seen is None:
+                t.first_seen = now
+            if isinstance(result, BulkopError):
+                self._failed(t, result, now)
+            else:
+                self._observed(t, result, now)
+
+    # ------------------------------------------------------------------ outcomes of a poll
+
+    def _observed(self, t: Tracked, op: BulkOperation, now: float) -> None:
+        previous = t.op
+        changed = previous is None or previous.raw != op.raw
+        progressed = previous is None or (previous.status != op.status or previous.processed_rows != op.processed_rows)
+        if progressed:
+            t.changed_at = now
+        t.op = op
+        t.failures = 0
+        t.last_error = None
+        if op.processed_rows is not None:
+            t.rate.observe(now, op.processed_rows)
+        if op.finished:
+            t.done = True
+            t.ended_at = now
+        else:
+            t.interval = self._next_interval(t, progressed, now)
+            t.next_due = now + t.interval
+        self.display.observed(t, changed, now)
+
+    def _failed(self, t: Tracked, err: BulkopError, now: float) -> None:
+        transient = isinstance(err, (ApiUnavailable, InvalidResponse))
+        t.failures += 1
+        t.last_error = err.message
+        if not transient or t.failures >= self.config.max_consecutive_failures:
+            if transient:
+                err.message = f"{err.message} ({t.failures} failed polls in a row)"
+            t.error = err
+            t.done = True
+            t.ended_at = now
+            self.display.failed_poll(t, err, None, now)
+            return
+        retry_after = getattr(err, "retry_after", None)
+        delay = retry_after if retry_after is not None else self._failure_backoff(t.failures)
+        if err.kind == "rate_limited" or retry_after is not None:
+            # A 429 (or a 503 with Retry-After) speaks for the whole account, not one operation.
+            t.bucket.pause(now + delay)
+        t.next_due = now + delay
+        self.display.failed_poll(t, err, delay, now)
+
+    def _failure_backoff(self, failures: int) -> float:
+        base = min(FAILURE_BACKOFF_MAX, 1.0 * (2 ** (failures - 1)))
+        return base * (0.75 + 0.5 * self.random.random())
+
+    # ------------------------------------------------------------------ polling intervals
+
+    def _initial_interval(self) -> float:
+        fixed = self.config.interval
+        return AUTO_START if fixed == "auto" else float(fixed)
+
+    def _next_interval(self, t: Tracked, progressed: bool, now: float) -> float:
+        fixed = self.config.interval
+        if fixed != "auto":
+            return float(fixed)
+        interval = AUTO_START if progressed else min(AUTO_MAX, t.interval * AUTO_GROWTH)
+        remaining = t.eta(now)
+        if remaining is not None:
+            # Near the end, poll about when it should finish, so the end is seen promptly.
+            interval = min(interval, max(AUTO_MIN, remaining))
+        jitter = 1.0 + self.random.uniform(-JITTER, JITTER)
+        return max(AUTO_MIN, min(AUTO_MAX, interval) * jitter)
+
+    # ------------------------------------------------------------------ exit code
+
+    def _code(self, t: Tracked) -> int:
+        if t.error is not None:
+            return int(t.error.exit_code)
+        if t.op is None or not t.op.finished:
+            return ExitCode.TIMEOUT if self.timed_out else ExitCode.NOT_FINISHED
+        if t.op.status is Status.FAILED:
+            return ExitCode.FAILED
+        limit = self.config.max_errors
+        if limit is not None and (t.op.error_count or 0) > limit:
+            return ExitCode.FAILED
+        return ExitCode.OK
+
+    def exit_code(self) -> int:
+        from bulkop.errors import most_severe
+
+        codes = [self._code(t) for t in self.ops]
+        if self.stopped_early:
+            codes = [c for c in codes if c not in (ExitCode.NOT_FINISHED,)]
+        return most_severe(codes)
+
+    def code_of(self, t: Tracked) -> int:
+        return self._code(t)
+
+
+def observed_json(t: Tracked, wall: Any) -> dict[str, Any]:
+    """One NDJSON record: the operation as the API sent it, and when it was seen."""
+    assert t.op is not None
+    record: dict[str, Any] = {"observed_at": wall, "profile": t.profile, "operation": t.op.to_json()}
+    if t.done:
+        record["final"] = True
+    return record
