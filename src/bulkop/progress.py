@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 from bulkop.models import BulkOperation, Status
@@ -45,45 +46,40 @@ def _overrun(processed: int | None, estimated: int | None) -> bool:
 class RateEstimator:
     """Rows/s from successive (time, processed_rows) observations.
 
-    A time-weighted moving average (time constant `tau` seconds) of the rate between
-    observations: steady under jittery polling, it decays towards 0 while the counter stalls,
-    and a counter that goes backwards (a restarted job) starts the estimate afresh.
+    The slope over a sliding window of the last `window` seconds: exact for a steady job,
+    unmoved by polling jitter, falling towards 0 while the counter stalls, and started
+    afresh when the counter goes backwards (a restarted job).
     """
 
-    def __init__(self, tau: float = 10.0, stall_after: float = 30.0) -> None:
-        self.tau = tau
+    def __init__(self, window: float = 15.0, stall_after: float = 30.0) -> None:
+        self.window = window
         self.stall_after = stall_after
-        self._last_t: float | None = None
-        self._last_rows = 0
+        self._samples: deque[tuple[float, int]] = deque()
         self._last_change_t: float | None = None
-        self._rate: float | None = None
 
     def observe(self, t: float, rows: int) -> None:
+        if not math.isfinite(t):
+            return
         rows = max(0, rows)
-        if self._last_t is None or rows < self._last_rows:
-            self._reset(t, rows)
+        samples = self._samples
+        if samples and (rows < samples[-1][1]):
+            samples.clear()
+        if samples and t <= samples[-1][0]:
             return
-        dt = t - self._last_t
-        if not (dt > 0) or not math.isfinite(dt):
-            return
-        sample = (rows - self._last_rows) / dt
-        if self._rate is None:
-            self._rate = sample
-        else:
-            alpha = 1.0 - math.exp(-dt / self.tau)
-            self._rate += alpha * (sample - self._rate)
-        if rows != self._last_rows:
+        if not samples or rows != samples[-1][1]:
             self._last_change_t = t
-        self._last_t, self._last_rows = t, rows
-
-    def _reset(self, t: float, rows: int) -> None:
-        self._last_t, self._last_rows, self._last_change_t, self._rate = t, rows, t, None
+        samples.append((t, rows))
+        # Keep one sample at or before the window's start, so the slope spans the window.
+        while len(samples) > 2 and samples[1][0] <= t - self.window:
+            samples.popleft()
 
     def rate(self) -> float | None:
-        """Smoothed rows/s, or None before two observations."""
-        if self._rate is None or not math.isfinite(self._rate):
+        """Rows/s over the window, or None before two observations."""
+        if len(self._samples) < 2:
             return None
-        return max(0.0, self._rate)
+        (t0, r0), (t1, r1) = self._samples[0], self._samples[-1]
+        value = (r1 - r0) / (t1 - t0)
+        return max(0.0, value) if math.isfinite(value) else None
 
     def stalled(self, now: float) -> bool:
         return self._last_change_t is not None and now - self._last_change_t >= self.stall_after

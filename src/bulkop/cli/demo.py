@@ -2,6 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="Run the built-in simulator of both APIs and watch a few operations.")
+from bulkop.cli.watch import DisplayMode, WatchOutput
+
+app = typer.Typer(
+    help="Run the built-in simulator of both APIs and watch a few operations: no account needed.",
+    invoke_without_command=True,
+    epilog="Examples:\n\n  bulkop demo\n\n  bulkop demo --display lines\n\n  bulkop demo serve --port 8080",
+)
+
+Speed = Annotated[
+    float, typer.Option("--speed", help="Run the simulated clock this many times faster.", min=0.01, max=1000)
+]
+
+
+@app.callback()
+def demo(
+    ctx: typer.Context,
+    speed: Speed = 1.0,
+    output: Annotated[
+        WatchOutput, typer.Option("--output", "-o", help="text, or json (NDJSON on stdout).", case_sensitive=False)
+    ] = WatchOutput.text,
+    display: Annotated[
+        DisplayMode | None,
+        typer.Option("--display", help="live, lines or quiet (default: live in a terminal).", show_default=False),
+    ] = None,
+) -> None:
+    """Start the simulator, create operations with different fates, and watch them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bulkop.cli import _ctx
+    from bulkop.commands import demo as cmd
+
+    opts = cmd.Options(speed=speed, output=output.value, display=display.value if display else None)
+    raise typer.Exit(cmd.run(opts, _ctx(ctx)))
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).", min=0, max=65535)] = 0,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    speed: Speed = 1.0,
+) -> None:
+    """Keep the simulator running in the foreground and print its URL, credentials and example ids."""
+    from bulkop.cli import _ctx
+    from bulkop.commands import demo as cmd
+
+    raise typer.Exit(cmd.serve(cmd.ServeOptions(port=port, host=host, speed=speed), _ctx(ctx)))

@@ -32,7 +32,7 @@ def timestamp(wall: datetime) -> str:
 
 def operation_line(t: Tracked, now: float) -> str:
     """`users.identify 123e4567… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
-    parts = [label(t), fmt.short_id(t.label, 8) if t.op is None or t.op.name else "", state(t)]
+    parts = [label(t), fmt.short_id(t.op.id if t.op is not None else t.label) if t.op is None or t.op.name else "", state(t)]
     op = t.op
     if op is not None and op.counts_known:
         parts += [percent_text(t), rows_text(t)]

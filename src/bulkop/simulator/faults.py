@@ -69,8 +69,7 @@ def wrong_shape(handler: Handler, op: Operation, body: bytes) -> None:
     """Numbers and booleans at the top level turned into strings (processed_rows: "42")."""
     payload = json.loads(body)
     shaped = {
-        key: json.dumps(value) if isinstance(value, bool | int | float) else value
-        for key, value in payload.items()
+        key: json.dumps(value) if isinstance(value, bool | int | float) else value for key, value in payload.items()
     }
     handler.send_body(200, json.dumps(shaped).encode())
 

@@ -48,12 +48,8 @@ def _knock_error(status: int, code: str, error_type: str, message: str) -> bytes
     return _json({"code": code, "message": message, "status": status, "type": error_type})
 
 
-_KNOCK_MISSING_KEY = _knock_error(
-    401, "api_key_missing", "authentication_error", "No valid API key provided"
-)
-_KNOCK_INVALID_KEY = _knock_error(
-    401, "invalid_api_key", "authentication_error", "The API key provided is invalid"
-)
+_KNOCK_MISSING_KEY = _knock_error(401, "api_key_missing", "authentication_error", "No valid API key provided")
+_KNOCK_INVALID_KEY = _knock_error(401, "invalid_api_key", "authentication_error", "The API key provided is invalid")
 _KNOCK_NOT_FOUND = _knock_error(
     404, "resource_missing", "invalid_request_error", "The resource you requested does not exist"
 )
@@ -63,6 +59,10 @@ _KNOCK_RATE_LIMITED = _knock_error(
 _SAYMON_UNAUTHORIZED = b'{"message":"Unauthorized"}'
 _SAYMON_NOT_FOUND = b'{"message":"Not Found"}'
 _SAYMON_CHALLENGE = (("WWW-Authenticate", 'Basic realm="saymon"'),)
+
+
+class DuplicateIdError(ValueError):
+    """An operation with this id already exists."""
 
 
 @dataclass(frozen=True)
@@ -194,9 +194,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- responses ---------------------------------------------------------------------------
 
-    def send_head(
-        self, status: int, content_type: str, length: int, headers: Iterable[tuple[str, str]] = ()
-    ) -> None:
+    def send_head(self, status: int, content_type: str, length: int, headers: Iterable[tuple[str, str]] = ()) -> None:
         """Write the status line and headers only (faults that send a body of their own)."""
         self.wfile.write(self._head(status, content_type, length, headers))
 
@@ -211,9 +209,7 @@ class Handler(BaseHTTPRequestHandler):
         # One write, so headers and body leave in one segment.
         self.wfile.write(head if self.command == "HEAD" else head + body)
 
-    def _head(
-        self, status: int, content_type: str, length: int, headers: Iterable[tuple[str, str]]
-    ) -> bytes:
+    def _head(self, status: int, content_type: str, length: int, headers: Iterable[tuple[str, str]]) -> bytes:
         # Recorded before any byte leaves, so a client that got its answer sees it recorded.
         if self._record:
             self._save(status)
@@ -232,9 +228,7 @@ class Handler(BaseHTTPRequestHandler):
     def _save(self, status: int) -> None:
         self._recorded = True
         headers = {name.lower(): value for name, value in self.headers.items()}
-        self.server.sim._record(
-            RecordedRequest(self.command, self.path, headers, time.monotonic(), status)
-        )
+        self.server.sim._record(RecordedRequest(self.command, self.path, headers, time.monotonic(), status))
 
     # -- API routes --------------------------------------------------------------------------
 
@@ -267,13 +261,9 @@ class Handler(BaseHTTPRequestHandler):
     def _saymon(self, op_id: str) -> None:
         sim = self.server.sim
         if self.command != "GET":
-            return self.send_body(
-                405, b'{"message":"Method Not Allowed"}', headers=(("Allow", "GET"),)
-            )
+            return self.send_body(405, b'{"message":"Method Not Allowed"}', headers=(("Allow", "GET"),))
         scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "basic" or not hmac.compare_digest(
-            credentials.strip().encode(), sim._saymon_credentials
-        ):
+        if scheme.lower() != "basic" or not hmac.compare_digest(credentials.strip().encode(), sim._saymon_credentials):
             return self.send_body(401, _SAYMON_UNAUTHORIZED, headers=_SAYMON_CHALLENGE)
         op = sim._operations.get(op_id)
         if op is None or op.scenario.provider != "saymon":
@@ -287,9 +277,7 @@ class Handler(BaseHTTPRequestHandler):
         if scenario.latency:
             self.server.stopping.wait(scenario.latency)
         if number <= scenario.rate_limit:
-            headers = (
-                () if scenario.retry_after is None else (("Retry-After", scenario.retry_after),)
-            )
+            headers = () if scenario.retry_after is None else (("Retry-After", scenario.retry_after),)
             return self.send_body(429, rate_limited, headers=headers)
         if number <= scenario.rate_limit + scenario.server_errors:
             return self.send_body(
@@ -309,7 +297,8 @@ class Handler(BaseHTTPRequestHandler):
         route = (self.command, path)
         try:
             if route == ("POST", "/_sim/operations"):
-                return self.send_body(201, _json(sim._describe(sim.add(_scenario(request_body)))))
+                op_id = sim.add(Scenario.from_dict(_parse_json(request_body)))
+                return self.send_body(201, _json(sim._describe(op_id)))
             if route == ("POST", "/_sim/operations/batch"):
                 items = _parse_json(request_body)
                 if not isinstance(items, list):
@@ -343,14 +332,6 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError as exc:
         raise ValueError(f"request body is not JSON: {exc}") from None
-
-
-def _scenario(body: bytes) -> Scenario:
-    return Scenario.from_dict(_parse_json(body))
-
-
-class DuplicateIdError(ValueError):
-    """An operation with this id already exists."""
 
 
 class _Server(ThreadingHTTPServer):
@@ -487,9 +468,7 @@ class Simulator:
             op_id = scenario.id or self._new_id(scenario.provider)
             if op_id in self._operations:
                 raise DuplicateIdError(f"operation {op_id!r} already exists")
-            self._operations[op_id] = Operation(
-                op_id, scenario, self.now(), seed=f"{self.seed}:{op_id}"
-            )
+            self._operations[op_id] = Operation(op_id, scenario, self.now(), seed=f"{self.seed}:{op_id}")
         return op_id
 
     def _new_id(self, provider: str) -> str:
