@@ -116,7 +116,9 @@ def show(opts: ShowOptions, ctx: Context) -> int:
     if output == "json":
         ctx.stdout.write(render.settings_json(settings, chosen, path) + "\n")
     elif output == "table":
-        ctx.console().print(render.settings_renderable(settings, chosen, path))
+        console = ctx.console()
+        console.print(render.settings_heading(settings, chosen, path), soft_wrap=True)
+        console.print(render.settings_table(settings))
     else:
         ctx.stdout.write(render.settings_text(settings, chosen, path))
     return 0

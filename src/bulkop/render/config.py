@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # How the profile in force was chosen, as `config show` says it.
 PROFILE_SOURCES = {
-    "argument": "named on the command line",
+    "argument": "the NAME argument",
     "flag": "--profile",
     "env": "BULKOP_PROFILE",
     "default_profile": "default_profile in the config file",
@@ -81,6 +81,8 @@ def value_text(setting: Setting, value: Any) -> str:
         return mask(value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if setting.type in ("duration", "interval") and isinstance(value, float):
+        return f"{value:g}s"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -110,16 +112,15 @@ def settings_text(settings: Settings, chosen: str, path: Path) -> str:
     )
 
 
-def settings_renderable(settings: Settings, chosen: str, path: Path) -> RenderableType:
-    from rich.console import Group
+def settings_heading(settings: Settings, chosen: str, path: Path) -> RenderableType:
+    """Which file and profile; print it with soft_wrap=True so a long path is never cut."""
     from rich.text import Text
 
-    return Group(
-        Text(clean(f"Config file: {path}")),
-        Text(clean(profile_line(settings, chosen))),
-        Text(""),
-        _table(_SETTINGS_HEADER, _settings_cells(settings)),
-    )
+    return Text(clean(f"Config file: {path}") + "\n" + clean(profile_line(settings, chosen)) + "\n")
+
+
+def settings_table(settings: Settings) -> Table:
+    return _table(_SETTINGS_HEADER, _settings_cells(settings))
 
 
 def settings_json(settings: Settings, chosen: str, path: Path) -> str:

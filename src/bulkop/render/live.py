@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -58,35 +58,69 @@ def bar(t: Tracked, width: int = 20) -> RenderableType:
     return ProgressBar(total=1, completed=f.value, width=width, complete_style=style)
 
 
-def watch_table(ops: Sequence[Tracked], now: float, max_rows: int, last_event: str | None) -> RenderableType:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    table.add_column("Operation", overflow="ellipsis", no_wrap=True, max_width=28)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Progress", no_wrap=True)
-    table.add_column("Rows", justify="right", no_wrap=True)
-    table.add_column("%", justify="right", no_wrap=True)
-    table.add_column("Rate", justify="right", no_wrap=True)
-    table.add_column("ETA", justify="right", no_wrap=True)
-    table.add_column("OK/Err", justify="right", no_wrap=True)
-    table.add_column("Elapsed", justify="right", no_wrap=True)
+def _short_rate(t: Tracked) -> str:
+    op = t.op
+    speed = t.speed()
+    if op is None or not op.counts_known or op.finished or speed is None:
+        return "-"
+    return f"{speed:,.0f}/s" if speed >= 10 else f"{speed:.1f}/s"
+
+
+def _ok_err(t: Tracked) -> Text:
+    op = t.op
+    if op is None or not op.counts_known:
+        return Text("-")
+    return Text(f"{fmt.count(op.success_count)}/{fmt.count(op.error_count)}", style="red" if op.error_count else "")
+
+
+# (header, priority: lower is dropped last, minimum width, justify, cell)
+_COLUMNS: list[tuple[str, int, int, str, Callable[[Tracked, float], RenderableType]]] = [
+    ("Operation", 0, 14, "left", lambda t, now: Text(label(t))),
+    ("Status", 0, 10, "left", lambda t, now: Text(state(t), style=STATE_STYLE.get(state(t), ""))),
+    ("Progress", 3, 10, "left", lambda t, now: bar(t)),
+    ("%", 1, 4, "right", lambda t, now: Text(percent_text(t).replace(" (overrun)", "+"))),
+    ("Rows", 4, 13, "right", lambda t, now: Text(rows_text(t))),
+    ("Rate", 5, 8, "right", lambda t, now: Text(_short_rate(t))),
+    ("ETA", 2, 6, "right", lambda t, now: Text(eta_text(t, now))),
+    ("OK/Err", 6, 11, "right", lambda t, now: _ok_err(t)),
+    ("Elapsed", 2, 7, "right", lambda t, now: Text(fmt.duration(elapsed_seconds(t, now)))),
+]
+
+
+def _fit_columns(width: int) -> tuple[list[int], int]:
+    """Which columns fit the terminal (dropping the least useful first), and the bar's width."""
+    keep = list(range(len(_COLUMNS)))
+    by_priority = sorted(keep, key=lambda i: -_COLUMNS[i][1])
+
+    def need(cols: list[int]) -> int:
+        return sum(_COLUMNS[i][2] for i in cols) + (len(cols) - 1) + 14  # gaps; Operation grows to ~28
+
+    for i in by_priority:
+        if need(keep) <= width or _COLUMNS[i][1] == 0:
+            break
+        keep.remove(i)
+    spare = width - need(keep)
+    return keep, max(10, min(24, 10 + spare))
+
+
+def watch_table(ops: Sequence[Tracked], now: float, max_rows: int, last_event: str | None, width: int = 80) -> RenderableType:
+    columns, bar_width = _fit_columns(width)
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 1, 0, 0))
+    for i in columns:
+        header, _, minimum, justify, _cell = _COLUMNS[i]
+        if header == "Operation":
+            table.add_column(header, overflow="ellipsis", no_wrap=True, min_width=minimum, max_width=28, ratio=1)
+        else:
+            table.add_column(header, justify=justify, no_wrap=True, min_width=minimum)  # type: ignore[arg-type]
     shown = _pick_rows(ops, max_rows)
     for t in shown:
-        s = state(t)
-        op = t.op
-        ok_err = (
-            f"{fmt.count(op.success_count)}/{fmt.count(op.error_count)}" if op is not None and op.counts_known else "-"
-        )
-        table.add_row(
-            Text(label(t)),
-            Text(s, style=STATE_STYLE.get(s, "")),
-            bar(t),
-            Text(rows_text(t)),
-            Text(percent_text(t)),
-            Text(fmt.rate(t.speed()) if op is not None and op.counts_known and not op.finished else "-"),
-            Text(eta_text(t, now)),
-            Text(ok_err, style="red" if op is not None and op.error_count else ""),
-            Text(fmt.duration(elapsed_seconds(t, now))),
-        )
+        cells = []
+        for i in columns:
+            cell = _COLUMNS[i][4](t, now)
+            if _COLUMNS[i][0] == "Progress":
+                cell = bar(t, bar_width)
+            cells.append(cell)
+        table.add_row(*cells)
     parts: list[RenderableType] = [table]
     hidden = len(ops) - len(shown)
     if len(ops) > 1:
@@ -102,7 +136,8 @@ def watch_table(ops: Sequence[Tracked], now: float, max_rows: int, last_event: s
             (f"{errors:,} errors", "red" if errors else ""),
         )
         parts.append(summary)
-        parts.append(Text(status_counts(ops) + (f"  (+{hidden:,} more not shown)" if hidden else ""), style="dim"))
+        more = f"  (+{hidden:,} more not shown)" if hidden else ""
+        parts.append(Text(status_counts(ops) + more, style="dim"))
     if last_event:
         parts.append(Text(last_event, style="magenta"))
     return Group(*parts)
@@ -131,7 +166,7 @@ class LiveDisplay:
         return max(3, self.console.size.height - 6)
 
     def _render(self, now: float) -> RenderableType:
-        return watch_table(self._ops, now, self._max_rows(), self._last_event)
+        return watch_table(self._ops, now, self._max_rows(), self._last_event, self.console.size.width)
 
     def _draw(self, now: float, force: bool = False) -> None:
         if self.live is None:
