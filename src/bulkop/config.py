@@ -81,13 +81,9 @@ def load(path: Path, warn: Callable[[str], None] | None = None) -> ConfigFile:
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {e.start})", hint="save the file as UTF-8"
-        ) from None
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})", hint="save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(
-            f"{path}: invalid TOML: {e}", hint="fix that line (syntax: https://toml.io)"
-        ) from None
+        raise ConfigError(f"{path}: invalid TOML: {e}", hint="fix that line (syntax: https://toml.io)") from None
     cf = from_document(document, path)
     if warn is not None and cf.holds_secret:
         _check_permissions(path, warn)
@@ -127,11 +123,11 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
     cf = ConfigFile(path, default or None, {})
     for name, table in profiles.items():
         if not _PROFILE_NAME.fullmatch(name):
-            raise ConfigError(f"{path}: profile name {name!r} {PROFILE_NAME_RULE}",
-                              hint="rename that table")
+            raise ConfigError(f"{path}: profile name {name!r} {PROFILE_NAME_RULE}", hint="rename that table")
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: profiles.{name} should be a table [profiles.{name}]",
-                              hint="see `bulkop config --help`")
+            raise ConfigError(
+                f"{path}: profiles.{name} should be a table [profiles.{name}]", hint="see `bulkop config --help`"
+            )
         cf.profiles[name] = validate_profile(name, table, path)
     return cf
 
@@ -163,9 +159,7 @@ def validate_profile(name: str, table: Mapping[str, Any], path: Path) -> dict[st
             try:
                 convert(setting, value)
             except ValueError as e:
-                raise ConfigError(
-                    f"{where}{key} {e}", hint=f"fix it with {set_command(name, key)}"
-                ) from None
+                raise ConfigError(f"{where}{key} {e}", hint=f"fix it with {set_command(name, key)}") from None
     return dict(table)
 
 
@@ -185,10 +179,7 @@ def check_key(key: str, provider: Any, where: str = "") -> Setting:
 
 def known_keys(provider: str | None = None) -> str:
     """The keys a profile (of one provider, if given) may hold, in the table's order."""
-    return ", ".join(
-        k for k in _KEY_ORDER
-        if provider is None or provider in BY_NAME[ENV_KEYS.get(k, k)].providers
-    )
+    return ", ".join(k for k in _KEY_ORDER if provider is None or provider in BY_NAME[ENV_KEYS.get(k, k)].providers)
 
 
 def set_command(name: str, key: str) -> str:

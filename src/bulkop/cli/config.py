@@ -43,13 +43,17 @@ class ProviderName(StrEnum):
 
 Name = Annotated[
     str,
-    typer.Argument(help="Profile name: letters, digits, '-', '_' and '.'.", metavar="NAME",
-                   show_default=False),
+    typer.Argument(help="Profile name: letters, digits, '-', '_' and '.'.", metavar="NAME", show_default=False),
 ]
 OutputOpt = Annotated[
     Output | None,
-    typer.Option("--output", "-o", help="table (terminal default), text (piped default) or json.",
-                 case_sensitive=False, show_default=False),
+    typer.Option(
+        "--output",
+        "-o",
+        help="table (terminal default), text (piped default) or json.",
+        case_sensitive=False,
+        show_default=False,
+    ),
 ]
 
 
@@ -57,8 +61,7 @@ def _keys_help() -> str:
     """The keys a profile may hold, straight from the settings table."""
     lines = [f"  {s.name} ({s.type}): {s.help}" for s in SETTINGS]
     lines += [
-        f"  {s.env_key}: name of an environment variable to read {s.name} from "
-        "(nothing secret on disk)"
+        f"  {s.env_key}: name of an environment variable to read {s.name} from (nothing secret on disk)"
         for s in SETTINGS
         if s.env_key
     ]
@@ -82,28 +85,38 @@ def add(
     name: Name,
     provider: Annotated[
         ProviderName,
-        typer.Option("--provider", help="Which API the profile talks to.", case_sensitive=False,
-                     show_default=False),
+        typer.Option("--provider", help="Which API the profile talks to.", case_sensitive=False, show_default=False),
     ],
     base_url: Annotated[
         str | None,
-        typer.Option("--base-url", help="API base URL (required for saymon; knock: https://api.knock.app).",
-                     metavar="URL", show_default=False),
+        typer.Option(
+            "--base-url",
+            help="API base URL (required for saymon; knock: https://api.knock.app).",
+            metavar="URL",
+            show_default=False,
+        ),
     ] = None,
     login: Annotated[
         str | None,
-        typer.Option("--login", help="saymon: login (asked for in a terminal when not given).",
-                     show_default=False),
+        typer.Option("--login", help="saymon: login (asked for in a terminal when not given).", show_default=False),
     ] = None,
     api_key_env: Annotated[
         str | None,
-        typer.Option("--api-key-env", help="knock: read the API key from this environment variable "
-                     "instead of storing it.", metavar="VAR", show_default=False),
+        typer.Option(
+            "--api-key-env",
+            help="knock: read the API key from this environment variable instead of storing it.",
+            metavar="VAR",
+            show_default=False,
+        ),
     ] = None,
     password_env: Annotated[
         str | None,
-        typer.Option("--password-env", help="saymon: read the password from this environment "
-                     "variable instead of storing it.", metavar="VAR", show_default=False),
+        typer.Option(
+            "--password-env",
+            help="saymon: read the password from this environment variable instead of storing it.",
+            metavar="VAR",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Add a profile; the secret is asked for (hidden) in a terminal, or read from stdin.
@@ -112,8 +125,14 @@ def add(
     """
     from bulkop.commands import config as cmd
 
-    opts = cmd.AddOptions(name=name, provider=provider.value, base_url=base_url, login=login,
-                          api_key_env=api_key_env, password_env=password_env)
+    opts = cmd.AddOptions(
+        name=name,
+        provider=provider.value,
+        base_url=base_url,
+        login=login,
+        api_key_env=api_key_env,
+        password_env=password_env,
+    )
     raise typer.Exit(cmd.run(opts, _context(ctx)))
 
 
@@ -141,8 +160,11 @@ def show(
     ctx: typer.Context,
     name: Annotated[
         str | None,
-        typer.Argument(help="Profile to show (default: --profile, BULKOP_PROFILE or the default).",
-                       metavar="NAME", show_default=False),
+        typer.Argument(
+            help="Profile to show (default: --profile, BULKOP_PROFILE or the default).",
+            metavar="NAME",
+            show_default=False,
+        ),
     ] = None,
     output: OutputOpt = None,
     profile: Profile = None,
@@ -181,12 +203,14 @@ def show(
 def set_key(
     ctx: typer.Context,
     name: Name,
-    key: Annotated[str, typer.Argument(help="Setting to change (see Keys below).", metavar="KEY",
-                                       show_default=False)],
+    key: Annotated[str, typer.Argument(help="Setting to change (see Keys below).", metavar="KEY", show_default=False)],
     value: Annotated[
         str | None,
-        typer.Argument(help="New value; leave it out for a secret (asked for, or read from stdin).",
-                       metavar="VALUE", show_default=False),
+        typer.Argument(
+            help="New value; leave it out for a secret (asked for, or read from stdin).",
+            metavar="VALUE",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Set one key of a profile; secrets come from a hidden prompt or stdin, never an argument."""
@@ -198,15 +222,14 @@ def set_key(
 
 @app.command(
     "unset",
-    epilog="Examples:\n\n"
-    "  bulkop config unset prod retries\n\n"
-    "  bulkop config unset prod api_key\n\n" + _keys_help(),
+    epilog="Examples:\n\n  bulkop config unset prod retries\n\n  bulkop config unset prod api_key\n\n" + _keys_help(),
 )
 def unset_key(
     ctx: typer.Context,
     name: Name,
-    key: Annotated[str, typer.Argument(help="Setting to remove (the default applies again).",
-                                       metavar="KEY", show_default=False)],
+    key: Annotated[
+        str, typer.Argument(help="Setting to remove (the default applies again).", metavar="KEY", show_default=False)
+    ],
 ) -> None:
     """Remove one key from a profile."""
     from bulkop.commands import config as cmd
@@ -230,9 +253,7 @@ def remove(ctx: typer.Context, name: Name) -> None:
     raise typer.Exit(cmd.run(cmd.RemoveOptions(name=name), _context(ctx)))
 
 
-@app.command(
-    epilog="Examples:\n\n  bulkop config path\n\n" '  "${EDITOR:-vi}" "$(bulkop config path)"'
-)
+@app.command(epilog='Examples:\n\n  bulkop config path\n\n  "${EDITOR:-vi}" "$(bulkop config path)"')
 def path(ctx: typer.Context) -> None:
     """Print the config file's path (env: BULKOP_CONFIG; default: the user config directory)."""
     from bulkop.commands import config as cmd

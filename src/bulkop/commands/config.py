@@ -10,7 +10,7 @@ from typing import Any
 from bulkop import config
 from bulkop.context import Context
 from bulkop.errors import ConfigError, UsageError
-from bulkop.settings import BY_NAME, SETTINGS, validate_flag
+from bulkop.settings import BY_NAME, DEFAULT_BASE_URLS, SETTINGS, validate_flag
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,7 @@ class PathOptions:
     pass
 
 
-Options = (
-    AddOptions | ListOptions | ShowOptions | SetOptions | UnsetOptions | UseOptions
-    | RemoveOptions | PathOptions
-)
+Options = AddOptions | ListOptions | ShowOptions | SetOptions | UnsetOptions | UseOptions | RemoveOptions | PathOptions
 
 
 def run(opts: Options, ctx: Context) -> int:
@@ -96,9 +93,7 @@ def list_profiles(opts: ListOptions, ctx: Context) -> int:
         ctx.stdout.write(render.profiles_json(rows) + "\n")
         return 0
     if not rows:
-        ctx.stderr.write(
-            f"No profiles in {cf.path}; add one with `bulkop config add NAME --provider knock`.\n"
-        )
+        ctx.stderr.write(f"No profiles in {cf.path}; add one with `bulkop config add NAME --provider knock`.\n")
     elif output == "table":
         ctx.console().print(render.profiles_table(rows))
     else:
@@ -142,13 +137,12 @@ def add(opts: AddOptions, ctx: Context) -> int:
     table: dict[str, Any] = {"provider": provider}
     if opts.base_url is not None:
         table["base_url"] = validate_flag("base_url", opts.base_url)
-    elif provider == "saymon":
+    elif DEFAULT_BASE_URLS[provider] is None:
         raise UsageError(
             "--base-url is required for saymon (the address of your SAYMON server)",
             hint="e.g. --base-url https://saymon.example.com",
         )
-    env_options = {"api_key": ("--api-key-env", opts.api_key_env),
-                   "password": ("--password-env", opts.password_env)}
+    env_options = {"api_key": ("--api-key-env", opts.api_key_env), "password": ("--password-env", opts.password_env)}
     for secret, (option, value) in env_options.items():
         if value is not None and provider not in BY_NAME[secret].providers:
             raise UsageError(f"{option} does not apply to provider {provider}")
@@ -156,7 +150,7 @@ def add(opts: AddOptions, ctx: Context) -> int:
         raise UsageError(f"--login does not apply to provider {provider}")
     cf = ctx.config()
     _refuse_existing(cf, name)  # before asking for a secret that would then be thrown away
-    if provider == "saymon":
+    if provider in BY_NAME["login"].providers:
         table["login"] = opts.login if opts.login is not None else _read_login(ctx, opts)
     for setting in SETTINGS:
         if not setting.secret or provider not in setting.providers:
@@ -165,7 +159,7 @@ def add(opts: AddOptions, ctx: Context) -> int:
         if variable is not None:
             table[setting.env_key] = variable
         else:
-            table[setting.name] = _read_secret(ctx, setting.name, _add_example(opts))
+            table[setting.name] = _read_secret(ctx, setting.name, name, _add_example(opts))
     table = config.validate_profile(name, table, cf.path)
 
     def change(cf: config.ConfigFile) -> bool:
@@ -177,7 +171,8 @@ def add(opts: AddOptions, ctx: Context) -> int:
 
     is_default = config.update(cf.path, change)
     how = (
-        "it is the default profile" if is_default
+        "it is the default profile"
+        if is_default
         else f"use it with `bulkop -p {name} ...` or make it the default with `config use`"
     )
     ctx.stderr.write(f"Added profile {name!r} ({provider}) to {cf.path}; {how}.\n")
@@ -197,7 +192,7 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
     cf = ctx.config()
     setting = config.check_key(key, cf.profile(name).get("provider"), f"profile {name!r}: ")
     if secret:
-        raw = _read_secret(ctx, key, config.set_command(name, key))
+        raw = _read_secret(ctx, key, name, config.set_command(name, key))
     elif opts.value is None:
         raise UsageError(f"missing VALUE for {key}", hint=f"e.g. {config.set_command(name, key)}")
     else:
@@ -284,8 +279,7 @@ def _refuse_existing(cf: config.ConfigFile, name: str) -> None:
     if name in cf.profiles:
         raise ConfigError(
             f"profile {name!r} already exists in {cf.path}",
-            hint=f"change it with `bulkop config set {name} KEY VALUE`, "
-            f"or `bulkop config remove {name}` first",
+            hint=f"change it with `bulkop config set {name} KEY VALUE`, or `bulkop config remove {name}` first",
         )
 
 
@@ -305,21 +299,23 @@ def _toml_text(value: Any) -> str:
 
 def _add_example(opts: AddOptions) -> str:
     if opts.provider == "saymon":
-        return (f'printf %s "$SAYMON_PASSWORD" | bulkop config add {opts.name} --provider saymon '
-                "--base-url URL --login LOGIN")
+        return (
+            f'printf %s "$SAYMON_PASSWORD" | bulkop config add {opts.name} --provider saymon '
+            "--base-url URL --login LOGIN"
+        )
     return f'printf %s "$KNOCK_API_KEY" | bulkop config add {opts.name} --provider knock'
 
 
 # --------------------------------------------------------------------------- input
 
 
-def _read_secret(ctx: Context, key: str, example: str) -> str:
+def _read_secret(ctx: Context, key: str, profile: str, example: str) -> str:
     """A hidden prompt in a terminal; otherwise one line of stdin (never an argument)."""
     if ctx.isatty(ctx.stdin):
         import getpass
 
         try:
-            value = getpass.getpass(f"{key}: ", stream=ctx.stderr)
+            value = getpass.getpass(f"{key} for profile {profile} (input hidden): ", stream=ctx.stderr)
         except EOFError:
             value = ""
     else:
@@ -339,7 +335,7 @@ def _read_login(ctx: Context, opts: AddOptions) -> str:
             "--login is required when stdin is not a terminal",
             hint=f"e.g. {_add_example(opts)}",
         )
-    ctx.stderr.write("login: ")
+    ctx.stderr.write(f"login for profile {opts.name}: ")
     ctx.stderr.flush()
     login = ctx.stdin.readline().strip()
     if not login:

@@ -59,10 +59,7 @@ def profiles_table(rows: Sequence[ProfileRow]) -> Table:
 
 
 def profiles_json(rows: Sequence[ProfileRow]) -> str:
-    data = [
-        {"name": r.name, "provider": r.provider, "base_url": r.base_url, "default": r.is_default}
-        for r in rows
-    ]
+    data = [{"name": r.name, "provider": r.provider, "base_url": r.base_url, "default": r.is_default} for r in rows]
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
@@ -105,18 +102,19 @@ def _settings_cells(settings: Settings) -> list[tuple[str, ...]]:
     return [(s.name, value_text(s, r.value), source_text(r)) for s, r in shown_settings(settings)]
 
 
+def _heading(settings: Settings, chosen: str, path: Path) -> str:
+    return clean(f"Config file: {path}") + "\n" + clean(profile_line(settings, chosen)) + "\n\n"
+
+
 def settings_text(settings: Settings, chosen: str, path: Path) -> str:
-    head = [f"Config file: {path}", profile_line(settings, chosen)]
-    return "".join(clean(line) + "\n" for line in head) + "\n" + columns(
-        _SETTINGS_HEADER, _settings_cells(settings)
-    )
+    return _heading(settings, chosen, path) + columns(_SETTINGS_HEADER, _settings_cells(settings))
 
 
 def settings_heading(settings: Settings, chosen: str, path: Path) -> RenderableType:
     """Which file and profile; print it with soft_wrap=True so a long path is never cut."""
     from rich.text import Text
 
-    return Text(clean(f"Config file: {path}") + "\n" + clean(profile_line(settings, chosen)) + "\n")
+    return Text(_heading(settings, chosen, path).removesuffix("\n"))
 
 
 def settings_table(settings: Settings) -> Table:
@@ -147,10 +145,7 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Plain text in aligned columns (for pipes): no styling, no wrapping, no trailing blanks."""
     cells = [list(header)] + [[clean(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n"
-        for row in cells
-    )
+    return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
