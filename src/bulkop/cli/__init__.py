@@ -284,7 +284,7 @@ def _broken_pipe() -> int:
 def _usage_error(ctx: Context, e: Exception) -> None:
     from bulkop.errors import UsageError
 
-    message = e.format_message()
+    message = e.format_message().rstrip(".")
     sub = getattr(e, "ctx", None)
     where = sub.command_path if sub is not None else "bulkop"
     ctx.report(UsageError(message, hint=f"see `{where} --help`"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import shutil
 import statistics
@@ -12,7 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from bulkop.simulator.external import SimulatorProcess
@@ -38,6 +40,8 @@ class LoadResult:
     requests_per_second: float
     p50_ms: float | None = None
     p99_ms: float | None = None
+    # Filled in when the simulator is our child on Linux: steadier than throughput on a busy box.
+    server_cpu_us_per_request: float | None = None
 
 
 def hammer(url: str, headers: dict[str, str], seconds: float, connections: int) -> LoadResult:
@@ -54,7 +58,11 @@ def hammer(url: str, headers: dict[str, str], seconds: float, connections: int) 
         latencies: list[float] = []
         errors = 0
         try:
-            _get(conn, path, headers)  # connect and warm up outside the measured window
+            try:
+                _get(conn, path, headers)  # connect and warm up outside the measured window
+            except BaseException:
+                ready.abort()  # or everyone, the caller included, waits at the barrier forever
+                raise
             ready.wait()
             ready.wait()
             end = deadline[0]
@@ -126,7 +134,18 @@ def wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> 
 def _wrk_ms(match: re.Match[str] | None) -> float | None:
     if match is None:
         return None
-    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+    return round(float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)], 3)
+
+
+def _cpu_seconds(sim: SimulatorProcess | None) -> float | None:
+    """User + system CPU of the simulator process so far, from /proc (None where there is none)."""
+    if sim is None:
+        return None
+    try:
+        fields = Path(f"/proc/{sim.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,11 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         url, token = args.url, args.token
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    tools = [hammer, wrk] if args.wrk and shutil.which("wrk") else [hammer]
     try:
         for connections in args.connections:
-            print(json.dumps(asdict(hammer(url, headers, args.seconds, connections))), flush=True)
-            if args.wrk and shutil.which("wrk"):
-                print(json.dumps(asdict(wrk(url, headers, args.seconds, connections))), flush=True)
+            for tool in tools:
+                before = _cpu_seconds(sim)
+                result = tool(url, headers, args.seconds, connections)
+                after = _cpu_seconds(sim)
+                if before is not None and after is not None and result.requests:
+                    per_request = round((after - before) / result.requests * 1e6, 1)
+                    result = replace(result, server_cpu_us_per_request=per_request)
+                print(json.dumps(asdict(result)), flush=True)
     finally:
         if sim is not None:
             sim.stop()

@@ -148,14 +148,16 @@ def _error_items(scenario: Scenario, seed: str) -> tuple[list[int], str, list[in
     rows = sorted(rng.sample(range(scenario.total_rows), count))
     collection = scenario.name.split(".", 1)[0].split()[0] if scenario.name.strip() else "items"
     prefix = collection[:-1] if collection.endswith("s") else collection
+    # Escaped once; formatting the items by hand keeps 200,000 of them well under a second.
+    id_open = _compact(prefix + "_")[:-1]
+    with_collection = f',"collection":{_compact(collection)}}}'
+    without_collection = ',"collection":null}'
     ends = [0]
     parts: list[str] = []
     length = 0
     for row in rows:
-        item_collection = None if rng.random() < _NULL_COLLECTION_SHARE else collection
-        text = _compact({"id": f"{prefix}_{row:05d}", "collection": item_collection})
-        if parts:
-            text = "," + text
+        tail = without_collection if rng.random() < _NULL_COLLECTION_SHARE else with_collection
+        text = f'{"," if parts else ""}{{"id":{id_open}{row:05d}"{tail}'
         parts.append(text)
         length += len(text)
         ends.append(length)
