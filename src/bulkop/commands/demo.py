@@ -28,9 +28,11 @@ class ServeOptions:
 
 
 def _start(speed: float, port: int = 0, host: str = "127.0.0.1") -> tuple[Any, list[tuple[str, str]]]:
+    from datetime import UTC, datetime
+
     from bulkop.simulator import Simulator, demo_scenarios
 
-    sim = Simulator(host=host, port=port, speed=speed).start()
+    sim = Simulator(host=host, port=port, speed=speed, epoch=datetime.now(UTC)).start()
     ops = [(s.provider, sim.add(s)) for s in demo_scenarios()]
     return sim, ops
 

@@ -20,9 +20,9 @@ _NULL_COLLECTION_SHARE = 0.2
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def rfc3339(sim_seconds: float) -> str:
+def rfc3339(sim_seconds: float, epoch: datetime = EPOCH) -> str:
     """RFC 3339 UTC timestamp for a simulated instant; fractional seconds only when present."""
-    moment = EPOCH + timedelta(seconds=sim_seconds)
+    moment = epoch + timedelta(seconds=sim_seconds)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
@@ -53,8 +53,9 @@ class State:
 class Operation:
     """A scenario started at `created` on the simulated clock; state is computed on demand."""
 
-    def __init__(self, op_id: str, scenario: Scenario, created: float, seed: str) -> None:
+    def __init__(self, op_id: str, scenario: Scenario, created: float, seed: str, epoch: datetime = EPOCH) -> None:
         self.id = op_id
+        self.epoch = epoch
         self.scenario = scenario
         self.created = created
         self.path = knock_path(op_id) if scenario.provider == "knock" else saymon_path(op_id)
@@ -117,11 +118,11 @@ class Operation:
             "processed_rows": state.processed_rows,
             "success_count": state.processed_rows - state.error_count,
             "error_count": state.error_count,
-            "inserted_at": rfc3339(self.created),
-            "updated_at": rfc3339(state.updated),
-            "started_at": _maybe_rfc3339(state.started),
-            "completed_at": _maybe_rfc3339(state.completed),
-            "failed_at": _maybe_rfc3339(state.failed),
+            "inserted_at": rfc3339(self.created, self.epoch),
+            "updated_at": rfc3339(state.updated, self.epoch),
+            "started_at": _maybe_rfc3339(state.started, self.epoch),
+            "completed_at": _maybe_rfc3339(state.completed, self.epoch),
+            "failed_at": _maybe_rfc3339(state.failed, self.epoch),
             "progress_path": base_url + self.path,
             **s.extra_fields,
         }
@@ -133,8 +134,8 @@ class Operation:
         return (_compact(fields)[:-1] + ',"error_items":[' + items + "]}").encode()
 
 
-def _maybe_rfc3339(sim_seconds: float | None) -> str | None:
-    return None if sim_seconds is None else rfc3339(sim_seconds)
+def _maybe_rfc3339(sim_seconds: float | None, epoch: datetime) -> str | None:
+    return None if sim_seconds is None else rfc3339(sim_seconds, epoch)
 
 
 def _error_items(scenario: Scenario, seed: str) -> tuple[list[int], str, list[int]]:

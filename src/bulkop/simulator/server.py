@@ -17,13 +17,14 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bulkop.simulator.faults import FAULTS
-from bulkop.simulator.operation import Operation, knock_path, saymon_path
+from bulkop.simulator.operation import EPOCH, Operation, knock_path, saymon_path
 from bulkop.simulator.scenario import Scenario
 
 _KNOCK_PREFIX = "/v1/bulk_operations/"
@@ -390,6 +391,7 @@ class Simulator:
         saymon_password: str = "demo-password",
         seed: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        epoch: datetime | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be > 0")
@@ -403,6 +405,9 @@ class Simulator:
         self._saymon_credentials = base64.b64encode(f"{saymon_login}:{saymon_password}".encode())
         self._clock = clock
         self._origin = clock()
+        # Simulated time 0 on the wall clock: fixed by default so tests are deterministic;
+        # the demo passes the real time so that "3 min ago" reads true.
+        self.epoch = epoch or EPOCH
         self._ids = random.Random(seed)
         self._operations: dict[str, Operation] = {}
         self._operations_lock = threading.Lock()
@@ -469,7 +474,9 @@ class Simulator:
             op_id = scenario.id or self._new_id(scenario.provider)
             if op_id in self._operations:
                 raise DuplicateIdError(f"operation {op_id!r} already exists")
-            self._operations[op_id] = Operation(op_id, scenario, self.now(), seed=f"{self.seed}:{op_id}")
+            self._operations[op_id] = Operation(
+                op_id, scenario, self.now(), seed=f"{self.seed}:{op_id}", epoch=self.epoch
+            )
         return op_id
 
     def _new_id(self, provider: str) -> str:
