@@ -110,7 +110,7 @@ _RNG = random.Random()
 
 def backoff(attempt: int, rng: random.Random = _RNG) -> float:
     """Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, … capped at 8 s."""
-    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** (attempt - 1)))
+    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(max(attempt - 1, 0), 16)))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
@@ -285,11 +285,19 @@ def _host(url: str) -> str:
 
 
 def _too_large(url: str, status: int, cap: int, declared: int | None) -> str:
-    size = f"{declared / 1048576:.1f} MiB" if declared else "more than that"
+    size = f"a {human_bytes(declared)} body" if declared else "more than that"
     return (
-        f"{_host(url)} answered HTTP {status} with a body of {size}, over the "
-        f"{cap / 1048576:g} MiB cap; raise BULKOP_MAX_BODY_SIZE if this is expected"
+        f"{_host(url)} answered HTTP {status} with a body over the {human_bytes(cap)} cap "
+        f"({cap:,} bytes; it sent {size}); raise BULKOP_MAX_BODY_SIZE if this is expected"
     )
+
+
+def human_bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n:,} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1048576:.1f} MiB".replace(".0 MiB", " MiB")
 
 
 # --------------------------------------------------------------------------- response → errors

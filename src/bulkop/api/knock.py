@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from bulkop.models import BulkOperation, parse_knock
 from bulkop.sanitize import clean
 
 NAME = "knock"
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 DEFAULT_BASE_URL = "https://api.knock.app"
 SECRET_SETTINGS = ("api_key",)
 AUTH_HINT = "check KNOCK_API_KEY or the profile's api_key (`bulkop config show`)"
@@ -38,6 +40,12 @@ def auth_headers(settings: Any) -> dict[str, str]:
         raise ConfigError(
             "no Knock API key configured",
             hint="export KNOCK_API_KEY, or add a profile with `bulkop config add NAME --provider knock`",
+        )
+    if not _TOKEN.fullmatch(key):
+        # Never echo the key: say what is wrong with it, not what it is.
+        raise ConfigError(
+            "the Knock API key has spaces, line breaks or non-ASCII characters",
+            hint="check for a stray newline or quote in KNOCK_API_KEY or the profile's api_key",
         )
     return {"Authorization": f"Bearer {key}"}
 

@@ -38,6 +38,11 @@ def auth_headers(settings: Any) -> dict[str, str]:
             hint="export SAYMON_LOGIN and SAYMON_PASSWORD, or add a profile with "
             "`bulkop config add NAME --provider saymon --base-url URL`",
         )
+    if ":" in login or not login.isprintable() or not password.isprintable():
+        raise ConfigError(
+            "the SAYMON login or password has a ':' in the login, or control characters",
+            hint="check SAYMON_LOGIN/SAYMON_PASSWORD or the profile for a stray newline",
+        )
     token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
     return {"Authorization": f"Basic {token}"}
 

@@ -103,8 +103,10 @@ def error_items_table(op: BulkOperation, *, all_errors: bool) -> RenderableType:
 
 def operations_table(ops: list[BulkOperation], now: datetime) -> RenderableType:
     """Several operations, a row each."""
-    table = Table(show_edge=False, pad_edge=False, expand=False)
-    table.add_column("Name", overflow="fold", max_width=28)
+    # No rules and one space between columns, as `kubectl get` does: a name and six columns
+    # fit in 80 columns.
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0), expand=False)
+    table.add_column("Name", overflow="ellipsis", no_wrap=True, min_width=14, max_width=28)
     table.add_column("ID", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Progress", no_wrap=True)
@@ -119,7 +121,7 @@ def operations_table(ops: list[BulkOperation], now: datetime) -> RenderableType:
             Text(fmt.name(op)),
             Text(fmt.short_id(op.id)),
             status_text(op),
-            progress_bar(op, width=12),
+            progress_bar(op, width=6),
             Text(rows),
             Text(fmt.count(op.error_count)),
             Text(fmt.duration(fmt.elapsed(op, now))),
