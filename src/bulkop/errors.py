@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     TIMEOUT = 124  # `watch --timeout` elapsed
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
     INTERNAL = 70  # a bug in bulkop (EX_SOFTWARE)
+    PIPE = 141  # the reader of stdout went away (`| head`)
     TERMINATED = 143  # SIGTERM
 
 
@@ -34,6 +35,7 @@ EXIT_CODE_NAMES: dict[ExitCode, str] = {
     ExitCode.TIMEOUT: "timeout",
     ExitCode.INTERNAL: "internal error",
     ExitCode.INTERRUPTED: "interrupted",
+    ExitCode.PIPE: "broken pipe",
     ExitCode.TERMINATED: "terminated",
 }
 
@@ -49,6 +51,7 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.TIMEOUT: "watch: --timeout elapsed before every operation ended",
     ExitCode.INTERNAL: "internal error: a bug in bulkop (rerun with --debug and report it)",
     ExitCode.INTERRUPTED: "interrupted by Ctrl-C (SIGINT); the last known state is printed",
+    ExitCode.PIPE: "the reader of stdout went away (e.g. `| head`); nothing more is printed",
     ExitCode.TERMINATED: "terminated by SIGTERM; the last known state is printed",
 }
 
@@ -132,5 +135,5 @@ def most_severe(codes: list[int]) -> int:
     """
     if not codes:
         return ExitCode.OK
-    order = [143, 130, 70, 124, 7, 4, 6, 5, 2, 1, 3, 0]
+    order = [143, 141, 130, 70, 124, 7, 4, 6, 5, 2, 1, 3, 0]
     return min(codes, key=lambda c: order.index(c) if c in order else 0)

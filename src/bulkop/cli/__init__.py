@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from typing import Annotated
@@ -32,7 +33,6 @@ EXIT_CODES_EPILOG = (
 
 app = typer.Typer(
     name="bulkop",
-    help="Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON).",
     epilog=EXIT_CODES_EPILOG,
     no_args_is_help=True,
     add_completion=False,
@@ -58,7 +58,12 @@ def root(
         typer.Option("--version", "-V", help="Show the version and exit.", is_eager=True, callback=_version),
     ] = False,
 ) -> None:
-    """Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON)."""
+    """Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON).
+
+    `bulkop get` shows operations, `bulkop status` says in one line and its exit code whether
+    one has ended, and `bulkop watch` follows operations until they end. Endpoints and
+    credentials come from options, environment variables or a profile (`bulkop config`).
+    """
     c = _ctx(ctx)
     c.profile, c.color, c.debug = profile, color.value, debug
 
@@ -203,6 +208,13 @@ def main(argv: list[str] | None = None) -> None:
     if args in (["--version"], ["-V"]):
         sys.stdout.write(f"bulkop {__version__}\n")
         sys.exit(0)
+    # Completion speaks click's protocol (`_BULKOP_COMPLETE=bash_complete`), as the scripts in
+    # completions/ do; Typer's own handler expects `complete_bash` and refuses click's form.
+    if instruction := os.environ.get("_BULKOP_COMPLETE"):
+        from click.shell_completion import shell_complete
+
+        command = typer.main.get_command(app)
+        sys.exit(shell_complete(command, {}, "bulkop", "_BULKOP_COMPLETE", instruction))
     sys.exit(run(args))
 
 
@@ -278,7 +290,9 @@ def _broken_pipe() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    return 141
+    from bulkop.errors import ExitCode
+
+    return ExitCode.PIPE
 
 
 def _usage_error(ctx: Context, e: Exception) -> None:

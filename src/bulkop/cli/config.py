@@ -20,8 +20,8 @@ from bulkop.context import Context
 from bulkop.settings import SETTINGS
 
 app = typer.Typer(
-    help="Manage profiles: provider, base URL and credentials, in a TOML file "
-    "(`bulkop config path` prints where; env: BULKOP_CONFIG moves it).",
+    help="Manage profiles: provider, base URL and credentials.\n\n"
+    "Profiles live in a TOML file: `bulkop config path` prints where; BULKOP_CONFIG moves it.",
     epilog="Examples:\n\n"
     '  printf %s "$KNOCK_API_KEY" | bulkop config add prod --provider knock\n\n'
     "  bulkop config list\n\n"

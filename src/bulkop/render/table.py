@@ -88,8 +88,10 @@ def error_items_table(op: BulkOperation, *, all_errors: bool) -> RenderableType:
     table = Table(
         title=Text(f"Error items ({len(op.error_items):,})", style="bold red"),
         title_justify="left",
-        show_edge=False,
+        box=None,
+        header_style="bold",
         pad_edge=False,
+        padding=(0, 2, 0, 0),
     )
     table.add_column("ID", overflow="fold")
     table.add_column("Collection", overflow="fold")
