@@ -60,10 +60,8 @@ def root(
 ) -> None:
     """Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON).
 
-    `bulkop get` shows operations, `bulkop status` says in one line and its exit code whether
-    one has ended, and `bulkop watch` follows operations until they end. Endpoints and
-    credentials come from options, environment variables or a profile (`bulkop config`).
-    """
+    `bulkop get` shows operations, `bulkop status` says in one line and its exit code whether one has ended, and `bulkop watch` follows operations until they end. Endpoints and credentials come from options, environment variables or a profile (`bulkop config`).
+    """  # noqa: E501 (Typer's help keeps a docstring's line breaks)
     c = _ctx(ctx)
     c.profile, c.color, c.debug = profile, color.value, debug
 
