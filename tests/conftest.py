@@ -1,0 +1,107 @@
+"""Shared fixtures: an isolated environment for every test, the simulator, and a CLI runner."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bulkop.simulator import Scenario, Simulator
+
+KNOCK_TOKEN = "sk_test_9f8e7d6c5b4a3f2e1d0c"
+SAYMON_LOGIN = "ops"
+SAYMON_PASSWORD = "s3cret-Pa55word"
+
+_SCRUB_PREFIXES = ("BULKOP_", "KNOCK_", "SAYMON_", "GITHUB_", "FORCE_COLOR", "TTY_", "CI")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test sees the developer's config, credentials, colours or terminal width."""
+    for name in list(os.environ):
+        if name.startswith(_SCRUB_PREFIXES):
+            monkeypatch.delenv(name)
+    config = tmp_path / "config" / "config.toml"
+    monkeypatch.setenv("BULKOP_CONFIG", str(config))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("LINES", "40")
+    monkeypatch.setenv("TERMINAL_WIDTH", "80")
+    monkeypatch.setenv("_TYPER_FORCE_DISABLE_TERMINAL", "1")
+    monkeypatch.setenv("TZ", "UTC")
+    return config
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    """The project's simulator on 127.0.0.1, with the test credentials."""
+    server = Simulator(
+        port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def knock_env(sim: Simulator) -> dict[str, str]:
+    """Environment variables that point bulkop at the simulator's Knock API."""
+    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url}
+
+
+@pytest.fixture
+def saymon_env(sim: Simulator) -> dict[str, str]:
+    return {
+        "BULKOP_PROVIDER": "saymon",
+        "BULKOP_BASE_URL": sim.base_url,
+        "SAYMON_LOGIN": SAYMON_LOGIN,
+        "SAYMON_PASSWORD": SAYMON_PASSWORD,
+    }
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None, stdin: str = "", **ctx_kwargs) -> Result:
+    """Run the real CLI in-process (Typer parsing, commands, rendering, real HTTP)."""
+    from bulkop.cli import run
+    from bulkop.context import Context
+
+    out, err = io.StringIO(), io.StringIO()
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    ctx = Context(stdout=out, stderr=err, stdin=io.StringIO(stdin), env=full_env, **ctx_kwargs)
+    code = run(args, ctx)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_process(
+    args: list[str], env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bulkop` as a real subprocess (pipes, not a terminal)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bulkop", *args],
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
+
+
+__all__ = ["KNOCK_TOKEN", "SAYMON_LOGIN", "SAYMON_PASSWORD", "Result", "Scenario", "run_cli", "run_process"]
