@@ -6,9 +6,11 @@ No rendering and no HTTP details here: it is handed a `fetch` function per opera
 
 from __future__ import annotations
 
+import queue
 import random
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -70,6 +72,40 @@ class Display(Protocol):
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None: ...
     def tick(self, ops: Sequence[Tracked], now: float) -> None: ...
     def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None: ...
+
+
+class DaemonPool:
+    """A few daemon worker threads sharing one HTTP client.
+
+    Unlike ThreadPoolExecutor's workers, daemon threads never hold up the process's exit: a
+    poll stuck in the network (until --request-timeout) must not delay a --timeout, Ctrl-C or
+    SIGTERM.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._workers = workers
+        for n in range(workers):
+            threading.Thread(target=self._work, name=f"bulkop-poll-{n}", daemon=True).start()
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((future, fn))
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, fn = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as e:  # handed to whoever waits on the future
+                future.set_exception(e)
+
+    def shutdown(self) -> None:
+        for _ in range(self._workers):
+            self._queue.put(None)
 
 
 class TokenBucket:
@@ -148,38 +184,43 @@ class Watcher:
             t.interval = self._initial_interval()
         self.display.started(self.ops, start)
         workers = max(1, min(self.config.workers, len(self.ops)))
-        outcome = "done"
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bulkop-poll") as pool:
-            try:
-                while True:
-                    active = [t for t in self.ops if not t.done]
-                    if not active:
-                        break
-                    now = self.now()
-                    if deadline is not None and now >= deadline:
-                        self.timed_out = True
-                        outcome = "timeout"
-                        break
-                    batch = self._take_due(active, now)
-                    if batch:
-                        self._poll(pool, batch)
-                        if self.config.fail_fast and any(self._code(t) != 0 for t in self.ops if t.done):
-                            self.stopped_early = True
-                            outcome = "fail-fast"
-                            break
-                        continue
-                    wake = min(self._ready_at(t, now) for t in active)
-                    if deadline is not None:
-                        wake = min(wake, deadline)
-                    wait = max(0.0, min(wake - now, self.tick_every))
-                    self.display.tick(self.ops, now)
-                    if wait > 0:
-                        self.sleep(wait)
-            except BaseException:
-                self.display.finished(self.ops, self.now(), "interrupted")
-                raise
+        pool = DaemonPool(workers)
+        try:
+            outcome = self._loop(pool, deadline)
+        except BaseException:
+            self.display.finished(self.ops, self.now(), "interrupted")
+            raise
+        finally:
+            pool.shutdown()
         self.display.finished(self.ops, self.now(), outcome)
         return self.exit_code()
+
+    def _loop(self, pool: DaemonPool, deadline: float | None) -> str:
+        """Poll what is due, sleep until the next thing is due; return how it ended."""
+        while True:
+            active = [t for t in self.ops if not t.done]
+            if not active:
+                return "done"
+            now = self.now()
+            if deadline is not None and now >= deadline:
+                self.timed_out = True
+                return "timeout"
+            batch = self._take_due(active, now)
+            if batch:
+                if not self._poll(pool, batch, deadline):
+                    self.timed_out = True
+                    return "timeout"
+                if self.config.fail_fast and any(self._code(t) != 0 for t in self.ops if t.done):
+                    self.stopped_early = True
+                    return "fail-fast"
+                continue
+            wake = min(self._ready_at(t, now) for t in active)
+            if deadline is not None:
+                wake = min(wake, deadline)
+            wait = max(0.0, min(wake - now, self.tick_every))
+            self.display.tick(self.ops, now)
+            if wait > 0:
+                self.sleep(wait)
 
     def _take_due(self, active: list[Tracked], now: float) -> list[Tracked]:
         due = sorted((t for t in active if t.next_due <= now), key=lambda t: t.next_due)
@@ -188,16 +229,24 @@ class Watcher:
     def _ready_at(self, t: Tracked, now: float) -> float:
         return max(t.next_due, t.bucket.next_available(max(now, t.next_due)))
 
-    def _poll(self, pool: ThreadPoolExecutor, batch: list[Tracked]) -> None:
+    def _poll(self, pool: DaemonPool, batch: list[Tracked], deadline: float | None) -> bool:
+        """Poll a batch concurrently; False if --timeout struck while polls were in flight."""
+
         def fetch(t: Tracked) -> BulkOperation | BulkopError:
             try:
                 return t.fetch()
             except BulkopError as e:
                 return e
 
-        results = list(pool.map(fetch, batch)) if len(batch) > 1 else [fetch(batch[0])]
+        futures = [pool.submit(lambda t=t: fetch(t)) for t in batch]
+        # Real seconds: a poll in flight is waited on with the clock of the world, not ours.
+        budget = None if deadline is None else max(0.0, deadline - self.now())
+        done, pending = wait(futures, timeout=budget)
         now = self.now()
-        for t, result in zip(batch, results, strict=True):
+        for t, future in zip(batch, futures, strict=True):
+            if future not in done:
+                continue
+            result = future.result()
             t.polls += 1
             if t.first_seen is None:
                 t.first_seen = now
@@ -205,6 +254,7 @@ class Watcher:
                 self._failed(t, result, now)
             else:
                 self._observed(t, result, now)
+        return not pending
 
     # ------------------------------------------------------------------ outcomes of a poll
 

@@ -27,7 +27,7 @@ from bulkop.errors import EXIT_CODE_NAMES, BulkopError
 
 EXIT_CODES_EPILOG = (
     "Exit codes: "
-    + ", ".join(f"{int(code)} {name}" for code, name in EXIT_CODE_NAMES.items())
+    + ", ".join(f"{int(code)} {name}" for code, name in sorted(EXIT_CODE_NAMES.items()))
     + " (man bulkop explains each)."
 )
 
@@ -235,9 +235,11 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         previous = None
     command = typer.main.get_command(app)
     try:
-        # With standalone_mode=False, click returns a typer.Exit's code instead of raising it.
-        rv = command.main(args=args, prog_name="bulkop", standalone_mode=False, obj=ctx)
-        return rv if isinstance(rv, int) else 0
+        # Parse and invoke without Typer's `main`, which would turn Ctrl-C and a broken pipe
+        # into exit codes of its own: every exit code is decided below, and nowhere else.
+        with command.make_context("bulkop", list(args), obj=ctx) as click_ctx:
+            command.invoke(click_ctx)
+        return 0
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.exceptions.Abort:
@@ -297,6 +299,8 @@ def _usage_error(ctx: Context, e: Exception) -> None:
     from bulkop.errors import UsageError
 
     message = e.format_message().rstrip(".")
+    if not message:  # `bulkop` or `bulkop config` alone: the help was the answer
+        return
     sub = getattr(e, "ctx", None)
     where = sub.command_path if sub is not None else "bulkop"
     ctx.report(UsageError(message, hint=f"see `{where} --help`"))
