@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkop.commands.targets import resolve_targets
+from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, UsageError, WatchTimeout
+from bulkop.models import BulkOperation
 from bulkop.watcher import Display, TokenBucket, Tracked, WatchConfig, Watcher
 
 
@@ -77,26 +78,9 @@ def run(opts: Options, ctx: Context) -> int:
         max_consecutive_failures=max(1, settings.max_consecutive_failures),
         fail_fast=opts.fail_fast,
     )
-    buckets: dict[str | None, TokenBucket] = {}
-    start = ctx.now()
-    tracked: dict[str, Tracked] = {}
-    for target in targets:
-        key = f"{target.profile or ''}:{target.id}"
-        if key in tracked:
-            continue  # the same operation named twice is watched once
-        bucket = buckets.get(target.profile)
-        if bucket is None:
-            bucket = buckets[target.profile] = TokenBucket(target.settings.max_rps, start)
-        tracked[key] = Tracked(
-            key=key,
-            label=target.label if target.profile is None else f"{target.profile}:{target.id}",
-            profile=target.profile,
-            fetch=_fetcher(target),
-            bucket=bucket,
-        )
     display = _display(opts, ctx)
     watcher = Watcher(
-        list(tracked.values()),
+        track(targets, ctx.now()),
         config,
         display,
         now=ctx.now,
@@ -137,11 +121,31 @@ def _collect_ids(given: list[str], ctx: Context) -> list[str]:
     return ids
 
 
-def _fetcher(target: Any) -> Any:
+def track(targets: list[Target], now: float) -> list[Tracked]:
+    """One Tracked per distinct operation; one rate limit (TokenBucket) per profile."""
+    buckets: dict[str | None, TokenBucket] = {}
+    tracked: dict[str, Tracked] = {}
+    for target in targets:
+        key = f"{target.profile or ''}:{target.id}"
+        if key in tracked:
+            continue  # the same operation named twice is watched once
+        if target.profile not in buckets:
+            buckets[target.profile] = TokenBucket(target.settings.max_rps, now)
+        tracked[key] = Tracked(
+            key=key,
+            label=target.label if target.profile is None else f"{target.profile}:{target.id}",
+            profile=target.profile,
+            fetch=_fetcher(target),
+            bucket=buckets[target.profile],
+        )
+    return list(tracked.values())
+
+
+def _fetcher(target: Target) -> Callable[[], BulkOperation]:
     client, op_id = target.client, target.id
 
-    def fetch() -> Any:
-        # The watcher owns retries for a watch (backoff, Retry-After for the whole profile).
+    def fetch() -> BulkOperation:
+        # The watcher owns retries during a watch (backoff, Retry-After for the whole profile).
         return client.get(op_id, retries=0)
 
     return fetch
