@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TERMINAL_WIDTH", "80")
     monkeypatch.setenv("_TYPER_FORCE_DISABLE_TERMINAL", "1")
     monkeypatch.setenv("TZ", "UTC")
+    time.tzset()  # in-process runs format local times: make "local" UTC for them too
     return config
 
 

@@ -114,7 +114,11 @@ class Client:
         try:
             return self.provider.parse(op_id, data)
         except BulkopError as e:
-            e.message = f"{self.base_url} answered HTTP {response.status} ({response.content_type or 'no content type'}) with an invalid {self.provider.NAME} operation: {e.message}"
+            content_type = response.content_type or "no content type"
+            e.message = (
+                f"{self.base_url} answered HTTP {response.status} ({content_type}) "
+                f"with an invalid {self.provider.NAME} operation: {e.message}"
+            )
             raise
 
     def get_many(self, ids: Iterable[str], *, max_workers: int = 8) -> list[BulkOperation | BulkopError]:

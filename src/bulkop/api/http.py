@@ -24,7 +24,7 @@ if "httpx" not in sys.modules:
     # use. Marking the module absent makes httpx fall back to its stub `main`.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-import httpx  # noqa: E402
+import httpx
 
 from bulkop import __version__
 from bulkop.errors import ApiUnavailable, AuthError, InvalidResponse, NotFoundError, UsageError
@@ -268,6 +268,12 @@ class Http:
             ) from None
         except httpx.DecodingError as e:
             raise InvalidResponse(f"{_host(url)} sent a body that cannot be decoded ({clean(str(e))[:120]})") from None
+        except httpx.LocalProtocolError:
+            # Raised while building the request: its text may quote a header, i.e. a secret.
+            raise InvalidResponse(
+                "the request could not be built (an invalid header value?)",
+                hint="check the credentials for stray characters",
+            ) from None
         except httpx.TransportError as e:
             raise _Retryable("transport error", f"{type(e).__name__}: {clean(str(e))[:120]}", "try again") from None
 

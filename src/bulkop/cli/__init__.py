@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from enum import Enum
 from typing import Annotated
 
+import click
 import typer
 
 from bulkop import __version__
@@ -61,7 +63,7 @@ def root(
     """Inspect and watch long-running bulk operations on HTTP APIs (Knock, SAYMON).
 
     `bulkop get` shows operations, `bulkop status` says in one line and its exit code whether one has ended, and `bulkop watch` follows operations until they end. Endpoints and credentials come from options, environment variables or a profile (`bulkop config`).
-    """  # noqa: E501 (Typer's help keeps a docstring's line breaks)
+    """
     c = _ctx(ctx)
     c.profile, c.color, c.debug = profile, color.value, debug
 
@@ -211,16 +213,19 @@ def main(argv: list[str] | None = None) -> None:
     if instruction := os.environ.get("_BULKOP_COMPLETE"):
         from click.shell_completion import shell_complete
 
-        command = typer.main.get_command(app)
-        sys.exit(shell_complete(command, {}, "bulkop", "_BULKOP_COMPLETE", instruction))
+        sys.exit(shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction))
     sys.exit(run(args))
+
+
+@functools.cache
+def _command() -> click.Command:
+    """The click command tree, built once per process (Typer rebuilds it on every call)."""
+    return typer.main.get_command(app)
 
 
 def run(args: list[str], ctx: Context | None = None) -> int:
     """Run the CLI; every error becomes its documented exit code here and nowhere else."""
     import signal
-
-    import click
 
     from bulkop.errors import ExitCode, Terminated
 
@@ -233,7 +238,7 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:  # not the main thread (tests calling run() from a worker)
         previous = None
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         # Parse and invoke without Typer's `main`, which would turn Ctrl-C and a broken pipe
         # into exit codes of its own: every exit code is decided below, and nowhere else.
@@ -273,8 +278,10 @@ def run(args: list[str], ctx: Context | None = None) -> int:
 
 
 def _fail(ctx: Context, err: BulkopError) -> int:
+    from bulkop.errors import InternalError
+
     ctx.report(err)
-    if ctx.debug:
+    if ctx.debug and isinstance(err, InternalError):  # a bug: the traceback is for its report
         import traceback
 
         traceback.print_exc(file=ctx.stderr)

@@ -93,7 +93,7 @@ Debug = Annotated[
     typer.Option(
         "--debug",
         "-v",
-        help="Log each request and response on stderr (secrets masked); tracebacks on errors.",
+        help="Log each request and response on stderr (secrets masked); the traceback of an internal error.",
         rich_help_panel=OUTPUT,
     ),
 ]

@@ -104,7 +104,8 @@ def serve(opts: ServeOptions, ctx: Context) -> int:
             f"  bulkop status --provider saymon --base-url {sim.base_url} {saymon[0]}\n"
             f"  curl -u {sim.saymon_login}:{sim.saymon_password} {sim.base_url}/node/api/bulk/{saymon[0]}/status\n\n"
             "New operations: POST a scenario to /_sim/operations, e.g.\n"
-            f"  curl -X POST {sim.base_url}/_sim/operations -d '{{\"name\": \"mine\", \"total_rows\": 5000, \"duration\": 30}}'\n"
+            f"  curl -X POST {sim.base_url}/_sim/operations \\\n"
+            """    -d '{"name": "mine", "total_rows": 5000, "duration": 30}'\n"""
         )
         out.flush()
         threading.Event().wait()  # until Ctrl-C / SIGTERM, which cli.run turns into an exit code

@@ -103,7 +103,9 @@ def _fit_columns(width: int) -> tuple[list[int], int]:
     return keep, max(10, min(24, 10 + spare))
 
 
-def watch_table(ops: Sequence[Tracked], now: float, max_rows: int, last_event: str | None, width: int = 80) -> RenderableType:
+def watch_table(
+    ops: Sequence[Tracked], now: float, max_rows: int, last_event: str | None, width: int = 80
+) -> RenderableType:
     columns, bar_width = _fit_columns(width)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 1, 0, 0))
     for i in columns:

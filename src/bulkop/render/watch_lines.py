@@ -32,7 +32,11 @@ def timestamp(wall: datetime) -> str:
 
 def operation_line(t: Tracked, now: float) -> str:
     """`users.identify 123e4567… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
-    parts = [label(t), fmt.short_id(t.op.id if t.op is not None else t.label) if t.op is None or t.op.name else "", state(t)]
+    parts = [
+        label(t),
+        fmt.short_id(t.op.id if t.op is not None else t.label) if t.op is None or t.op.name else "",
+        state(t),
+    ]
     op = t.op
     if op is not None and op.counts_known:
         parts += [percent_text(t), rows_text(t)]
@@ -125,9 +129,8 @@ class LinesDisplay:
                 self.stream.write(f"::error title=bulkop::{_gh_escape(label(t) + ': ' + t.error.message)}\n")
             elif op is not None and op.status is Status.FAILED:
                 n = op.error_count or 0
-                self.stream.write(
-                    f"::error title=bulk operation failed::{_gh_escape(f'{label(t)} ({clean(str(op.id))}) failed with {n:,} errors')}\n"
-                )
+                message = f"{label(t)} ({clean(str(op.id))}) failed with {n:,} errors"
+                self.stream.write(f"::error title=bulk operation failed::{_gh_escape(message)}\n")
             if op is not None and op.error_items:
                 self.stream.write(f"::group::{_gh_escape(f'Error items of {label(t)} ({len(op.error_items):,})')}\n")
                 for item in op.error_items:

@@ -63,6 +63,10 @@ class Scenario:
             problems.append(f"fault must be one of {sorted(FAULTS)}, not {self.fault!r}")
         if self.huge_bytes < 64:
             problems.append("huge_bytes must be >= 64")
+        for name, header in (("redirect_to", self.redirect_to), ("retry_after", self.retry_after)):
+            # Header values go on the wire as latin-1; anything else would crash the handler.
+            if header is not None and not (header.isprintable() and header.isascii()):
+                problems.append(f"{name} must be printable ASCII (it is sent as a header)")
         if problems:
             raise ValueError("invalid scenario: " + "; ".join(problems))
 
