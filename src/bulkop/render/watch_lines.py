@@ -133,9 +133,12 @@ class LinesDisplay:
                 self.stream.write(f"::error title=bulk operation failed::{_gh_escape(message)}\n")
             if op is not None and op.error_items:
                 self.stream.write(f"::group::{_gh_escape(f'Error items of {label(t)} ({len(op.error_items):,})')}\n")
+                # Item ids are the server's text: a line starting with `::` would be obeyed as a
+                # workflow command. clean() leaves no line break inside an item, and the "- "
+                # prefix keeps every line from starting with one.
                 for item in op.error_items:
                     coll = f"{clean(item.collection)}/" if item.collection else ""
-                    self.stream.write(f"{coll}{clean(item.id)}\n")
+                    self.stream.write(f"- {coll}{clean(item.id)}\n")
                 self.stream.write("::endgroup::\n")
         self.stream.flush()
 
