@@ -1,6 +1,23 @@
-"""Entry point for `python -m bulkop`."""
+"""Entry point for `bulkop` and `python -m bulkop`: answers --version before loading the CLI."""
 
-from bulkop.cli import main
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    # The only thing answered before the parser: importing Typer and the commands costs
+    # ~5x a bare interpreter start, which `bulkop --version` in a loop should not pay.
+    if sys.argv[1:] in (["--version"], ["-V"]):
+        from bulkop import __version__
+
+        sys.stdout.write(f"bulkop {__version__}\n")
+        sys.stdout.flush()
+        return
+    from bulkop.cli import main as cli_main
+
+    cli_main()
+
 
 if __name__ == "__main__":
     main()

@@ -124,8 +124,15 @@ class RateLimiter:
         self._sent: deque[float] = deque()
         self.paused_until = 0.0
 
+    # Float slack: a request sent exactly one window ago must count as gone, even when
+    # `sent + window - window` rounds to a hair above `sent` (monotonic clocks read large numbers).
+    EPSILON = 1e-6
+
+    def _expired(self, sent: float, now: float) -> bool:
+        return sent <= now - self.window + self.EPSILON
+
     def _expire(self, now: float) -> None:
-        while self._sent and self._sent[0] <= now - self.window:
+        while self._sent and self._expired(self._sent[0], now):
             self._sent.popleft()
 
     def take(self, now: float) -> bool:
@@ -141,16 +148,13 @@ class RateLimiter:
         """When the next request may go (asking, even about a later time, changes nothing)."""
         if now < self.paused_until:
             return self.paused_until
-        recent = [t for t in self._sent if t > now - self.window]
+        recent = [t for t in self._sent if not self._expired(t, now)]
         if len(recent) < self.limit:
             return now
         return recent[len(recent) - self.limit] + self.window
 
     def pause(self, until: float) -> None:
         self.paused_until = max(self.paused_until, until)
-
-
-TokenBucket = RateLimiter  # the tests' name for it, until they are renamed
 
 
 @dataclass
@@ -249,6 +253,7 @@ class Watcher:
             except BulkopError as e:
                 return e
 
+        sent = self.now()
         futures = [pool.submit(lambda t=t: fetch(t)) for t in batch]
         # Real seconds: a poll in flight is waited on with the clock of the world, not ours.
         budget = None if deadline is None else max(0.0, deadline - self.now())
@@ -264,12 +269,12 @@ class Watcher:
             if isinstance(result, BulkopError):
                 self._failed(t, result, now)
             else:
-                self._observed(t, result, now)
+                self._observed(t, result, now, sent)
         return not pending
 
     # ------------------------------------------------------------------ outcomes of a poll
 
-    def _observed(self, t: Tracked, op: BulkOperation, now: float) -> None:
+    def _observed(self, t: Tracked, op: BulkOperation, now: float, sent: float) -> None:
         previous = t.op
         changed = previous is None or previous.raw != op.raw
         progressed = previous is None or (previous.status != op.status or previous.processed_rows != op.processed_rows)
@@ -285,7 +290,9 @@ class Watcher:
             t.ended_at = now
         else:
             t.interval = self._next_interval(t, progressed, now)
-            t.next_due = now + t.interval
+            # From when the poll went out, not when its batch came back: with many operations
+            # a batch takes a while, and counting from its end would stretch every interval.
+            t.next_due = sent + t.interval
         self.display.observed(t, changed, now)
 
     def _failed(self, t: Tracked, err: BulkopError, now: float) -> None:

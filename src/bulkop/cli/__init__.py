@@ -204,10 +204,6 @@ _register_subcommands()
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
-    # The only thing answered before the parser: `--version` costs no Typer import this way.
-    if args in (["--version"], ["-V"]):
-        sys.stdout.write(f"bulkop {__version__}\n")
-        sys.exit(0)
     # Completion speaks click's protocol (`_BULKOP_COMPLETE=bash_complete`), as the scripts in
     # completions/ do; Typer's own handler expects `complete_bash` and refuses click's form.
     if instruction := os.environ.get("_BULKOP_COMPLETE"):

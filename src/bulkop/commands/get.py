@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from bulkop.commands.targets import Target, outcome_code, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, most_severe
 from bulkop.models import BulkOperation
+from bulkop.render.jsonout import dumps
 
 MAX_CONCURRENCY = 8
 
@@ -60,10 +60,10 @@ def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) ->
     out = ctx.stdout
     if output == "json":
         data = ops[0].to_json() if len(opts.ids) == 1 else [op.to_json() for op in ops]
-        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        out.write(dumps(data, indent=2) + "\n")
     elif output == "jsonl":
         for op in ops:
-            out.write(json.dumps(op.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+            out.write(dumps(op.to_json()) + "\n")
     elif output == "text":
         from bulkop.render.text import operation_text, operations_text
 
@@ -73,7 +73,7 @@ def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) ->
         else:
             out.write(operations_text(ops) + "\n")
     else:
-        from bulkop.render.table import operation_view, operations_table
+        from bulkop.render.table import TABLE_ITEMS_MAX, error_item_lines, operation_view, operations_table
 
         now = ctx.wall()
         console = ctx.console(out)
@@ -81,10 +81,30 @@ def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) ->
             console.print(operation_view(ops[0], now, all_errors=opts.all_errors))
         else:
             console.print(operations_table(ops, now))
-            if opts.all_errors:
-                from bulkop.render.table import error_items_table
-
-                for op in ops:
-                    if op.error_items:
-                        console.print(error_items_table(op, all_errors=True))
+        if opts.all_errors:
+            _write_all_error_items(ops if len(ops) > 1 else [], console, out)
+            if len(ops) == 1 and len(ops[0].error_items) > TABLE_ITEMS_MAX:
+                _write_lines(error_item_lines(ops[0]), out)
     out.flush()
+
+
+def _write_all_error_items(ops: list[BulkOperation], console: Any, out: Any) -> None:
+    """--errors with several ids: each operation's items after the table."""
+    from bulkop.render.table import TABLE_ITEMS_MAX, error_item_lines, error_items_table
+
+    for op in ops:
+        if len(op.error_items) > TABLE_ITEMS_MAX:
+            _write_lines(error_item_lines(op), out)
+        elif op.error_items:
+            console.print(error_items_table(op, all_errors=True))
+
+
+def _write_lines(lines: Any, out: Any, chunk: int = 4096) -> None:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= chunk:
+            out.write("\n".join(batch) + "\n")
+            batch.clear()
+    if batch:
+        out.write("\n".join(batch) + "\n")

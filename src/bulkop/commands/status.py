@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from bulkop.commands.targets import outcome_code, resolve_targets
 from bulkop.context import Context
 from bulkop.progress import fraction
+from bulkop.render.jsonout import dumps
 
 
 @dataclass
@@ -34,7 +34,7 @@ def run(opts: Options, ctx: Context) -> int:
             "error_count": op.error_count,
             "exit_code": outcome_code(op),
         }
-        ctx.stdout.write(json.dumps(data) + "\n")
+        ctx.stdout.write(dumps(data) + "\n")
     else:
         from bulkop.render.text import status_line
 

@@ -11,7 +11,8 @@ from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, UsageError, WatchTimeout
 from bulkop.models import BulkOperation
-from bulkop.watcher import Display, TokenBucket, Tracked, WatchConfig, Watcher
+from bulkop.render.jsonout import dumps
+from bulkop.watcher import Display, RateLimiter, Tracked, WatchConfig, Watcher
 
 
 @dataclass
@@ -122,15 +123,15 @@ def _collect_ids(given: list[str], ctx: Context) -> list[str]:
 
 
 def track(targets: list[Target], now: float) -> list[Tracked]:
-    """One Tracked per distinct operation; one rate limit (TokenBucket) per profile."""
-    buckets: dict[str | None, TokenBucket] = {}
+    """One Tracked per distinct operation; one rate limit (RateLimiter) per profile."""
+    buckets: dict[str | None, RateLimiter] = {}
     tracked: dict[str, Tracked] = {}
     for target in targets:
         key = f"{target.profile or ''}:{target.id}"
         if key in tracked:
             continue  # the same operation named twice is watched once
         if target.profile not in buckets:
-            buckets[target.profile] = TokenBucket(target.settings.max_rps, now)
+            buckets[target.profile] = RateLimiter(target.settings.max_rps, now)
         tracked[key] = Tracked(
             key=key,
             label=target.label if target.profile is None else f"{target.profile}:{target.id}",
@@ -196,7 +197,7 @@ class _JsonLines:
         from bulkop.watcher import observed_json
 
         record = observed_json(t, rfc3339(self.ctx.wall()))
-        self.ctx.stdout.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.ctx.stdout.write(dumps(record) + "\n")
         self.ctx.stdout.flush()
 
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bulkop.render.jsonout import dumps
 from bulkop.sanitize import clean
 from bulkop.settings import BY_NAME, DEFAULT_BASE_URLS, SETTINGS, Resolved, Setting, Settings, mask
 
@@ -60,7 +60,7 @@ def profiles_table(rows: Sequence[ProfileRow]) -> Table:
 
 def profiles_json(rows: Sequence[ProfileRow]) -> str:
     data = [{"name": r.name, "provider": r.provider, "base_url": r.base_url, "default": r.is_default} for r in rows]
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return dumps(data, indent=2)
 
 
 # --------------------------------------------------------------------------- config show
@@ -135,7 +135,7 @@ def settings_json(settings: Settings, chosen: str, path: Path) -> str:
             for s, r in shown_settings(settings)
         },
     }
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return dumps(data, indent=2)
 
 
 # --------------------------------------------------------------------------- layout

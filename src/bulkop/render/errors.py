@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from bulkop.errors import BulkopError
+from bulkop.render.jsonout import dumps
 from bulkop.sanitize import clean
 
 
@@ -19,4 +18,4 @@ def error_json(err: BulkopError) -> str:
     body = {"type": err.kind, "message": err.message, "exit_code": int(err.exit_code)}
     if err.hint:
         body["hint"] = err.hint
-    return json.dumps({"error": body}, ensure_ascii=False)
+    return dumps({"error": body})

@@ -174,7 +174,9 @@ class LiveDisplay:
         if self.live is None:
             return
         wall = time.monotonic()
-        if force or wall - self._last_draw >= MIN_REFRESH:
+        # Redraws cost more with many rows, and polls of many operations land continuously.
+        every = MIN_REFRESH if len(self._ops) <= 100 else 0.5
+        if force or wall - self._last_draw >= every:
             self._last_draw = wall
             self.live.update(self._render(now), refresh=True)
 
