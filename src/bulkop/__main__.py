@@ -11,8 +11,13 @@ def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
         from bulkop import __version__
 
-        sys.stdout.write(f"bulkop {__version__}\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(f"bulkop {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            from bulkop.cli import _broken_pipe
+
+            sys.exit(_broken_pipe())
         return
     from bulkop.cli import main as cli_main
 

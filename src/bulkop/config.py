@@ -84,6 +84,8 @@ def load(path: Path, warn: Callable[[str], None] | None = None) -> ConfigFile:
         raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})", hint="save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}", hint="fix that line (syntax: https://toml.io)") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply", hint="flatten the file") from None
     cf = from_document(document, path)
     if warn is not None and cf.holds_secret:
         _check_permissions(path, warn)

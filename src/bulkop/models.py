@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -216,7 +216,13 @@ def parse_timestamp(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else None
+    if parsed.tzinfo is None:
+        return None
+    try:
+        parsed.astimezone(UTC)  # year 1 at +05:00 parses, but is before datetime.min in UTC
+    except OverflowError:
+        return None
+    return parsed
 
 
 def _error_items(data: dict[str, Any]) -> tuple[ErrorItem, ...]:

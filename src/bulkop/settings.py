@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from bulkop.config import ConfigFile
 
 PROVIDER_NAMES = ("knock", "saymon")
+MAX_SECONDS = 1e9  # ~31 years: beyond it, sockets and waits overflow
 MiB = 1024 * 1024
 
 
@@ -205,6 +206,8 @@ def parse_duration(text: str) -> float:
         value = total
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{text!r} is not a positive duration")
+    if value > MAX_SECONDS:
+        raise ValueError(f"{text!r} is too long (at most {MAX_SECONDS:.0e} seconds)")
     return value
 
 
@@ -250,6 +253,8 @@ def convert(setting: Setting, raw: Any) -> Any:
                 raise ValueError("should be a number") from None
         if not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw <= 0:
             raise ValueError("should be a positive number")
+        if raw > MAX_SECONDS:
+            raise ValueError(f"should be at most {MAX_SECONDS:.0e}")
         return float(raw)
     if t == "duration":
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
@@ -340,7 +345,7 @@ def _resolve_one(
                     return Resolved(convert(setting, raw), "env", var)
                 except ValueError as e:
                     raise ConfigError(
-                        f"environment variable {var} {e}",
+                        f"environment variable {var} ({setting.name}) {e}",
                         hint=f"fix or unset {var}",
                     ) from None
     if applies and profile:
@@ -370,7 +375,8 @@ def validate_flag(name: str, raw: Any) -> Any:
     try:
         return convert(setting, raw)
     except ValueError as e:
-        raise UsageError(f"{setting.flag or name} {raw!r} {e}") from None
+        message = str(e) if repr(str(raw)) in str(e) else f"{raw!r} {e}"
+        raise UsageError(f"{setting.flag or name} {message}") from None
 
 
 def mask(secret: str | None) -> str:

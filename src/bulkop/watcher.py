@@ -124,12 +124,10 @@ class RateLimiter:
         self._sent: deque[float] = deque()
         self.paused_until = 0.0
 
-    # Float slack: a request sent exactly one window ago must count as gone, even when
-    # `sent + window - window` rounds to a hair above `sent` (monotonic clocks read large numbers).
-    EPSILON = 1e-6
-
     def _expired(self, sent: float, now: float) -> bool:
-        return sent <= now - self.window + self.EPSILON
+        # Written as `sent + window`, the very sum next_available() names, so that waiting
+        # exactly until then is never refused again by a rounding of `now - window`.
+        return sent + self.window <= now
 
     def _expire(self, now: float) -> None:
         while self._sent and self._expired(self._sent[0], now):

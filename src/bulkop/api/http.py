@@ -320,7 +320,7 @@ def decode_json(response: Response, url: str) -> Any:
     """Parse a JSON body, or raise InvalidResponse naming status, content type and an excerpt."""
     try:
         return json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidResponse(
             f"{_host(url)} answered HTTP {response.status} with "
             f"{response.content_type or 'no content type'}, not JSON: {excerpt(response.body)}",

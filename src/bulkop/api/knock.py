@@ -58,7 +58,7 @@ def describe_error(response: Response) -> str | None:
     """Knock errors: `{"code", "message", "status", "type"}`, or the router's `{"errors": {...}}`."""
     try:
         data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None

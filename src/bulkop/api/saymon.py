@@ -54,7 +54,7 @@ def parse(op_id: str, data: Any) -> BulkOperation:
 def describe_error(response: Response) -> str | None:
     try:
         data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if isinstance(data, dict):
         for key in ("message", "error", "detail"):

@@ -259,6 +259,11 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         return ExitCode.TERMINATED
     except BrokenPipeError:
         return _broken_pipe()
+    except SystemExit as e:
+        # Rich answers a broken pipe with SystemExit(1) of its own (Console.on_broken_pipe).
+        if isinstance(e.__context__, BrokenPipeError):
+            return _broken_pipe()
+        raise
     except Exception as e:  # a bug: one line, and the traceback only with --debug
         if isinstance(e.__context__, BrokenPipeError) or (isinstance(e, OSError) and e.errno == 32):
             return _broken_pipe()

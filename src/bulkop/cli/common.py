@@ -55,6 +55,7 @@ RequestTimeout = Annotated[
         rich_help_panel=CONNECTION,
         show_default=False,
         min=0.001,
+        max=86400.0,
         metavar="SECONDS",
     ),
 ]

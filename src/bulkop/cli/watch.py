@@ -105,6 +105,7 @@ def register(app: typer.Typer) -> None:
                 rich_help_panel=POLLING,
                 show_default=False,
                 min=0.01,
+                max=1e6,
                 metavar="N",
             ),
         ] = None,

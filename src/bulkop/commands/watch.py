@@ -32,7 +32,7 @@ def read_ids(text: str) -> list[str]:
         return []
     try:
         whole = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         whole = None
     if whole is not None:
         return _ids_from_json(whole)
@@ -44,7 +44,7 @@ def read_ids(text: str) -> list[str]:
         if line.startswith(("{", "[")):
             try:
                 ids += _ids_from_json(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise UsageError(
                     f"stdin line {n} is not valid JSON", hint="give one id per line, or BulkOperation JSON"
                 ) from None

@@ -100,7 +100,7 @@ class LinesDisplay:
         return f"{operation_line(t, now)} (watched {fmt.duration(elapsed_seconds(t, now))})"
 
     def tick(self, ops: Sequence[Tracked], now: float) -> None:
-        if now - self._last_line < HEARTBEAT:
+        if now - self._last_line < HEARTBEAT - 1.0:  # ticks come up to 1 s apart
             return
         active = [t for t in ops if not t.done]
         if len(active) <= HEARTBEAT_DETAIL:

@@ -1,0 +1,209 @@
+"""1. Start-up: one-shot commands in fresh processes, against a bare interpreter and one-liners."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+
+import harness
+from common import Bench
+from harness import BULKOP, PYTHON, Outcome, pair_ratios, spread
+from report import Goal, Row
+
+SECTION = "1 start-up"
+
+
+def oneliner(url: str, headers: dict[str, str]) -> str:
+    """The issue's floor: the least a Python user would type to fetch and print one operation."""
+    return f"import httpx,json; r=httpx.get({url!r}, headers={headers!r}); print(json.dumps(r.json(), indent=2))"
+
+
+def knockapi_oneshot(bench: Bench, op_id: str) -> str:
+    """Knock's official SDK fetching the same operation once, as a user of the SDK would."""
+    return (
+        f"import knockapi; c=knockapi.Knock(api_key={bench.token!r}, "
+        f"base_url={bench.base_url!r}); print(c.bulk_operations.get({op_id!r}).to_json())"
+    )
+
+
+def has_knockapi() -> bool:
+    return importlib.util.find_spec("knockapi") is not None
+
+
+def run(bench: Bench) -> list[Row]:
+    # A finished operation with a few error items: what `get` usually shows.
+    op_id = bench.add(name="users.identify", total_rows=2_000, queued_seconds=0, duration=0, error_rate=0.0025)
+    env = bench.env()
+    sh = partial(harness.run, env=env)
+    line = oneliner(bench.url(op_id), bench.headers)
+    cases = {
+        "pass": partial(sh, [PYTHON, "-c", "pass"]),
+        "oneliner": partial(sh, [PYTHON, "-c", line]),
+        "oneliner_tty": partial(sh, [PYTHON, "-c", line], tty=True),
+        "version": partial(sh, [*BULKOP, "--version"]),
+        "help": partial(sh, [*BULKOP, "--help"]),
+        "get_json": partial(sh, [*BULKOP, "get", op_id, "-o", "json"]),
+        "get_table": partial(sh, [*BULKOP, "get", op_id], tty=True),
+        "status": partial(sh, [*BULKOP, "status", op_id]),
+    }
+    knock = has_knockapi()
+    if knock:
+        cases["knockapi"] = partial(sh, [PYTHON, "-c", knockapi_oneshot(bench, op_id)])
+    results = harness.rounds(cases, 2 if bench.quick else 15)
+    _check_output(results, op_id)
+
+    def walls(name: str) -> list[float]:
+        return [o.wall for o in results[name]]
+
+    def ratio(id: str, name: str, a: str, b: str, floor: str, goal: Goal | None) -> Row:
+        # CPU time is less disturbed by other work on the machine than wall time: shown beside.
+        cpu = pair_ratios([o.cpu for o in results[a]], [o.cpu for o in results[b]])
+        return Row.measured(
+            f"startup.{id}",
+            SECTION,
+            name,
+            floor,
+            "x",
+            pair_ratios(walls(a), walls(b)),
+            goal,
+            note=f"{_ms(results[a]):.0f} ms vs {_ms(results[b]):.0f} ms; CPU ratio {cpu.median:.2f}x",
+            cpu_ratio=round(cpu.median, 3),
+            a_ms=_ms(results[a]),
+            b_ms=_ms(results[b]),
+            a_cpu_ms=round(statistics.median(o.cpu for o in results[a]) * 1000, 1),
+            a_rss_mb=round(statistics.median(o.rss_mb for o in results[a]), 1),
+        )
+
+    knock_floor = "knockapi get"
+    rows = [
+        _absolute("floor.pass", "floor: python -c pass", results["pass"]),
+        _absolute("floor.oneliner", "floor: httpx one-liner", results["oneliner"]),
+        _absolute("floor.oneliner_tty", "floor: httpx one-liner (pty)", results["oneliner_tty"]),
+    ]
+    if knock:
+        rows.append(_absolute("floor.knockapi", "floor: knockapi one-shot", results["knockapi"]))
+    rows += [
+        ratio("version", "bulkop --version", "version", "pass", "python -c pass", Goal("<=", 2.0)),
+        ratio("help", "bulkop --help", "help", "oneliner", "httpx one-liner", None),
+        ratio("get_json", "bulkop get ID -o json", "get_json", "oneliner", "httpx one-liner", Goal("<=", 1.5)),
+    ]
+    rows.append(
+        ratio("get_json.knockapi", "bulkop get ID -o json", "get_json", "knockapi", knock_floor, Goal("<=", 0.6))
+        if knock
+        else Row.skipped(
+            "startup.get_json.knockapi",
+            SECTION,
+            "bulkop get ID -o json vs knockapi",
+            "knockapi not installed: pip install -e '.[bench]'",
+            Goal("<=", 0.6),
+            "x",
+        )
+    )
+    rows.append(
+        ratio(
+            "get_table",
+            "bulkop get ID (table, pty)",
+            "get_table",
+            "oneliner_tty",
+            "httpx one-liner (pty)",
+            Goal("<=", 1.8),
+        )
+    )
+    rows.append(ratio("status", "bulkop status ID", "status", "oneliner", "httpx one-liner", Goal("<=", 1.5)))
+    rows.append(
+        ratio("status.knockapi", "bulkop status ID", "status", "knockapi", knock_floor, Goal("<=", 0.6))
+        if knock
+        else Row.skipped(
+            "startup.status.knockapi",
+            SECTION,
+            "bulkop status ID vs knockapi",
+            "knockapi not installed: pip install -e '.[bench]'",
+            Goal("<=", 0.6),
+            "x",
+        )
+    )
+    bench.extra["startup_cpu_s"] = {name: statistics.median(o.cpu for o in outs) for name, outs in results.items()}
+    bench.extra["importtime"] = importtime(bench, op_id, runs=1 if bench.quick else 3)
+    return rows
+
+
+def _ms(outcomes: list[Outcome]) -> float:
+    return round(statistics.median(o.wall for o in outcomes) * 1000, 1)
+
+
+def _absolute(id: str, name: str, outcomes: list[Outcome]) -> Row:
+    values = spread([o.wall * 1000 for o in outcomes])
+    return Row.measured(
+        f"startup.{id}",
+        SECTION,
+        name,
+        "",
+        "ms",
+        values,
+        cpu_ms=round(statistics.median(o.cpu for o in outcomes) * 1000, 1),
+        rss_mb=round(statistics.median(o.rss_mb for o in outcomes), 1),
+    )
+
+
+def _check_output(results: dict[str, list[Outcome]], op_id: str) -> None:
+    """A benchmark of a command that printed the wrong thing would measure nothing useful."""
+    data = json.loads(results["get_json"][0].out)
+    if data.get("id") != op_id:
+        raise harness.ChildFailed(f"bulkop get -o json printed another operation: {data.get('id')}")
+    if op_id.encode() not in results["get_table"][0].out:
+        raise harness.ChildFailed("bulkop get (pty) did not show the operation id")
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str
+    depth: int  # 0: imported by the program itself
+    self_us: int
+    cumulative_us: int
+
+
+def importtime(bench: Bench, op_id: str, runs: int, top: int = 12) -> dict[str, object]:
+    """`python -X importtime` of `bulkop get ID -o json`: the modules that cost the most, in ms.
+
+    Entries come from the run with the median total, so that they add up (medians taken module
+    by module across runs would mix runs).
+    """
+    script = BULKOP[1:] if BULKOP[0] == PYTHON else BULKOP  # `-m bulkop` or the console script
+    argv = [PYTHON, "-X", "importtime", *script, "get", op_id, "-o", "json"]
+    harness.run(argv, bench.env())  # warms the page cache and writes .pyc files
+    parsed = sorted(
+        (_parse_importtime(harness.run(argv, bench.env()).err.decode()) for _ in range(runs)),
+        key=lambda imports: sum(i.self_us for i in imports),
+    )
+    imports = parsed[len(parsed) // 2]
+    packages: dict[str, int] = defaultdict(int)
+    for i in imports:
+        packages[i.module.split(".")[0]] += i.self_us
+
+    def ms(entries: list[tuple[str, int]]) -> list[dict[str, object]]:
+        best = sorted(entries, key=lambda e: e[1], reverse=True)[:top]
+        return [{"module": name, "ms": round(us / 1000, 1)} for name, us in best]
+
+    return {
+        "command": "python -X importtime bulkop get ID -o json",
+        "runs": runs,
+        "total_ms": round(sum(i.self_us for i in imports) / 1000, 1),
+        "top_level_cumulative": ms([(i.module, i.cumulative_us) for i in imports if i.depth == 0]),
+        "by_package": ms(list(packages.items())),
+        "self": ms([(i.module, i.self_us) for i in imports]),
+    }
+
+
+def _parse_importtime(stderr: str) -> list[Import]:
+    imports = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "imported package" in line:
+            continue
+        own, cumulative, name = line[len("import time:") :].split("|", 2)
+        depth = (len(name) - len(name.lstrip()) - 1) // 2  # two spaces per level after one
+        imports.append(Import(name.strip(), depth, int(own), int(cumulative)))
+    return imports

@@ -1,0 +1,242 @@
+"""Hardening: Ctrl-C, SIGTERM and a reader that goes away, on real processes and terminals.
+
+Ctrl-C is typed as \\x03 on a pseudo-terminal that is bulkop's controlling terminal, so the
+kernel's line discipline sends SIGINT the way a user's keyboard does. Each test checks the
+documented exit code (130, 143, 141), that nothing was printed but bulkop's one line (no
+traceback), that the terminal is as it was (echo back on, the cursor shown again) and, for a
+config write, that the file is intact.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import KNOCK_TOKEN
+from test_hardening_content import PtyProcess, assert_cursor_restored, needs_setsid
+from test_hardening_faults import CannedServer, LineReader, bulkop_process, done, hold, running
+
+pytestmark = [pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning"), pytest.mark.slow]
+
+OP = "123e4567-e89b-12d3-a456-426614174000"
+CONFIG = """\
+# bulkop profiles: change them with `bulkop config` (see `bulkop config --help`).
+default_profile = "prod"
+
+[profiles.prod]
+provider = "knock"
+api_key = "sk_test_9f8e7d6c5b4a3f2e1d0c"
+retries = 2
+"""
+
+
+def assert_quiet_exit(code: int, expected: int, output: str, *allowed: str) -> None:
+    """The exit code, and nothing on the terminal or stderr but the lines allowed."""
+    assert code == expected, f"exit {code}:\n{output}"
+    assert "Traceback" not in output and "Exception ignored" not in output, output
+    assert "internal error" not in output, output
+    for line in output.splitlines():
+        if line.strip():
+            assert any(word in line for word in allowed), f"unexpected line {line!r} in:\n{output}"
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+
+
+@needs_setsid
+def test_ctrl_c_during_get_is_exit_130_and_leaves_the_terminal_alone():
+    with CannedServer() as server:
+        server.answer = hold(server)  # the request arrives and is never answered
+        term = PtyProcess(["get", OP], {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": server.url})
+        assert server.arrived.wait(15), term.text()
+        term.type(b"\x03")
+        code, screen = term.finish()
+    assert_quiet_exit(code, 130, screen.replace("^C", ""), "bulkop: interrupted")
+    assert term.attrs_after == term.attrs_before
+
+
+@needs_setsid
+def test_ctrl_c_during_watch_is_exit_130_with_the_last_state_and_the_cursor_back(sim, knock_env):
+    op = sim.add(running(name="users.identify"))
+    term = PtyProcess(["watch", op, "--interval", "0.2"], {**knock_env, "TERM": "xterm-256color"})
+    term.wait_for(r"users\.identify.*processing")
+    term.type(b"\x03")
+    code, screen = term.finish()
+    assert code == 130, screen
+    assert "Traceback" not in screen and "internal error" not in screen
+    assert "interrupted: last known state shown" in screen
+    assert_cursor_restored(screen)
+    assert term.attrs_after == term.attrs_before
+
+
+@needs_setsid
+def test_ctrl_c_at_the_hidden_secret_prompt_restores_echo_and_writes_nothing(isolated_env):
+    config_file: Path = isolated_env
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(CONFIG)
+    config_file.chmod(0o600)
+    term = PtyProcess(["config", "add", "staging", "--provider", "knock"], {})
+    term.wait_for(r"api_key for profile staging \(input hidden\)")  # getpass turns echo off first
+    assert not termios.tcgetattr(term.master)[3] & termios.ECHO, "the secret would be echoed"
+    term.type(b"\x03")
+    code, screen = term.finish()
+    assert code == 130, screen
+    assert "Traceback" not in screen
+    assert term.attrs_after[3] & termios.ECHO, "echo left off: the user's shell would be blind"
+    assert config_file.read_text() == CONFIG
+    assert [p.name for p in config_file.parent.iterdir()] == ["config.toml"]
+
+
+def test_sigint_while_a_config_write_waits_for_the_lock_leaves_the_file_intact(isolated_env):
+    """Another `bulkop config` holds the lock; this one is interrupted mid-update."""
+    config_file: Path = isolated_env
+    config_file.parent.mkdir(parents=True)
+    config_file.write_text(CONFIG)
+    config_file.chmod(0o600)
+    lock = config_file.with_name("config.toml.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with bulkop_process(["config", "set", "prod", "retries", "5"], {}) as proc:
+            _wait_until_blocked_on_the_lock(proc.pid, lock)
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(15)
+            stderr = proc.stderr.read().decode()
+    finally:
+        os.close(fd)
+    assert_quiet_exit(code, 130, stderr, "bulkop: interrupted")
+    assert config_file.read_text() == CONFIG
+    assert sorted(p.name for p in config_file.parent.iterdir()) == ["config.toml", "config.toml.lock"]
+    fd = os.open(lock, os.O_RDWR)  # and the interrupted process holds no lock any more
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
+
+
+def _wait_until_blocked_on_the_lock(pid: int, path: Path, timeout: float = 15.0) -> None:
+    """Until the process has the lock file open and sleeps in the kernel's lock wait."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            opened = any(os.readlink(f"/proc/{pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{pid}/fd"))
+            waiting = "lock" in Path(f"/proc/{pid}/wchan").read_text()
+        except OSError:
+            opened = waiting = False
+        if opened and waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never waited for {path}")
+
+
+# --------------------------------------------------------------------------- SIGTERM
+
+
+@needs_setsid
+def test_sigterm_during_the_live_watch_is_exit_143_with_the_cursor_back(sim, knock_env):
+    op = sim.add(running(name="users.identify"))
+    term = PtyProcess(["watch", op, "--interval", "0.2"], {**knock_env, "TERM": "xterm-256color"})
+    term.wait_for(r"users\.identify.*processing")
+    term.proc.send_signal(signal.SIGTERM)
+    code, screen = term.finish()
+    assert code == 143, screen
+    assert "Traceback" not in screen
+    assert "bulkop: terminated" in screen and "last known state shown" in screen
+    assert_cursor_restored(screen)
+    assert term.attrs_after == term.attrs_before
+
+
+def test_sigterm_during_a_ci_watch_is_exit_143_with_the_last_state(sim, knock_env):
+    op = sim.add(running(name="users.identify"))
+    with bulkop_process(["watch", op, "--interval", "0.2"], {**knock_env, "CI": "true"}) as proc:
+        err = LineReader(proc.stderr)
+        err.wait_for(r"users\.identify .* processing")
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(15)
+        stderr = err.rest()
+    assert code == 143, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == "bulkop: terminated"
+    assert "last known state" in stderr
+
+
+def test_sigterm_during_get_is_exit_143():
+    with CannedServer() as server:
+        server.answer = hold(server)
+        with bulkop_process(["get", OP], {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": server.url}) as proc:
+            assert server.arrived.wait(15)
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(15)
+            stderr = proc.stderr.read().decode()
+    assert_quiet_exit(code, 143, stderr, "bulkop: terminated")
+
+
+# --------------------------------------------------------------------------- the reader goes away
+
+
+def big_outputs(sim) -> dict[str, list[str]]:
+    """Commands whose output is far more than a pipe holds, so `head -c1` leaves mid-write."""
+    many_errors = sim.add(done(total_rows=5_000, error_rate=1.0))  # ~150 KiB as text
+    some_errors = sim.add(done(total_rows=2_000, error_rate=1.0, name="padded_collection_name_for_wide_rows.x"))
+    many = [sim.add(done(name=f"op-{n}")) for n in range(200)]
+    return {
+        "get-text": ["get", many_errors, "-o", "text", "--errors"],
+        "get-table": ["get", some_errors, "-o", "table", "--errors"],
+        "get-json": ["get", many_errors, "-o", "json"],
+        "get-jsonl": ["get", *many, "-o", "jsonl"],
+        "watch-json": ["watch", *many, "-o", "json", "--display", "quiet", "--max-rps", "1000"],
+    }
+
+
+@pytest.mark.parametrize("case", ["get-text", "get-table", "get-json", "get-jsonl", "watch-json"])
+def test_head_c1_reading_one_byte_is_a_quiet_exit_141(sim, knock_env, case):
+    args = big_outputs(sim)[case]
+    env = {**os.environ, **knock_env}
+    env.pop("PYTHONUNBUFFERED", None)  # a user's usual, buffered stdout
+    with subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        head = subprocess.run(["head", "-c1"], stdin=proc.stdout, capture_output=True, timeout=30)
+        proc.stdout.close()
+        code = proc.wait(30)
+        stderr = proc.stderr.read().decode()
+    assert len(head.stdout) == 1
+    assert_quiet_exit(code, 141, stderr)
+
+
+def closed_pipe_cases(sim) -> dict[str, list[str]]:
+    op = sim.add(done())
+    return {
+        "version": ["--version"],
+        "help": ["--help"],
+        "get-help": ["get", "--help"],
+        "get-text": ["get", op],
+        "get-table": ["get", op, "-o", "table"],
+        "get-json": ["get", op, "-o", "json"],
+        "status": ["status", op],
+        "status-json": ["status", op, "-o", "json"],
+        "watch-json": ["watch", op, "-o", "json", "--display", "quiet"],
+        "config-path": ["config", "path"],
+        "config-show": ["config", "show"],
+    }
+
+
+@pytest.mark.parametrize("case", ["version", "help", "get-help", "get-text", "get-table", "get-json", "status",
+                                  "status-json", "watch-json", "config-path", "config-show"])
+def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env, case):
+    args = closed_pipe_cases(sim)[case]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before bulkop writes anything
+    try:
+        p = subprocess.run([sys.executable, "-m", "bulkop", *args], env={**os.environ, **knock_env},
+                           stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE, timeout=30)
+    finally:
+        os.close(write_end)
+    assert_quiet_exit(p.returncode, 141, p.stderr.decode())

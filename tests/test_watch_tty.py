@@ -1,0 +1,247 @@
+"""`bulkop watch` in a real pseudo-terminal: the live view, its final frame, Ctrl-C and SIGTERM.
+
+A real `python -m bulkop watch` runs with stdin, stdout and stderr on the slave side of a pty
+(TERM=xterm-256color, 100x30) against the simulator; the test reads the master side to EOF.
+No terminal emulator is used to replay the bytes: the final frame's layout is snapshotted from
+the same render function the live view calls, fed with the operations of a deterministic run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import io
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Callable
+
+import pytest
+from rich.console import Console
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from bulkop.api import Client
+from bulkop.api.http import Http
+from bulkop.render.live import watch_table
+from bulkop.render.watch_lines import LinesDisplay
+from bulkop.simulator import Scenario, Simulator
+from bulkop.watcher import RateLimiter, Tracked, WatchConfig, Watcher
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD
+
+HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+COLUMNS, LINES = 100, 30
+
+
+# --------------------------------------------------------------------------- a real terminal
+
+
+class Terminal:
+    """A child process on a pseudo-terminal, and everything it wrote there."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+        full_env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        full_env.update({"TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(LINES)})
+        full_env.update(env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bulkop", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=full_env,
+            close_fds=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.output = bytearray()
+
+    def read(self, until: Callable[[str], bool] | None = None, timeout: float = 20.0) -> bool:
+        """Read until `until(text)` holds (True) or EOF (False); fails the test at the deadline."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:  # EIO: the child and every copy of the slave side are gone
+                return False
+            if not data:
+                return False
+            self.output += data
+            if until is not None and until(self.text):
+                return True
+        self.proc.kill()
+        pytest.fail(f"no EOF from the pty within {timeout} s; output so far:\n{self.text[-2000:]}")
+
+    def finish(self, timeout: float = 20.0) -> int:
+        self.read(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            os.close(self.master)
+
+    @property
+    def text(self) -> str:
+        return self.output.decode("utf-8", "replace")
+
+    @property
+    def plain(self) -> str:
+        return ANSI.sub("", self.text)
+
+
+def last_frame(plain: str) -> str:
+    """The last frame the live view drew: from the last table header to the end."""
+    return plain[plain.rindex("Operation") :]
+
+
+@pytest.fixture
+def fast_sim():
+    """A real-time simulator 20x faster than life: a 20 s job takes a second."""
+    server = Simulator(port=0, speed=20, knock_token=KNOCK_TOKEN).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- the live view
+
+
+@pytest.mark.slow
+def test_live_view_draws_a_table_and_ends_on_every_final_status(fast_sim):
+    """In a terminal, watch draws the live table (header, bars) and leaves a last frame showing
+    each operation's end state; the cursor is hidden while drawing and shown again at the end."""
+    ok = fast_sim.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=14, duration=16))
+    bad = fast_sim.add(Scenario(name="users.bulk_delete", total_rows=8000, queued_seconds=14, duration=20,
+                                error_rate=0.01, fail_at=0.5))
+    term = Terminal(["watch", ok, bad, "--interval", "0.2"],
+                    {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": fast_sim.base_url})
+    code = term.finish()
+    assert code == 1, term.text
+    plain = term.plain
+    assert "Operation" in plain and "Status" in plain
+    assert "━" in plain
+    final = last_frame(plain)
+    assert re.search(r"users\.identify\s+completed", final), final
+    assert re.search(r"users\.bulk_delete\s+failed", final), final
+    assert "\x1b[" in term.text.replace(HIDE_CURSOR, "").replace(SHOW_CURSOR, "")  # it drew, in colour
+    assert term.text.rindex(SHOW_CURSOR) > term.text.rindex(HIDE_CURSOR)
+    assert "Traceback" not in plain
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGINT, 130, "bulkop: interrupted"), (signal.SIGTERM, 143, "bulkop: terminated")],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_signal_mid_watch_restores_the_cursor_and_leaves_the_last_known_state(sim, signum, code, said):
+    """Ctrl-C (SIGINT) or SIGTERM while the live view runs: exit 130 / 143, a last frame with
+    the last known state (still processing) saying so, the cursor shown again after it was
+    hidden, and no traceback."""
+    op = sim.add(Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=0, duration=600))
+    term = Terminal(["watch", op, "--interval", "0.2"], {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url})
+    assert term.read(until=lambda text: "processing" in ANSI.sub("", text)), term.text
+    assert len(sim.requests_for(op)) >= 1
+    term.proc.send_signal(signum)
+    assert term.finish() == code, term.text
+    plain = term.plain
+    final = last_frame(plain)
+    assert re.search(r"objects\.bulk_set\s+processing", final), final
+    assert "last known state shown" in final
+    assert said in final
+    assert HIDE_CURSOR in term.text
+    assert term.text.rindex(SHOW_CURSOR) > term.text.rindex(HIDE_CURSOR)
+    assert "Traceback" not in plain
+
+
+# --------------------------------------------------------------------------- the final frame, snapshotted
+
+
+class TextScreen(SingleFileSnapshotExtension):
+    _write_mode = WriteMode.TEXT
+    file_extension = "txt"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def finished_run() -> tuple[list[Tracked], float]:
+    """Watch four operations to their end on a fake clock shared with the simulator, through
+    the real HTTP clients, and return what the watcher knew at the end."""
+    from bulkop.simulator.operation import EPOCH
+
+    clock = FakeClock()
+    sim = Simulator(
+        port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD, clock=clock
+    ).start()
+    try:
+        scenarios = [
+            Scenario(id="0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091", name="users.identify", total_rows=1000,
+                     queued_seconds=2, duration=10, error_rate=0.01),
+            Scenario(id="1b5d2e6f-7081-4923-8b4c-5d6e7f809102", name="objects.bulk_set", total_rows=50_000,
+                     queued_seconds=1, duration=19, error_rate=0.002),
+            Scenario(id="2c6e3f70-8192-4a34-9c5d-6e7f80910213", name="users.bulk_delete", total_rows=8000,
+                     queued_seconds=1, duration=10, error_rate=0.01, fail_at=0.6),
+            Scenario(id="5f3a9c1e2b7d4e6f8a0b1c2d", provider="saymon", queued_seconds=1, duration=7),
+        ]
+        http = Http(now=clock, sleep=clock.sleep)
+        clients = {
+            "knock": Client("knock", sim.base_url, api_key=KNOCK_TOKEN, http=http),
+            "saymon": Client("saymon", sim.base_url, login=SAYMON_LOGIN, password=SAYMON_PASSWORD, http=http),
+        }
+        limiter = RateLimiter(10.0, 0.0)
+        ops = []
+        for s in scenarios:
+            op_id = sim.add(s)
+            profile = f"{s.provider}-demo"
+            ops.append(
+                Tracked(
+                    key=f"{profile}:{op_id}",
+                    label=f"{profile}:{op_id}",
+                    profile=profile,
+                    fetch=functools.partial(clients[s.provider].get, op_id, retries=0),
+                    bucket=limiter,
+                )
+            )
+        display = LinesDisplay(io.StringIO(), lambda: EPOCH)
+        code = Watcher(ops, WatchConfig(interval=1.0), display, now=clock, sleep=clock.sleep).run()
+        http.close()
+    finally:
+        sim.stop()
+    assert code == 1  # users.bulk_delete is meant to fail
+    return ops, clock.t
+
+
+def test_final_frame_snapshot_at_100_columns(snapshot):
+    """The live view's last frame for a finished run at 100 columns, without colour: every
+    operation with its end state, full bars for completed ones, and the totals line."""
+    ops, now = finished_run()
+    console = Console(
+        file=io.StringIO(), width=COLUMNS, no_color=True, force_terminal=False, record=True,
+        markup=False, emoji=False, highlight=False,
+    )
+    console.print(watch_table(ops, now, LINES - 6, None, width=COLUMNS))
+    frame = console.export_text()
+    assert all(len(line) <= COLUMNS for line in frame.splitlines())
+    for name, status in [("users.identify", "completed"), ("objects.bulk_set", "completed"),
+                         ("users.bulk_delete", "failed"), ("saymon-demo:5f3a9c1e", "completed")]:
+        assert re.search(re.escape(name) + r"\S*\s+" + status, frame), frame
+    assert "━" in frame and "Operation" in frame and "Status" in frame
+    assert frame == snapshot.use_extension(TextScreen)
