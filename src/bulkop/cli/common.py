@@ -111,7 +111,8 @@ def connection_flags(
     from bulkop.settings import validate_flag
 
     flags: dict[str, object] = {
-        "request_timeout": request_timeout,
+        # Click's min/max let NaN through (every comparison with NaN is false).
+        "request_timeout": validate_flag("request_timeout", request_timeout) if request_timeout is not None else None,
         "retries": retries,
         "allow_insecure_http": allow_insecure_http or None,
     }

@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
         flags.update(
             interval=validate_flag("interval", interval) if interval is not None else None,
             timeout=validate_flag("timeout", timeout) if timeout is not None else None,
-            max_rps=max_rps,
+            max_rps=validate_flag("max_rps", max_rps) if max_rps is not None else None,
             max_errors=max_errors,
             max_consecutive_failures=max_consecutive_failures,
         )
