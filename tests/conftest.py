@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,31 +43,52 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    """The project's simulator on 127.0.0.1, with the test credentials."""
-    server = Simulator(
-        port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD
-    ).start()
-    try:
-        yield server
-    finally:
+def make_sim() -> Iterator[Callable[..., Simulator]]:
+    """Start simulators with the test credentials and any other Simulator option (a clock, an
+    epoch, a speed); every one started is stopped after the test."""
+    started: list[Simulator] = []
+
+    def start(**options: Any) -> Simulator:
+        server = Simulator(
+            port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD, **options
+        ).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
         server.stop()
 
 
 @pytest.fixture
+def sim(make_sim: Callable[..., Simulator]) -> Simulator:
+    """The project's simulator on 127.0.0.1, with the test credentials."""
+    return make_sim()
+
+
+def knock_env_for(server: Simulator) -> dict[str, str]:
+    """Environment variables that point bulkop at a simulator's Knock API."""
+    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": server.base_url}
+
+
+def saymon_env_for(server: Simulator) -> dict[str, str]:
+    """Environment variables that point bulkop at a simulator's SAYMON API."""
+    return {
+        "BULKOP_PROVIDER": "saymon",
+        "BULKOP_BASE_URL": server.base_url,
+        "SAYMON_LOGIN": SAYMON_LOGIN,
+        "SAYMON_PASSWORD": SAYMON_PASSWORD,
+    }
+
+
+@pytest.fixture
 def knock_env(sim: Simulator) -> dict[str, str]:
-    """Environment variables that point bulkop at the simulator's Knock API."""
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url}
+    return knock_env_for(sim)
 
 
 @pytest.fixture
 def saymon_env(sim: Simulator) -> dict[str, str]:
-    return {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": sim.base_url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-    }
+    return saymon_env_for(sim)
 
 
 @dataclass
@@ -106,4 +128,14 @@ def run_process(
     )
 
 
-__all__ = ["KNOCK_TOKEN", "SAYMON_LOGIN", "SAYMON_PASSWORD", "Result", "Scenario", "run_cli", "run_process"]
+__all__ = [
+    "KNOCK_TOKEN",
+    "SAYMON_LOGIN",
+    "SAYMON_PASSWORD",
+    "Result",
+    "Scenario",
+    "knock_env_for",
+    "run_cli",
+    "run_process",
+    "saymon_env_for",
+]

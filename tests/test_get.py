@@ -26,7 +26,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from bulkop import __version__
 from bulkop.simulator import Scenario, Simulator
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, run_cli, run_process
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, knock_env_for, run_cli, run_process, saymon_env_for
 
 # The simulator's simulated time 0 on the wall clock, and the CLI's wall clock at it.
 EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
@@ -61,35 +61,19 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def frozen_sim(clock: FakeClock):
+def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
     """A simulator on simulated time: its bodies change only when the test moves `clock`."""
-    server = Simulator(
-        port=0,
-        knock_token=KNOCK_TOKEN,
-        saymon_login=SAYMON_LOGIN,
-        saymon_password=SAYMON_PASSWORD,
-        clock=clock,
-        epoch=EPOCH,
-    ).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return make_sim(clock=clock, epoch=EPOCH)
 
 
 @pytest.fixture
 def frozen_env(frozen_sim: Simulator) -> dict[str, str]:
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": frozen_sim.base_url}
+    return knock_env_for(frozen_sim)
 
 
 @pytest.fixture
 def frozen_saymon_env(frozen_sim: Simulator) -> dict[str, str]:
-    return {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": frozen_sim.base_url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-    }
+    return saymon_env_for(frozen_sim)
 
 
 @pytest.fixture
@@ -121,11 +105,7 @@ def no_sleep():
 
 def unsafe_chars(text: str, allowed: str = "\n") -> list[str]:
     """Characters a terminal would act on or hide: C0/C1 controls, DEL, bidi/format chars."""
-    return [
-        ch
-        for ch in text
-        if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
-    ]
+    return [ch for ch in text if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
 
 
 def run_pty(args: list[str], env: dict[str, str], timeout: float = 20) -> tuple[int, str]:
@@ -164,8 +144,9 @@ def run_pty(args: list[str], env: dict[str, str], timeout: float = 20) -> tuple[
 
 def test_table_queued_screen(frozen_sim, frozen_env, clock, screen):
     op = "0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091"
-    frozen_sim.add(Scenario(id=op, name="users.identify", total_rows=1000, queued_seconds=600,
-                            extra_fields=knock_url_fields(op)))
+    frozen_sim.add(
+        Scenario(id=op, name="users.identify", total_rows=1000, queued_seconds=600, extra_fields=knock_url_fields(op))
+    )
     clock.t = 150
     r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
     assert (r.code, r.stderr) == (0, "")
@@ -175,8 +156,17 @@ def test_table_queued_screen(frozen_sim, frozen_env, clock, screen):
 
 def test_table_processing_screen(frozen_sim, frozen_env, clock, screen):
     op = "1b5d2e6f-7081-4923-8b4c-5d6e7f809102"
-    frozen_sim.add(Scenario(id=op, name="users.identify", total_rows=1000, queued_seconds=30,
-                            duration=300, error_rate=0.004, extra_fields=knock_url_fields(op)))
+    frozen_sim.add(
+        Scenario(
+            id=op,
+            name="users.identify",
+            total_rows=1000,
+            queued_seconds=30,
+            duration=300,
+            error_rate=0.004,
+            extra_fields=knock_url_fields(op),
+        )
+    )
     clock.t = 150  # 120 s into a 300 s run: 40 %
     r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
     assert (r.code, r.stderr) == (0, "")
@@ -186,8 +176,16 @@ def test_table_processing_screen(frozen_sim, frozen_env, clock, screen):
 
 def test_table_completed_screen(frozen_sim, frozen_env, clock, screen):
     op = "2c6e3f70-8192-4a34-9c5d-6e7f80910213"
-    frozen_sim.add(Scenario(id=op, name="objects.bulk_set", total_rows=50_000, queued_seconds=10,
-                            duration=100, extra_fields=knock_url_fields(op)))
+    frozen_sim.add(
+        Scenario(
+            id=op,
+            name="objects.bulk_set",
+            total_rows=50_000,
+            queued_seconds=10,
+            duration=100,
+            extra_fields=knock_url_fields(op),
+        )
+    )
     clock.t = 150
     r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
     assert (r.code, r.stderr) == (0, "")
@@ -197,9 +195,18 @@ def test_table_completed_screen(frozen_sim, frozen_env, clock, screen):
 
 def test_table_failed_with_error_items_screen(frozen_sim, frozen_env, clock, screen):
     op = "3d7f4081-92a3-4b45-8d6e-7f8091021324"
-    frozen_sim.add(Scenario(id=op, name="users.bulk_delete", total_rows=8000, queued_seconds=5,
-                            duration=100, error_rate=0.01, fail_at=0.6,
-                            extra_fields=knock_url_fields(op)))
+    frozen_sim.add(
+        Scenario(
+            id=op,
+            name="users.bulk_delete",
+            total_rows=8000,
+            queued_seconds=5,
+            duration=100,
+            error_rate=0.01,
+            fail_at=0.6,
+            extra_fields=knock_url_fields(op),
+        )
+    )
     clock.t = 150
     r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
     assert (r.code, r.stderr) == (0, "")
@@ -208,8 +215,7 @@ def test_table_failed_with_error_items_screen(frozen_sim, frozen_env, clock, scr
 
 
 def test_table_saymon_finished_screen(frozen_sim, frozen_saymon_env, clock, screen):
-    frozen_sim.add(Scenario(provider="saymon", id="nightly-import-42", queued_seconds=0,
-                            duration=10))
+    frozen_sim.add(Scenario(provider="saymon", id="nightly-import-42", queued_seconds=0, duration=10))
     clock.t = 150
     r = run_cli(["get", "nightly-import-42", "-o", "table"], frozen_saymon_env, wall=wall_at(clock))
     assert (r.code, r.stderr) == (0, "")
@@ -220,12 +226,13 @@ def test_table_saymon_finished_screen(frozen_sim, frozen_saymon_env, clock, scre
 def test_table_several_ids_screen(frozen_sim, frozen_env, clock, screen):
     """Several ids: one table, a row each, in the order asked, every name visible at 80 columns."""
     scenarios = {
-        "objects.bulk_set": Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=10,
-                                     duration=100),
-        "users.identify": Scenario(name="users.identify", total_rows=1000, queued_seconds=30,
-                                   duration=300, error_rate=0.004),
-        "users.bulk_delete": Scenario(name="users.bulk_delete", total_rows=8000, queued_seconds=5,
-                                      duration=100, error_rate=0.01, fail_at=0.6),
+        "objects.bulk_set": Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=10, duration=100),
+        "users.identify": Scenario(
+            name="users.identify", total_rows=1000, queued_seconds=30, duration=300, error_rate=0.004
+        ),
+        "users.bulk_delete": Scenario(
+            name="users.bulk_delete", total_rows=8000, queued_seconds=5, duration=100, error_rate=0.01, fail_at=0.6
+        ),
         "nightly": Scenario(name="nightly", queued_seconds=600),
     }
     ids = [frozen_sim.add(s) for s in scenarios.values()]
@@ -240,8 +247,10 @@ def test_table_several_ids_screen(frozen_sim, frozen_env, clock, screen):
 
 def test_several_ids_table_keeps_the_name_column_at_80_columns(frozen_sim, frozen_env, clock):
     """The Name column must not be squeezed to nothing by the no-wrap columns at 80 columns."""
-    ids = [frozen_sim.add(Scenario(name="users.identify", total_rows=1000)),
-           frozen_sim.add(Scenario(name="objects.bulk_set", total_rows=50_000))]
+    ids = [
+        frozen_sim.add(Scenario(name="users.identify", total_rows=1000)),
+        frozen_sim.add(Scenario(name="objects.bulk_set", total_rows=50_000)),
+    ]
     clock.t = 60
     r = run_cli(["get", *ids, "-o", "table"], frozen_env, wall=wall_at(clock))
     assert r.code == 0
@@ -450,8 +459,9 @@ def test_missing_token_is_a_config_error_before_any_request(sim):
 
 
 def test_saymon_without_base_url_is_a_config_error(sim):
-    r = run_cli(["get", "abc"], {"BULKOP_PROVIDER": "saymon", "SAYMON_LOGIN": SAYMON_LOGIN,
-                                 "SAYMON_PASSWORD": SAYMON_PASSWORD})
+    r = run_cli(
+        ["get", "abc"], {"BULKOP_PROVIDER": "saymon", "SAYMON_LOGIN": SAYMON_LOGIN, "SAYMON_PASSWORD": SAYMON_PASSWORD}
+    )
     assert r.code == 7
     assert "no base URL for saymon" in r.stderr
     assert sim.requests == []
@@ -597,8 +607,9 @@ def test_unknown_extra_fields_survive_json_output_exactly(frozen_sim, frozen_env
     for key, value in extra.items():
         assert data[key] == value
     # The whole object is what the server sent, equal after parsing.
-    sent = httpx.get(frozen_sim.base_url + f"/v1/bulk_operations/{op}",
-                     headers={"Authorization": f"Bearer {KNOCK_TOKEN}"}).json()
+    sent = httpx.get(
+        frozen_sim.base_url + f"/v1/bulk_operations/{op}", headers={"Authorization": f"Bearer {KNOCK_TOKEN}"}
+    ).json()
     assert data == sent
 
 
@@ -637,11 +648,14 @@ def test_errors_are_json_on_stderr_under_json_output(sim, knock_env, mode):
 def test_json_output_pipes_into_jq(sim, knock_env):
     op = sim.add(done(extra_fields={"note": "for jq"}))
     env = dict(os.environ, **knock_env)
-    with subprocess.Popen([sys.executable, "-m", "bulkop", "get", op, "-o", "json"],
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                          stdin=subprocess.DEVNULL) as get:
-        jq = subprocess.run(["jq", "-c", "."], stdin=get.stdout, capture_output=True, text=True,
-                            timeout=30)
+    with subprocess.Popen(
+        [sys.executable, "-m", "bulkop", "get", op, "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    ) as get:
+        jq = subprocess.run(["jq", "-c", "."], stdin=get.stdout, capture_output=True, text=True, timeout=30)
         get.stdout.close()
         assert get.wait(timeout=30) == 0
     assert jq.returncode == 0, jq.stderr
@@ -658,9 +672,13 @@ def test_reader_going_away_is_not_reported_as_a_failed_operation(sim, knock_env)
     env = dict(os.environ, **knock_env)
     # A user's usual buffered stdout (with PYTHONUNBUFFERED, CPython drops a short write silently).
     env.pop("PYTHONUNBUFFERED", None)
-    with subprocess.Popen([sys.executable, "-m", "bulkop", "get", *ids, "-o", "jsonl"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                          stdin=subprocess.DEVNULL) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "bulkop", "get", *ids, "-o", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    ) as proc:
         assert proc.stdout.read(100).startswith(b'{"__typename"')
         proc.stdout.close()  # like `| head -c 100`
         stderr = proc.stderr.read().decode()
@@ -823,8 +841,7 @@ def test_body_under_the_cap_is_accepted(sim, knock_env):
 def test_redirect_is_not_followed(sim, knock_env):
     with Simulator(port=0, knock_token=KNOCK_TOKEN) as elsewhere:
         target = elsewhere.add(done())
-        op = sim.add(done(fault="redirect",
-                          redirect_to=f"{elsewhere.base_url}/v1/bulk_operations/{target}"))
+        op = sim.add(done(fault="redirect", redirect_to=f"{elsewhere.base_url}/v1/bulk_operations/{target}"))
         r = run_cli(["get", op], knock_env, sleep=no_sleep())
         assert r.code == 6
         assert "not followed" in r.stderr
@@ -833,8 +850,7 @@ def test_redirect_is_not_followed(sim, knock_env):
 
 
 def test_plain_http_to_a_remote_host_is_refused(sim):
-    r = run_cli(["get", MISSING_ID], {"KNOCK_API_KEY": KNOCK_TOKEN,
-                                      "BULKOP_BASE_URL": "http://bulk.example.test"})
+    r = run_cli(["get", MISSING_ID], {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": "http://bulk.example.test"})
     assert r.code == 2
     assert "--allow-insecure-http" in r.stderr
     assert KNOCK_TOKEN not in r.stderr
@@ -907,8 +923,14 @@ def test_secrets_are_never_printed(sim, provider, case):
         "SAYMON_LOGIN": SAYMON_LOGIN,
         "SAYMON_PASSWORD": SAYMON_PASSWORD,
     }
-    scenario = {"ok": done(), "401": done(), "404": None, "5xx": done(server_errors=100),
-                "invalid": done(fault="html_200"), "usage": None}[case]
+    scenario = {
+        "ok": done(),
+        "401": done(),
+        "404": None,
+        "5xx": done(server_errors=100),
+        "invalid": done(fault="html_200"),
+        "usage": None,
+    }[case]
     if scenario is not None:
         op = sim.add(dataclasses.replace(scenario, provider=provider))
     else:
@@ -924,8 +946,7 @@ def test_secrets_are_never_printed(sim, provider, case):
             for secret in ALL_SECRETS:
                 assert secret not in r.stdout and secret not in r.stderr, shown
             if debug and case != "usage":
-                assert re.search(r"bulkop: debug: GET http://127\.0\.0\.1:\d+/\S+ -> \d{3} ",
-                                 r.stderr), shown
+                assert re.search(r"bulkop: debug: GET http://127\.0\.0\.1:\d+/\S+ -> \d{3} ", r.stderr), shown
 
 
 @pytest.mark.parametrize("key", ["sk_test_abc\ndef0123456789", " sk_test_padded0123456789 "])

@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 
 from bulkop.simulator import Scenario, Simulator
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, run_cli, run_process
+from conftest import knock_env_for, run_cli, run_process
 
 MISSING_ID = "123e4567-e89b-12d3-a456-426614174000"
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
@@ -30,18 +30,13 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def frozen_sim(clock: FakeClock):
-    server = Simulator(port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN,
-                       saymon_password=SAYMON_PASSWORD, clock=clock).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
+    return make_sim(clock=clock)
 
 
 @pytest.fixture
 def frozen_env(frozen_sim: Simulator) -> dict[str, str]:
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": frozen_sim.base_url}
+    return knock_env_for(frozen_sim)
 
 
 def no_sleep():
@@ -60,20 +55,34 @@ def unsafe_chars(text: str) -> list[str]:
     ("scenario", "at", "line", "code"),
     [
         (Scenario(total_rows=1000, queued_seconds=60), 10, "queued (0/1,000)", 3),
-        (Scenario(total_rows=1000, queued_seconds=0, duration=100), 42,
-         "processing 42% (420/1,000)", 3),
+        (Scenario(total_rows=1000, queued_seconds=0, duration=100), 42, "processing 42% (420/1,000)", 3),
         (Scenario(total_rows=1000, queued_seconds=0, duration=100), 150, "completed 1,000/1,000", 0),
-        (Scenario(total_rows=2000, queued_seconds=0, duration=100, error_rate=0.01), 150,
-         "completed 2,000/2,000, 20 errors", 0),
-        (Scenario(total_rows=8000, queued_seconds=0, duration=100, error_rate=1.0, fail_at=0.5),
-         150, "failed: 4,000 errors (4,000/8,000 processed)", 1),
-        (Scenario(total_rows=1000, queued_seconds=0, duration=100, fail_at=0.5,
-                  extra_fields={"error_count": 1}), 150, "failed: 1 error (500/1,000 processed)", 1),
-        (Scenario(total_rows=1000, queued_seconds=0, duration=100, fail_at=0.5), 150,
-         "failed: 0 errors (500/1,000 processed)", 1),
+        (
+            Scenario(total_rows=2000, queued_seconds=0, duration=100, error_rate=0.01),
+            150,
+            "completed 2,000/2,000, 20 errors",
+            0,
+        ),
+        (
+            Scenario(total_rows=8000, queued_seconds=0, duration=100, error_rate=1.0, fail_at=0.5),
+            150,
+            "failed: 4,000 errors (4,000/8,000 processed)",
+            1,
+        ),
+        (
+            Scenario(total_rows=1000, queued_seconds=0, duration=100, fail_at=0.5, extra_fields={"error_count": 1}),
+            150,
+            "failed: 1 error (500/1,000 processed)",
+            1,
+        ),
+        (
+            Scenario(total_rows=1000, queued_seconds=0, duration=100, fail_at=0.5),
+            150,
+            "failed: 0 errors (500/1,000 processed)",
+            1,
+        ),
     ],
-    ids=["queued", "processing", "completed", "completed-with-errors", "failed", "failed-one-error",
-         "failed-clean"],
+    ids=["queued", "processing", "completed", "completed-with-errors", "failed", "failed-one-error", "failed-clean"],
 )
 def test_status_line_and_exit_code(frozen_sim, frozen_env, clock, scenario, at, line, code):
     op = frozen_sim.add(scenario)
@@ -117,8 +126,7 @@ def test_status_json_exit_code_field_matches_the_exit_code(frozen_sim, frozen_en
 
 
 def test_status_estimate_of_zero_is_indeterminate_not_a_crash(frozen_sim, frozen_env, clock):
-    op = frozen_sim.add(Scenario(total_rows=1000, estimated_total_rows=0, queued_seconds=0,
-                                 duration=100))
+    op = frozen_sim.add(Scenario(total_rows=1000, estimated_total_rows=0, queued_seconds=0, duration=100))
     clock.t = 50
     r = run_cli(["status", op], frozen_env)
     assert r.code == 3, r.stderr
@@ -128,8 +136,7 @@ def test_status_estimate_of_zero_is_indeterminate_not_a_crash(frozen_sim, frozen
 
 
 def test_status_overrun_is_flagged(frozen_sim, frozen_env, clock):
-    op = frozen_sim.add(Scenario(total_rows=1500, estimated_total_rows=1000, queued_seconds=0,
-                                 duration=150))
+    op = frozen_sim.add(Scenario(total_rows=1500, estimated_total_rows=1000, queued_seconds=0, duration=150))
     clock.t = 120  # 1,200 of an estimated 1,000
     r = run_cli(["status", op], frozen_env)
     assert r.code == 3
@@ -219,9 +226,7 @@ def test_status_non_json_is_exit_6(sim, knock_env):
     assert "text/html" in r.stderr and "HTTP 200" in r.stderr
 
 
-@pytest.mark.parametrize(
-    ("case", "code"), [("missing", 5), ("auth", 4), ("usage", 2), ("invalid", 6), ("config", 7)]
-)
+@pytest.mark.parametrize(("case", "code"), [("missing", 5), ("auth", 4), ("usage", 2), ("invalid", 6), ("config", 7)])
 def test_status_json_errors_are_json_on_stderr(sim, knock_env, case, code):
     env, op = knock_env, MISSING_ID
     if case == "auth":

@@ -37,7 +37,7 @@ from bulkop.commands.watch import read_ids
 from bulkop.errors import UsageError
 from bulkop.simulator import Scenario, Simulator
 from bulkop.simulator.operation import EPOCH
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, run_cli, run_process
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, knock_env_for, run_cli, run_process
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -140,32 +140,20 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def frozen_sim(clock: FakeClock):
+def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
     """A simulator on the shared fake clock: operations move only when the CLI sleeps."""
-    server = Simulator(
-        port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD, clock=clock
-    ).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return make_sim(clock=clock)
 
 
 @pytest.fixture
 def env(frozen_sim: Simulator) -> dict[str, str]:
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": frozen_sim.base_url}
+    return knock_env_for(frozen_sim)
 
 
 @pytest.fixture
-def fast_sim():
+def fast_sim(make_sim) -> Simulator:
     """A real-time simulator running 10x faster, for the tests that need a real process."""
-    server = Simulator(
-        port=0, speed=10, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD
-    ).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    return make_sim(speed=10)
 
 
 def watch(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "", **ctx: object) -> Result:
@@ -539,8 +527,9 @@ def test_lines_snapshot_on_the_fake_clock(frozen_sim, env, clock, screen):
     frozen_sim.add(
         Scenario(id=ID_A, name="users.identify", total_rows=1000, queued_seconds=2, duration=10, error_rate=0.01)
     )
-    frozen_sim.add(Scenario(id=ID_B, name="users.bulk_delete", total_rows=8000, queued_seconds=1, duration=10,
-                            fail_at=0.6))
+    frozen_sim.add(
+        Scenario(id=ID_B, name="users.bulk_delete", total_rows=8000, queued_seconds=1, duration=10, fail_at=0.6)
+    )
     r = watch(clock, [ID_A, ID_B, "--interval", "1"], env)
     assert r.code == 1
     assert all(LINE.match(line) for line in lines_of(r.stderr))
@@ -551,8 +540,17 @@ def test_piped_lines_snapshot_from_a_real_process(sim, knock_env, screen):
     """A real `bulkop watch` writing to a pipe: plain lines with RFC 3339 UTC timestamps on
     stderr, nothing on stdout; timestamps are replaced before the snapshot."""
     sim.add(Scenario(id=ID_A, name="users.identify", total_rows=1000, queued_seconds=0, duration=0, error_rate=0.01))
-    sim.add(Scenario(id=ID_B, name="users.bulk_delete", total_rows=8000, queued_seconds=0, duration=0,
-                     error_rate=0.01, fail_at=0.6))
+    sim.add(
+        Scenario(
+            id=ID_B,
+            name="users.bulk_delete",
+            total_rows=8000,
+            queued_seconds=0,
+            duration=0,
+            error_rate=0.01,
+            fail_at=0.6,
+        )
+    )
     p = run_process(["watch", ID_A, ID_B], knock_env)
     assert p.returncode == 1, p.stderr
     assert p.stdout == ""
@@ -611,7 +609,9 @@ def test_sigterm_in_a_pipe_prints_the_last_known_state_and_exits_143(sim, knock_
     op = sim.add(Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=0, duration=600))
     proc = subprocess.Popen(
         [sys.executable, "-m", "bulkop", "watch", op, "--interval", "0.2"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, **knock_env},
     )
     assert proc.stderr is not None
@@ -701,8 +701,9 @@ def test_github_actions_annotations_groups_and_step_summary(frozen_sim, clock, g
     inside a collapsible ::group::, and a Markdown table appended to the step summary."""
     gh_env, summary = github
     ok = frozen_sim.add(Scenario(id=ID_A, name="users.identify", total_rows=1000, duration=5))
-    bad = frozen_sim.add(Scenario(id=ID_B, name="users.bulk_delete", total_rows=1000, duration=10,
-                                  error_rate=0.01, fail_at=0.6))
+    bad = frozen_sim.add(
+        Scenario(id=ID_B, name="users.bulk_delete", total_rows=1000, duration=10, error_rate=0.01, fail_at=0.6)
+    )
     r = watch(clock, [ok, bad], gh_env)
     assert r.code == 1, r.stderr
     lines = lines_of(r.stderr)
@@ -732,8 +733,15 @@ def test_hostile_names_and_items_cannot_forge_workflow_commands(frozen_sim, cloc
         {"id": "user_1\n::warning::forged-item-2", "collection": "users"},
         {"id": "%0A::notice::x", "collection": None},
     ]
-    op = frozen_sim.add(Scenario(name=HOSTILE, total_rows=1000, duration=10, fail_at=0.5,
-                                 extra_fields={"error_items": items, "error_count": 3}))
+    op = frozen_sim.add(
+        Scenario(
+            name=HOSTILE,
+            total_rows=1000,
+            duration=10,
+            fail_at=0.5,
+            extra_fields={"error_items": items, "error_count": 3},
+        )
+    )
     r = watch(clock, [op], gh_env)
     assert r.code == 1, r.stderr
     assert "\x1b" not in r.stderr and "\r" not in r.stderr

@@ -548,3 +548,36 @@ def test_only_changes_are_reported_as_changed(clock):
     expected = [i == 0 or states[i] != states[i - 1] for i in range(len(states))]
     assert flags == expected
     assert flags.count(False) >= 15  # the queued stretch was not reported again and again
+
+
+def test_polling_threads_grow_only_while_requests_wait_on_a_slow_network(clock):
+    """Two threads to start; a batch whose every request waits ~80 ms (a distant API) earns
+    more, up to max_workers, so a slow server does not stretch the intervals. (Real sleeps:
+    the pool is sized by real latency, which the fake clock cannot stand for.)"""
+    import threading
+    import time as real_time
+
+    in_flight = 0
+    most = 0
+    lock = threading.Lock()
+
+    def slow(job: Job) -> Callable[[], BulkOperation]:
+        def fetch() -> BulkOperation:
+            nonlocal in_flight, most
+            with lock:
+                in_flight += 1
+                most = max(most, in_flight)
+            real_time.sleep(0.08)
+            with lock:
+                in_flight -= 1
+            return job()
+
+        return fetch
+
+    jobs = [Job(clock, n=i, start=0.0, end=3.0) for i in range(16)]
+    ops = track(jobs)
+    for op, job in zip(ops, jobs, strict=True):
+        op.fetch = slow(job)
+    code, _, _ = watch(clock, ops, interval=1.0, max_workers=6)
+    assert code == ExitCode.OK
+    assert 2 < most <= 6

@@ -227,6 +227,9 @@ class Http:
                 declared = r.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_body:
                     raise InvalidResponse(_too_large(url, r.status_code, max_body, int(declared)))
+                if declared and declared.isdigit() and "content-encoding" not in r.headers:
+                    # Known and under the cap: one read, no per-chunk loop (the common case).
+                    return Response(r.status_code, r.headers.get("content-type", ""), r.read(), r.headers)
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in r.iter_bytes():
