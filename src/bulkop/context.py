@@ -37,6 +37,9 @@ class Context:
     color: str = "auto"  # auto | always | never
     debug: bool = False
     json_errors: bool = False  # set by commands run with -o json: errors become JSON on stderr
+    # Where --debug lines go instead of stderr (the live view prints them above itself, so
+    # they do not tear its frame).
+    debug_sink: Callable[[str], None] | None = None
     _cfg: ConfigFile | None = field(default=None, repr=False)
     _cfg_loaded: bool = field(default=False, repr=False)
     _http: Any = field(default=None, repr=False)
@@ -124,9 +127,14 @@ class Context:
         self.stderr.flush()
 
     def log_debug(self, message: str) -> None:
-        if self.debug:
-            self.stderr.write(f"bulkop: debug: {message}\n")
-            self.stderr.flush()
+        if not self.debug:
+            return
+        line = f"bulkop: debug: {message}"
+        if self.debug_sink is not None:
+            self.debug_sink(line)
+            return
+        self.stderr.write(line + "\n")
+        self.stderr.flush()
 
     # ---------------------------------------------------------------- HTTP
 

@@ -218,7 +218,9 @@ def _display(opts: Options, ctx: Context) -> _Composite:
     if mode == "live":
         from bulkop.render.live import LiveDisplay
 
-        views.append(LiveDisplay(ctx.console(ctx.stderr)))
+        live = LiveDisplay(ctx.console(ctx.stderr))
+        ctx.debug_sink = live.log
+        views.append(live)
     elif mode == "lines":
         from bulkop.render.watch_lines import LinesDisplay
 

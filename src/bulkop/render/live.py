@@ -180,6 +180,13 @@ class LiveDisplay:
             self._last_draw = wall
             self.live.update(self._render(now), refresh=True)
 
+    def log(self, line: str) -> None:
+        """A line above the live table (for --debug), without tearing the frame."""
+        if self.live is not None:
+            self.live.console.print(Text(clean(line)))
+        else:
+            self.console.print(Text(clean(line)))
+
     def started(self, ops: Sequence[Tracked], now: float) -> None:
         self._ops = ops
         self.live = Live(
