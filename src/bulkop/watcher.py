@@ -384,15 +384,3 @@ class Watcher:
         if self.stopped_early:
             codes = [c for c in codes if c not in (ExitCode.NOT_FINISHED,)]
         return most_severe(codes)
-
-    def code_of(self, t: Tracked) -> int:
-        return self._code(t)
-
-
-def observed_json(t: Tracked, wall: Any) -> dict[str, Any]:
-    """One NDJSON record: the operation as the API sent it, and when it was seen."""
-    assert t.op is not None
-    record: dict[str, Any] = {"observed_at": wall, "profile": t.profile, "operation": t.op.to_json()}
-    if t.done:
-        record["final"] = True
-    return record

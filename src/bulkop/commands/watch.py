@@ -194,9 +194,16 @@ class _JsonLines:
         if not changed and not t.done:
             return
         from bulkop.render.fmt import rfc3339
-        from bulkop.watcher import observed_json
 
-        record = observed_json(t, rfc3339(self.ctx.wall()))
+        assert t.op is not None
+        # The operation as the API sent it, wrapped so that no field of ours can collide.
+        record: dict[str, Any] = {
+            "observed_at": rfc3339(self.ctx.wall()),
+            "profile": t.profile,
+            "operation": t.op.to_json(),
+        }
+        if t.done:
+            record["final"] = True
         self.ctx.stdout.write(dumps(record) + "\n")
         self.ctx.stdout.flush()
 
