@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from bulkop.simulator import Scenario, Simulator
 
@@ -91,6 +92,32 @@ def saymon_env(sim: Simulator) -> dict[str, str]:
     return saymon_env_for(sim)
 
 
+class ManualClock:
+    """Seconds that move only by hand (`clock.t += 5`) or by `sleep`: hand it to a Simulator
+    as its clock, and to the CLI as `now`/`sleep`, and nothing moves between two requests."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class TextScreen(SingleFileSnapshotExtension):
+    """One readable .txt file per rendered screen."""
+
+    _write_mode = WriteMode.TEXT
+    file_extension = "txt"
+
+
+@pytest.fixture
+def screen(snapshot):
+    return snapshot.use_extension(TextScreen)
+
+
 @dataclass
 class Result:
     code: int
@@ -132,8 +159,10 @@ __all__ = [
     "KNOCK_TOKEN",
     "SAYMON_LOGIN",
     "SAYMON_PASSWORD",
+    "ManualClock",
     "Result",
     "Scenario",
+    "TextScreen",
     "knock_env_for",
     "run_cli",
     "run_process",

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from bulkop import config
 from bulkop.config import ConfigFile
@@ -43,18 +42,6 @@ def cli(*args: str, stdin: str = "", env: dict[str, str] | None = None, **ctx: o
     for secret in SECRETS:
         assert secret not in result.stdout + result.stderr, f"secret printed by {args}"
     return result
-
-
-class TextScreen(SingleFileSnapshotExtension):
-    """One readable .txt file per rendered screen."""
-
-    _write_mode = WriteMode.TEXT
-    file_extension = "txt"
-
-
-@pytest.fixture
-def screen(snapshot):
-    return snapshot.use_extension(TextScreen)
 
 
 @pytest.fixture

@@ -22,11 +22,19 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from bulkop import __version__
 from bulkop.simulator import Scenario, Simulator
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, knock_env_for, run_cli, run_process, saymon_env_for
+from conftest import (
+    KNOCK_TOKEN,
+    SAYMON_LOGIN,
+    SAYMON_PASSWORD,
+    ManualClock,
+    knock_env_for,
+    run_cli,
+    run_process,
+    saymon_env_for,
+)
 
 # The simulator's simulated time 0 on the wall clock, and the CLI's wall clock at it.
 EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
@@ -38,30 +46,13 @@ BOX_DRAWING = re.compile("[\u2500-\u257f]")  # ━ ┃ ╇ │ … (Rich tables 
 # --------------------------------------------------------------------------- helpers
 
 
-class FakeClock:
-    """The simulator's clock, moved by hand: operations stand still between two requests."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class TextScreen(SingleFileSnapshotExtension):
-    """One readable .txt file per rendered screen."""
-
-    _write_mode = WriteMode.TEXT
-    file_extension = "txt"
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
+def frozen_sim(clock: ManualClock, make_sim) -> Simulator:
     """A simulator on simulated time: its bodies change only when the test moves `clock`."""
     return make_sim(clock=clock, epoch=EPOCH)
 
@@ -76,14 +67,7 @@ def frozen_saymon_env(frozen_sim: Simulator) -> dict[str, str]:
     return saymon_env_for(frozen_sim)
 
 
-@pytest.fixture
-def screen(snapshot):
-    # Local times are printed in the process's zone: make TZ=UTC (set by conftest) take effect.
-    time.tzset()
-    return snapshot.use_extension(TextScreen)
-
-
-def wall_at(clock: FakeClock):
+def wall_at(clock: ManualClock):
     """The CLI's wall clock, in step with the simulator's simulated time."""
     return lambda: EPOCH + timedelta(seconds=clock.t)
 

@@ -8,29 +8,19 @@ import unicodedata
 import pytest
 
 from bulkop.simulator import Scenario, Simulator
-from conftest import knock_env_for, run_cli, run_process
+from conftest import ManualClock, knock_env_for, run_cli, run_process
 
 MISSING_ID = "123e4567-e89b-12d3-a456-426614174000"
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
 
 
-class FakeClock:
-    """The simulator's clock, moved by hand: operations stand still between two requests."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
+def frozen_sim(clock: ManualClock, make_sim) -> Simulator:
     return make_sim(clock=clock)
 
 

@@ -31,7 +31,6 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from bulkop.commands.watch import read_ids
 from bulkop.errors import UsageError
@@ -120,18 +119,6 @@ class TimedTransport(httpx.BaseTransport):
 
     def statuses(self, op_id: str) -> list[int]:
         return [s for _, path, s in self.log if op_id in path]
-
-
-class TextScreen(SingleFileSnapshotExtension):
-    """One readable .txt file per rendered screen."""
-
-    _write_mode = WriteMode.TEXT
-    file_extension = "txt"
-
-
-@pytest.fixture
-def screen(snapshot):
-    return snapshot.use_extension(TextScreen)
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import pytest
 from rich.console import Console
-from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from bulkop.api import Client
 from bulkop.api.http import Http
@@ -32,7 +31,7 @@ from bulkop.render.live import watch_table
 from bulkop.render.watch_lines import LinesDisplay
 from bulkop.simulator import Scenario, Simulator
 from bulkop.watcher import RateLimiter, Tracked, WatchConfig, Watcher
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, TextScreen
 
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -121,10 +120,14 @@ def test_live_view_draws_a_table_and_ends_on_every_final_status(fast_sim):
     """In a terminal, watch draws the live table (header, bars) and leaves a last frame showing
     each operation's end state; the cursor is hidden while drawing and shown again at the end."""
     ok = fast_sim.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=14, duration=16))
-    bad = fast_sim.add(Scenario(name="users.bulk_delete", total_rows=8000, queued_seconds=14, duration=20,
-                                error_rate=0.01, fail_at=0.5))
-    term = Terminal(["watch", ok, bad, "--interval", "0.2"],
-                    {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": fast_sim.base_url})
+    bad = fast_sim.add(
+        Scenario(
+            name="users.bulk_delete", total_rows=8000, queued_seconds=14, duration=20, error_rate=0.01, fail_at=0.5
+        )
+    )
+    term = Terminal(
+        ["watch", ok, bad, "--interval", "0.2"], {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": fast_sim.base_url}
+    )
     code = term.finish()
     assert code == 1, term.text
     plain = term.plain
@@ -166,39 +169,42 @@ def test_signal_mid_watch_restores_the_cursor_and_leaves_the_last_known_state(si
 # --------------------------------------------------------------------------- the final frame, snapshotted
 
 
-class TextScreen(SingleFileSnapshotExtension):
-    _write_mode = WriteMode.TEXT
-    file_extension = "txt"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
 def finished_run() -> tuple[list[Tracked], float]:
     """Watch four operations to their end on a fake clock shared with the simulator, through
     the real HTTP clients, and return what the watcher knew at the end."""
     from bulkop.simulator.operation import EPOCH
 
-    clock = FakeClock()
+    clock = ManualClock()
     sim = Simulator(
         port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD, clock=clock
     ).start()
     try:
         scenarios = [
-            Scenario(id="0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091", name="users.identify", total_rows=1000,
-                     queued_seconds=2, duration=10, error_rate=0.01),
-            Scenario(id="1b5d2e6f-7081-4923-8b4c-5d6e7f809102", name="objects.bulk_set", total_rows=50_000,
-                     queued_seconds=1, duration=19, error_rate=0.002),
-            Scenario(id="2c6e3f70-8192-4a34-9c5d-6e7f80910213", name="users.bulk_delete", total_rows=8000,
-                     queued_seconds=1, duration=10, error_rate=0.01, fail_at=0.6),
+            Scenario(
+                id="0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091",
+                name="users.identify",
+                total_rows=1000,
+                queued_seconds=2,
+                duration=10,
+                error_rate=0.01,
+            ),
+            Scenario(
+                id="1b5d2e6f-7081-4923-8b4c-5d6e7f809102",
+                name="objects.bulk_set",
+                total_rows=50_000,
+                queued_seconds=1,
+                duration=19,
+                error_rate=0.002,
+            ),
+            Scenario(
+                id="2c6e3f70-8192-4a34-9c5d-6e7f80910213",
+                name="users.bulk_delete",
+                total_rows=8000,
+                queued_seconds=1,
+                duration=10,
+                error_rate=0.01,
+                fail_at=0.6,
+            ),
             Scenario(id="5f3a9c1e2b7d4e6f8a0b1c2d", provider="saymon", queued_seconds=1, duration=7),
         ]
         http = Http(now=clock, sleep=clock.sleep)
@@ -234,14 +240,24 @@ def test_final_frame_snapshot_at_100_columns(snapshot):
     operation with its end state, full bars for completed ones, and the totals line."""
     ops, now = finished_run()
     console = Console(
-        file=io.StringIO(), width=COLUMNS, no_color=True, force_terminal=False, record=True,
-        markup=False, emoji=False, highlight=False,
+        file=io.StringIO(),
+        width=COLUMNS,
+        no_color=True,
+        force_terminal=False,
+        record=True,
+        markup=False,
+        emoji=False,
+        highlight=False,
     )
     console.print(watch_table(ops, now, LINES - 6, None, width=COLUMNS))
     frame = console.export_text()
     assert all(len(line) <= COLUMNS for line in frame.splitlines())
-    for name, status in [("users.identify", "completed"), ("objects.bulk_set", "completed"),
-                         ("users.bulk_delete", "failed"), ("saymon-demo:5f3a9c1e", "completed")]:
+    for name, status in [
+        ("users.identify", "completed"),
+        ("objects.bulk_set", "completed"),
+        ("users.bulk_delete", "failed"),
+        ("saymon-demo:5f3a9c1e", "completed"),
+    ]:
         assert re.search(re.escape(name) + r"\S*\s+" + status, frame), frame
     assert "━" in frame and "Operation" in frame and "Status" in frame
     assert frame == snapshot.use_extension(TextScreen)
