@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from bulkop.cli.watch import DisplayMode, WatchOutput
+from bulkop.simulator.scenario import fields_help
 
 app = typer.Typer(
     help="Run the built-in simulator of both APIs and watch a few operations: no account needed.",
@@ -41,15 +42,38 @@ def demo(
     raise typer.Exit(cmd.run(opts, _ctx(ctx)))
 
 
-@app.command()
+SERVE_EPILOG = (
+    "Examples:\n\n"
+    "  bulkop demo serve --port 8080\n\n"
+    """  bulkop demo serve --scenario '{"name": "slow", "total_rows": 50000, "duration": 600}'\n\n"""
+    """  bulkop demo serve --scenario '{"fail_at": 0.5, "error_rate": 0.1}' --scenario @more.json\n\n"""
+    """  curl -X POST http://127.0.0.1:8080/_sim/operations -d '{"provider": "saymon", "duration": 30}'\n\n"""
+    "Scenario fields: a scenario is a JSON object with any of these fields (unknown fields and bad "
+    "values are refused); --scenario, POST /_sim/operations (one) and /_sim/operations/batch (a list) "
+    "all take them:\n\n" + fields_help()
+)
+
+
+@app.command(epilog=SERVE_EPILOG)
 def serve(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).", min=0, max=65535)] = 0,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
     speed: Speed = 1.0,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario",
+            help="Also serve this operation: a JSON scenario object (or a list of them), or @FILE "
+            "holding one. Repeatable; fields below.",
+            metavar="JSON|@FILE",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Keep the simulator running in the foreground and print its URL, credentials and example ids."""
     from bulkop.cli import _ctx
     from bulkop.commands import demo as cmd
 
-    raise typer.Exit(cmd.serve(cmd.ServeOptions(port=port, host=host, speed=speed), _ctx(ctx)))
+    opts = cmd.ServeOptions(port=port, host=host, speed=speed, scenarios=list(scenario or []))
+    raise typer.Exit(cmd.serve(opts, _ctx(ctx)))

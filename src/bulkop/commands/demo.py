@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bulkop.context import Context
+from bulkop.errors import UsageError
+
+if TYPE_CHECKING:
+    from bulkop.simulator import Scenario
 
 KNOCK_PROFILE, SAYMON_PROFILE = "demo-knock", "demo-saymon"
 
@@ -25,15 +30,53 @@ class ServeOptions:
     port: int = 0
     host: str = "127.0.0.1"
     speed: float = 1.0
+    # --scenario values as given: a JSON object or list, or @FILE holding one.
+    scenarios: list[str] = field(default_factory=list)
 
 
-def _start(speed: float, port: int = 0, host: str = "127.0.0.1") -> tuple[Any, list[tuple[str, str]]]:
+def load_scenarios(values: list[str]) -> list[Scenario]:
+    """Parse --scenario values with the same checks as the control API and `--scenarios` files.
+
+    Any problem is a UsageError naming the value and, for an unknown field, the valid fields.
+    """
+    from bulkop.simulator import Scenario
+
+    scenarios: list[Scenario] = []
+    for value in values:
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        where, text = f"--scenario {shown!r}", value
+        if value.startswith("@"):
+            where = f"--scenario {value}"
+            try:
+                text = Path(value[1:]).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{where}: cannot read the file: {getattr(exc, 'strerror', None) or exc}") from None
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(
+                f"{where}: not JSON ({exc})", hint='give a JSON object such as {"fail_at": 0.5}, or @FILE'
+            ) from None
+        try:
+            scenarios += Scenario.list_from_json(data)
+        except ValueError as exc:
+            raise UsageError(f"{where}: {exc}", hint="see `bulkop demo serve --help`") from None
+    return scenarios
+
+
+def _start(
+    speed: float, port: int = 0, host: str = "127.0.0.1", extra: list[Scenario] | None = None
+) -> tuple[Any, list[tuple[str, str]]]:
     from datetime import UTC, datetime
 
     from bulkop.simulator import Simulator, demo_scenarios
 
     sim = Simulator(host=host, port=port, speed=speed, epoch=datetime.now(UTC)).start()
-    ops = [(s.provider, sim.add(s)) for s in demo_scenarios()]
+    try:
+        ops = [(s.provider, sim.add(s)) for s in [*demo_scenarios(), *(extra or [])]]
+    except ValueError as exc:  # an id given twice, or one a demo operation already has
+        sim.stop()
+        raise UsageError(f"--scenario: {exc}") from None
     return sim, ops
 
 
@@ -87,10 +130,12 @@ def run(opts: Options, ctx: Context) -> int:
 
 def serve(opts: ServeOptions, ctx: Context) -> int:
     """Run the simulator in the foreground until Ctrl-C, printing how to use it."""
-    sim, ops = _start(opts.speed, opts.port, opts.host)
+    extra = load_scenarios(opts.scenarios)
+    sim, ops = _start(opts.speed, opts.port, opts.host, extra)
     try:
-        knock = [i for p, i in ops if p == "knock"]
-        saymon = [i for p, i in ops if p == "saymon"]
+        demo_ops, own = ops[: len(ops) - len(extra)], ops[len(ops) - len(extra) :]
+        knock = [i for p, i in demo_ops if p == "knock"]
+        saymon = [i for p, i in demo_ops if p == "saymon"]
         out = ctx.stdout
         out.write(
             f"bulkop demo server listening on {sim.base_url}  (Ctrl-C stops)\n\n"
@@ -103,6 +148,13 @@ def serve(opts: ServeOptions, ctx: Context) -> int:
             f"  export SAYMON_LOGIN={sim.saymon_login} SAYMON_PASSWORD={sim.saymon_password}\n"
             f"  bulkop status --provider saymon --base-url {sim.base_url} {saymon[0]}\n"
             f"  curl -u {sim.saymon_login}:{sim.saymon_password} {sim.base_url}/node/api/bulk/{saymon[0]}/status\n\n"
+        )
+        if own:
+            out.write("Your --scenario operations:\n")
+            for (provider, op_id), scenario in zip(own, extra, strict=True):
+                out.write(f"  {provider} {op_id}  {json.dumps(scenario.name)}\n")
+            out.write("\n")
+        out.write(
             "New operations: POST a scenario to /_sim/operations, e.g.\n"
             f"  curl -X POST {sim.base_url}/_sim/operations \\\n"
             """    -d '{"name": "mine", "total_rows": 5000, "duration": 30}'\n"""

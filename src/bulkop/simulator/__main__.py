@@ -24,7 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scenarios", type=Path, help="JSON file holding a list of scenarios")
+    parser.add_argument(
+        "--scenarios",
+        type=Path,
+        help="JSON file holding a scenario object or a list of them (fields: bulkop demo serve --help)",
+    )
     parser.add_argument("--demo", action="store_true", help="add the demo operations")
     parser.add_argument("--knock-token", default="sk_test_bulkop_demo")
     parser.add_argument("--saymon-login", default="demo")
@@ -33,10 +37,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load_scenarios(path: Path) -> list[Scenario]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, list):
-        raise ValueError(f"{path}: expected a JSON list of scenarios")
-    return [Scenario.from_dict(item) for item in data]
+    try:
+        return Scenario.list_from_json(json.loads(path.read_text(encoding="utf-8")))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def _unique(name: str, taken: dict[str, str]) -> str:

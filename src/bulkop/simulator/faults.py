@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -37,7 +36,7 @@ def disconnect(handler: Handler, op: Operation, body: bytes) -> None:
 def close_mid_body(handler: Handler, op: Operation, body: bytes) -> None:
     """Promise twice the body in Content-Length, send half of it, then close."""
     handler.send_head(200, "application/json", len(body) * 2)
-    handler.wfile.write(body[: len(body) // 2])
+    handler.write_body(body[: len(body) // 2])
     handler.close_connection = True
 
 
@@ -62,6 +61,8 @@ def empty_body(handler: Handler, op: Operation, body: bytes) -> None:
 
 def gzip_encoded(handler: Handler, op: Operation, body: bytes) -> None:
     """Valid JSON, gzip-encoded (sent whatever Accept-Encoding said)."""
+    import gzip  # here, not at the top: the CLI imports this module for `demo serve --help`
+
     handler.send_body(200, gzip.compress(body, mtime=0), headers=(("Content-Encoding", "gzip"),))
 
 
@@ -79,6 +80,8 @@ def huge(handler: Handler, op: Operation, body: bytes) -> None:
     size = op.scenario.huge_bytes
     head, tail = b'{"padding":"', b'"}'
     handler.send_head(200, "application/json", size)
+    if handler.command == "HEAD":
+        return
     handler.wfile.write(head)
     remaining = size - len(head) - len(tail)
     chunk = b"x" * _CHUNK

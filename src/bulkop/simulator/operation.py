@@ -65,6 +65,8 @@ class Operation:
         self._requests = 0
         self._body_cache: tuple[tuple[str, int], bytes] | None = None
         self._error_rows, self._items_json, self._items_end = _error_items(scenario, seed)
+        # A test-given body replaces the simulated one for both providers (Scenario.body).
+        self._fixed_body = None if scenario.body is None else _compact(scenario.body).encode()
 
     def next_request_number(self) -> int:
         """1-based count of requests answered for this operation (drives 429/5xx bursts)."""
@@ -94,10 +96,14 @@ class Operation:
         return bisect.bisect_left(self._error_rows, processed_rows)
 
     def saymon_body(self, now: float) -> bytes:
+        if self._fixed_body is not None:
+            return self._fixed_body
         finished = self.state(now).status in ("completed", "failed")
         return b'{"finished":true}' if finished else b'{"finished":false}'
 
     def knock_body(self, now: float, base_url: str) -> bytes:
+        if self._fixed_body is not None:
+            return self._fixed_body
         state = self.state(now)
         key = (state.status, state.processed_rows)
         cached = self._body_cache

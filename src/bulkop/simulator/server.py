@@ -29,6 +29,7 @@ from bulkop.simulator.scenario import Scenario
 
 _KNOCK_PREFIX = "/v1/bulk_operations/"
 _SAYMON_PREFIX = "/node/api/bulk/"
+_SAYMON_API = "/node/api"
 _SAYMON_SUFFIX = "/status"
 _CONTROL_PREFIX = "/_sim/"
 
@@ -37,8 +38,9 @@ _MAX_LINE = 65536
 _MAX_HEADERS = 100
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
-_ROUTER_404 = b'{"errors":{"detail":"404 Not Found"}}'
-_ROUTER_405 = b'{"errors":{"detail":"405 Method Not Allowed"}}'
+# Every API route answers GET and HEAD alike (HEAD without the body); any other method, known to
+# HTTP or not, gets the route's JSON 405 with this Allow header.
+_ALLOW = (("Allow", "GET, HEAD"),)
 
 
 def _json(value: Any) -> bytes:
@@ -49,6 +51,20 @@ def _knock_error(status: int, code: str, error_type: str, message: str) -> bytes
     return _json({"code": code, "message": message, "status": status, "type": error_type})
 
 
+def _router_error(status: int) -> bytes:
+    """Knock's router (a path it does not know, a method a route does not take): another shape."""
+    return _json({"errors": {"detail": f"{status} {_REASONS.get(status, 'Error')}"}})
+
+
+def _saymon_error(status: int) -> bytes:
+    """SAYMON's error shape, `{code, message}` (FIELD-NOTES); the code is the HTTP status."""
+    return _json({"code": status, "message": _REASONS.get(status, "Error")})
+
+
+def _is_saymon(path: str) -> bool:
+    return path == _SAYMON_API or path.startswith(_SAYMON_API + "/")
+
+
 _KNOCK_MISSING_KEY = _knock_error(401, "api_key_missing", "authentication_error", "No valid API key provided")
 _KNOCK_INVALID_KEY = _knock_error(401, "invalid_api_key", "authentication_error", "The API key provided is invalid")
 _KNOCK_NOT_FOUND = _knock_error(
@@ -57,8 +73,12 @@ _KNOCK_NOT_FOUND = _knock_error(
 _KNOCK_RATE_LIMITED = _knock_error(
     429, "rate_limit_exceeded", "rate_limit_error", "Rate limit exceeded, please retry later"
 )
-_SAYMON_UNAUTHORIZED = b'{"message":"Unauthorized"}'
-_SAYMON_NOT_FOUND = b'{"message":"Not Found"}'
+_ROUTER_404 = _router_error(404)
+_ROUTER_405 = _router_error(405)
+_SAYMON_UNAUTHORIZED = _saymon_error(401)
+_SAYMON_NOT_FOUND = _saymon_error(404)
+_SAYMON_405 = _saymon_error(405)
+_SAYMON_RATE_LIMITED = _saymon_error(429)
 _SAYMON_CHALLENGE = (("WWW-Authenticate", 'Basic realm="saymon"'),)
 
 
@@ -121,9 +141,28 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "bulkop-simulator"
     sys_version = ""
     server: _Server
+    _record = False
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: a stderr line per request would cost more than answering it."""
+
+    def version_string(self) -> str:
+        # The stdlib joins server_version and sys_version with a space, even an empty one.
+        return self.server_version
+
+    def __getattr__(self, name: str) -> Any:
+        # The stdlib answers a method without a do_* attribute (TRACE, FOO) with an HTML 501;
+        # here every method is routed, and each route answers the ones it does not take with 405.
+        if name.startswith("do_"):
+            return self.do_GET
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own errors (a request it could not parse) as JSON in the path's API's shape."""
+        self.close_connection = True
+        self._record = False
+        path = (getattr(self, "path", None) or "").split("?", 1)[0]
+        self.send_body(code, _saymon_error(code) if _is_saymon(path) else _router_error(code))
 
     def parse_request(self) -> bool:
         """Parse the request line and headers without the `email` parser the stdlib uses.
@@ -200,6 +239,11 @@ class Handler(BaseHTTPRequestHandler):
         """Write the status line and headers only (faults that send a body of their own)."""
         self.wfile.write(self._head(status, content_type, length, headers))
 
+    def write_body(self, data: bytes) -> None:
+        """Write body bytes after send_head; none for HEAD, which gets the same head only."""
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
     def send_body(
         self,
         status: int,
@@ -217,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
             self._save(status)
         lines = [
             f"HTTP/1.1 {status} {_REASONS.get(status, '')}",
-            "Server: bulkop-simulator",
+            f"Server: {self.server_version}",
             f"Date: {_date_header()}",
             f"Content-Type: {content_type}",
             f"Content-Length: {length}",
@@ -243,12 +287,12 @@ class Handler(BaseHTTPRequestHandler):
             op_id = path[len(_SAYMON_PREFIX) : -len(_SAYMON_SUFFIX)]
             if op_id and "/" not in op_id:
                 return self._saymon(op_id)
-        self.send_body(404, _ROUTER_404)
+        self.send_body(404, _SAYMON_NOT_FOUND if _is_saymon(path) else _ROUTER_404)
 
     def _knock(self, op_id: str) -> None:
         sim = self.server.sim
-        if self.command != "GET":
-            return self.send_body(405, _ROUTER_405, headers=(("Allow", "GET"),))
+        if self.command not in ("GET", "HEAD"):
+            return self.send_body(405, _ROUTER_405, headers=_ALLOW)
         scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -262,15 +306,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _saymon(self, op_id: str) -> None:
         sim = self.server.sim
-        if self.command != "GET":
-            return self.send_body(405, b'{"message":"Method Not Allowed"}', headers=(("Allow", "GET"),))
+        if self.command not in ("GET", "HEAD"):
+            return self.send_body(405, _SAYMON_405, headers=_ALLOW)
         scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "basic" or not hmac.compare_digest(credentials.strip().encode(), sim._saymon_credentials):
             return self.send_body(401, _SAYMON_UNAUTHORIZED, headers=_SAYMON_CHALLENGE)
         op = sim._operations.get(op_id)
         if op is None or op.scenario.provider != "saymon":
             return self.send_body(404, _SAYMON_NOT_FOUND)
-        self._answer(op, b'{"message":"Too Many Requests"}', lambda: op.saymon_body(sim.now()))
+        self._answer(op, _SAYMON_RATE_LIMITED, lambda: op.saymon_body(sim.now()))
 
     def _answer(self, op: Operation, rate_limited: bytes, body: Callable[[], bytes]) -> None:
         """Apply the scenario's latency, 429 and 5xx bursts and fault, else answer normally."""
@@ -296,7 +340,14 @@ class Handler(BaseHTTPRequestHandler):
         if not ipaddress.ip_address(self.client_address[0]).is_loopback:
             return self.send_body(403, _json({"error": "the control API is loopback-only"}))
         sim = self.server.sim
-        route = (self.command, path)
+        allowed = _CONTROL_ROUTES.get(path)
+        if allowed is None:
+            return self.send_body(404, _json({"error": f"unknown control route {path}"}))
+        method = "GET" if self.command == "HEAD" else self.command
+        if method not in allowed:
+            message = f"{self.command} not allowed on {path} (allowed: {', '.join(allowed)})"
+            return self.send_body(405, _json({"error": message}), headers=(("Allow", ", ".join(allowed)),))
+        route = (method, path)
         try:
             if route == ("POST", "/_sim/operations"):
                 op_id = sim.add(Scenario.from_dict(_parse_json(request_body)))
@@ -305,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
                 items = _parse_json(request_body)
                 if not isinstance(items, list):
                     raise ValueError("the batch must be a JSON list of scenarios")
-                scenarios = [Scenario.from_dict(item) for item in items]
+                scenarios = Scenario.list_from_json(items)
                 ids = [sim.add(scenario) for scenario in scenarios]
                 return self.send_body(201, _json([sim._describe(op_id) for op_id in ids]))
             if route == ("GET", "/_sim/requests"):
@@ -316,17 +367,21 @@ class Handler(BaseHTTPRequestHandler):
         except (ValueError, TypeError) as exc:
             status = 409 if isinstance(exc, DuplicateIdError) else 400
             return self.send_body(status, _json({"error": str(exc)}))
-        known = {"/_sim/operations", "/_sim/operations/batch", "/_sim/requests", "/_sim/reset"}
-        if path in known:
-            return self.send_body(405, _json({"error": f"{self.command} not allowed on {path}"}))
-        self.send_body(404, _json({"error": f"unknown control route {path}"}))
+
+
+# The control API: path -> the methods it takes (HEAD goes wherever GET does).
+_CONTROL_ROUTES = {
+    "/_sim/operations": ("POST",),
+    "/_sim/operations/batch": ("POST",),
+    "/_sim/requests": ("GET", "HEAD"),
+    "/_sim/reset": ("POST",),
+}
 
 
 def _server_error(provider: str, status: int) -> bytes:
-    phrase = _REASONS.get(status, "Server Error")
     if provider == "saymon":
-        return _json({"message": phrase})
-    return _knock_error(status, "internal_error", "api_error", phrase)
+        return _saymon_error(status)
+    return _knock_error(status, "internal_error", "api_error", _REASONS.get(status, "Server Error"))
 
 
 def _parse_json(body: bytes) -> Any:
