@@ -257,7 +257,7 @@ def test_non_get_on_the_knock_route_is_405_and_the_connection_stays_usable(sim):
     try:
         conn.request("POST", f"/v1/bulk_operations/{op_id}", body=b'{"x": 1}', headers=KNOCK_AUTH)
         response = conn.getresponse()
-        assert (response.status, response.getheader("Allow")) == (405, "GET")
+        assert (response.status, response.getheader("Allow")) == (405, "GET, HEAD")
         response.read()
         conn.request("GET", f"/v1/bulk_operations/{op_id}", headers=KNOCK_AUTH)
         assert conn.getresponse().status == 200
@@ -276,10 +276,156 @@ def test_saymon_basic_auth_and_finished_flag(sim, clock):
     wrong = {"Authorization": "Basic " + base64.b64encode(b"demo:guess").decode()}
     for bad in ({}, wrong, KNOCK_AUTH):
         status, headers, body = saymon(sim, op_id, bad)
-        assert (status, json.loads(body)) == (401, {"message": "Unauthorized"})
+        assert (status, json.loads(body)) == (401, {"code": 401, "message": "Unauthorized"})
         assert headers["www-authenticate"] == 'Basic realm="saymon"'
     assert saymon(sim, "0123456789abcdef01234567")[0] == 404
     assert saymon(sim, sim.add(Scenario()))[0] == 404  # a Knock id is not a SAYMON operation
+
+
+# -- methods, routes and headers: what third-party tools (Schemathesis, Prism, SDK tests) see -------
+
+ROUTER_404 = {"errors": {"detail": "404 Not Found"}}
+ROUTER_405 = {"errors": {"detail": "405 Method Not Allowed"}}
+SAYMON_404 = {"code": 404, "message": "Not Found"}
+SAYMON_405 = {"code": 405, "message": "Method Not Allowed"}
+KNOCK_404 = {
+    "code": "resource_missing",
+    "message": "The resource you requested does not exist",
+    "status": 404,
+    "type": "invalid_request_error",
+}
+OTHER_METHODS = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "FOO", "get", "PROPFIND")
+
+
+def route_classes(sim: Simulator) -> list[tuple[str, list[str], dict[str, str], tuple[int, Any], Any]]:
+    """(name, paths, headers, what GET answers as (status, body check), what any other method answers)."""
+    knock_id = sim.add(Scenario())
+    saymon_id = sim.add(Scenario(provider="saymon"))
+    is_operation = lambda b: b["__typename"] == "BulkOperation" and b["id"] == knock_id  # noqa: E731
+    return [
+        ("knock operation", [f"/v1/bulk_operations/{knock_id}", f"/v1/bulk_operations/{knock_id}?x=1"],
+         KNOCK_AUTH, (200, is_operation), (405, ROUTER_405)),
+        ("knock unknown id", [f"/v1/bulk_operations/{uuid.uuid4()}", f"/v1/bulk_operations/{saymon_id}"],
+         KNOCK_AUTH, (404, KNOCK_404), (405, ROUTER_405)),
+        ("saymon operation", [f"/node/api/bulk/{saymon_id}/status"],
+         SAYMON_AUTH, (200, lambda b: isinstance(b["finished"], bool)), (405, SAYMON_405)),
+        ("saymon unknown id", ["/node/api/bulk/0123456789abcdef01234567/status", f"/node/api/bulk/{knock_id}/status"],
+         SAYMON_AUTH, (404, SAYMON_404), (405, SAYMON_405)),
+        ("saymon unknown route", ["/node/api/bulks/x/status", f"/node/api/bulk/{saymon_id}", "/node/api",
+                                  "/node/api/", "/node/api/objects?limit=1", "/node/api/bulk//status"],
+         SAYMON_AUTH, (404, SAYMON_404), (404, SAYMON_404)),
+        ("unknown route", ["/", "/v1/bulk_operations/", "/v1/bulk_operations/a/b", "/v1/users", "/node/apix",
+                           "/node", "/_simx"],
+         KNOCK_AUTH, (404, ROUTER_404), (404, ROUTER_404)),
+    ]  # fmt: skip
+
+
+def exchange(conn: http.client.HTTPConnection, method: str, path: str, headers: dict[str, str]):
+    conn.request(method, path, headers=headers)
+    response = conn.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+def test_every_method_on_every_route_class_answers_json_in_the_routes_shape(sim):
+    """GET answers per route; HEAD answers exactly like GET without the body; every other method
+    (known to HTTP or not, TRACE and FOO included) gets the route's JSON 405 with `Allow: GET, HEAD`
+    on a real route and the API's 404 elsewhere. All on one keep-alive connection per path, so a
+    stray body byte after a HEAD or an HTML error page would break the next exchange."""
+    for name, paths, auth, (get_status, get_check), (other_status, other_body) in route_classes(sim):
+        for path in paths:
+            conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+            try:
+                status, get_headers, body = exchange(conn, "GET", path, auth)
+                assert status == get_status, (name, path, body)
+                assert get_check(json.loads(body)) if callable(get_check) else json.loads(body) == get_check
+                assert get_headers["content-type"] == "application/json"
+                assert int(get_headers["content-length"]) == len(body)
+                assert "allow" not in get_headers
+
+                status, head_headers, head_body = exchange(conn, "HEAD", path, auth)
+                assert (status, head_body) == (get_status, b""), (name, path)
+                assert {k: v for k, v in head_headers.items() if k != "date"} == {
+                    k: v for k, v in get_headers.items() if k != "date"
+                }, (name, path)
+
+                for method in OTHER_METHODS:
+                    status, headers, body = exchange(conn, method, path, auth)
+                    assert (status, json.loads(body)) == (other_status, other_body), (name, path, method)
+                    assert headers["content-type"] == "application/json"
+                    assert headers["server"] == "bulkop-simulator"
+                    if other_status == 405:
+                        assert headers["allow"] == "GET, HEAD", (name, path, method)
+                    else:
+                        assert "allow" not in headers
+                assert exchange(conn, "GET", path, auth)[0] == get_status  # still in sync
+            finally:
+                conn.close()
+
+
+def test_head_is_recorded_and_counts_like_get(sim):
+    op_id = sim.add(Scenario(rate_limit=1))
+    assert request(sim, f"/v1/bulk_operations/{op_id}", KNOCK_AUTH, "HEAD")[::2] == (429, b"")
+    status, headers, body = request(sim, f"/v1/bulk_operations/{op_id}", KNOCK_AUTH, "HEAD")
+    assert (status, body) == (200, b"") and int(headers["content-length"]) > 100
+    assert [(r.method, r.status) for r in sim.requests_for(op_id)] == [("HEAD", 429), ("HEAD", 200)]
+
+
+@pytest.mark.parametrize("fault", ["huge", "gzip", "html_200", "redirect", "invalid_json"])
+def test_head_on_a_fault_sends_its_head_and_no_body(sim, fault):
+    """The faults that write their own body send none to HEAD: the next request on the same
+    connection still gets its own answer."""
+    faulty = sim.add(Scenario(fault=fault, huge_bytes=1_000_000))
+    healthy = sim.add(Scenario())
+    conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=5)
+    try:
+        status, headers, body = exchange(conn, "HEAD", f"/v1/bulk_operations/{faulty}", KNOCK_AUTH)
+        get_status, get_headers, _ = request(sim, f"/v1/bulk_operations/{faulty}", KNOCK_AUTH)
+        assert (status, body) == (get_status, b"")
+        assert headers["content-length"] == get_headers["content-length"]
+        assert headers["content-type"] == get_headers["content-type"]
+        status, _, body = exchange(conn, "GET", f"/v1/bulk_operations/{healthy}", KNOCK_AUTH)
+        assert status == 200 and json.loads(body)["id"] == healthy
+    finally:
+        conn.close()
+
+
+def raw_exchange(sim: Simulator, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "body"),
+    [
+        (b"GET /v1/bulk_operations/x HTTP/1.1\r\nConnection: close\r\n\r\n", 401, None),
+        (b"TRACE / HTTP/1.1\r\nConnection: close\r\n\r\n", 404, ROUTER_404),
+        (b"FOO /node/api/bulk/x/status HTTP/1.1\r\nConnection: close\r\n\r\n", 405, SAYMON_405),
+        (b"GET / HTTP/2.0\r\n\r\n", 505, {"errors": {"detail": "505 HTTP Version Not Supported"}}),
+        (b"GET /node/api/bulk HTTP/3.0\r\n\r\n", 505, {"code": 505, "message": "HTTP Version Not Supported"}),
+        (b"GARBAGE\r\n\r\n", 400, {"errors": {"detail": "400 Bad Request"}}),
+        (b"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400, {"errors": {"detail": "400 Bad Request"}}),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, {"errors": {"detail": "414 Request-URI Too Long"}}),
+    ],
+    ids=["api-error", "trace", "unknown-method", "http2", "http3-saymon", "garbage", "bad-header", "long-uri"],
+)
+def test_server_header_has_no_trailing_space_and_malformed_requests_get_json(sim, request_bytes, status, body):
+    """The bytes on the wire: `Server: bulkop-simulator` exactly (http.server appends
+    " " + sys_version to its own error responses), and even a request the parser refuses gets JSON."""
+    answer = raw_exchange(sim, request_bytes)
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0].startswith(f"HTTP/1.1 {status} ".encode()), answer[:200]
+    assert b"Server: bulkop-simulator" in lines
+    assert not [line for line in lines if line != line.rstrip()]
+    assert b"Content-Type: application/json" in lines
+    assert f"Content-Length: {len(payload)}".encode() in lines
+    if body is not None:
+        assert json.loads(payload) == body
 
 
 # -- lifecycle -------------------------------------------------------------------------------------
@@ -388,7 +534,7 @@ def test_server_errors_follow_the_rate_limited_requests(sim):
         "type": "api_error",
     }
     saymon_id = sim.add(Scenario(provider="saymon", server_errors=1, server_error_status=500))
-    assert saymon(sim, saymon_id)[::2] == (500, b'{"message":"Internal Server Error"}')
+    assert saymon(sim, saymon_id)[::2] == (500, b'{"code":500,"message":"Internal Server Error"}')
     assert saymon(sim, saymon_id)[0] == 200
 
 

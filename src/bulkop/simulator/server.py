@@ -161,7 +161,10 @@ class Handler(BaseHTTPRequestHandler):
         """The stdlib's own errors (a request it could not parse) as JSON in the path's API's shape."""
         self.close_connection = True
         self._record = False
-        path = (getattr(self, "path", None) or "").split("?", 1)[0]
+        # The stdlib may refuse a request before it sets self.path (which may still hold the
+        # previous request's); the raw request line is always this request's.
+        words = getattr(self, "raw_requestline", b"").decode("latin-1").split()
+        path = (words[1] if len(words) > 1 else "").split("?", 1)[0]
         self.send_body(code, _saymon_error(code) if _is_saymon(path) else _router_error(code))
 
     def parse_request(self) -> bool:
