@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import http.client
 import json
@@ -26,6 +27,7 @@ from bulkop.simulator import RecordedRequest, Scenario, Simulator, demo_scenario
 from bulkop.simulator.external import SimulatorProcess
 from bulkop.simulator.faults import FAULTS
 from bulkop.simulator.loadtest import hammer
+from bulkop.simulator.scenario import fields_help, fields_markdown
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract/knock-bulk-operations-openapi.yml"
 TOKEN = "sk_test_bulkop_demo"
@@ -814,6 +816,136 @@ def test_scenario_round_trips_through_json():
 def test_invalid_scenarios_are_refused(data):
     with pytest.raises(ValueError):
         Scenario.from_dict(data)
+
+
+# A value of the wrong JSON type for each annotation the scenario uses.
+WRONG_TYPES = {
+    "int": ["5", 5.5, True, None, [5]],
+    "int | None": ["5", 5.5, False, {}],
+    "float": ["0.5", True, None, float("nan"), float("inf")],
+    "float | None": ["0.5", False, [], float("-inf")],
+    "str": [5, None, True, ["knock"]],
+    "str | None": [5, 0.5, {"a": 1}],
+    "dict[str, Any]": [[], "x", None, 5],
+}
+
+
+def scenario_fields() -> list[dataclasses.Field]:
+    return list(dataclasses.fields(Scenario))
+
+
+@pytest.mark.parametrize("f", [f for f in dataclasses.fields(Scenario) if f.type != "Any"], ids=lambda f: f.name)
+def test_every_field_refuses_a_value_of_the_wrong_type_naming_field_and_type(f):
+    """A wrong type is a one-line error naming the field and the JSON type it takes (never a
+    TypeError from a comparison deep inside), through from_dict and the constructor alike."""
+    for value in WRONG_TYPES[f.type]:
+        with pytest.raises(ValueError, match=rf"^invalid scenario: {f.name} must be of type \w+") as caught:
+            Scenario.from_dict({f.name: value})
+        assert "\n" not in str(caught.value)
+        with pytest.raises(ValueError, match=f.name):
+            Scenario(**{f.name: value})
+
+
+def test_every_field_is_documented_with_its_type_and_default():
+    help_text = fields_help()
+    table = fields_markdown().splitlines()
+    assert len(table) == 2 + len(scenario_fields())
+    for f, row in zip(scenario_fields(), table[2:], strict=True):
+        assert len(f.metadata["doc"]) > 10, f.name
+        default = Scenario().to_dict()[f.name]
+        assert f"  {f.name} (" in help_text and f"default {json.dumps(default)}): " in help_text
+        assert row.startswith(f"| `{f.name}` | ") and f"`{json.dumps(default)}`" in row
+
+
+@pytest.mark.parametrize(
+    ("data", "named", "guess"),
+    [
+        ({"totl_rows": 5}, "'totl_rows'", "total_rows"),
+        ({"failat": 0.5}, "'failat'", "fail_at"),
+        ({"errorrate": 0.1, "name": "x"}, "'errorrate'", "error_rate"),
+        ({"Provider": "saymon"}, "'Provider'", "provider"),
+        ({"zzz": 1, "qqq": 2}, "fields 'zzz', 'qqq'", None),
+    ],
+)
+def test_an_unknown_field_is_named_with_a_guess_and_every_valid_field(data, named, guess):
+    with pytest.raises(ValueError) as caught:
+        Scenario.from_dict(data)
+    message = str(caught.value)
+    assert "\n" not in message and named in message
+    assert (f"did you mean {guess!r}?" in message) if guess else "did you mean" not in message
+    assert message.endswith("valid fields: " + ", ".join(f.name for f in scenario_fields()))
+
+
+@pytest.mark.parametrize("op_id", ["a/b", "a?b", "a#b", "50%", "", "has space", "tab\there", "é", "x" * 201])
+def test_an_id_that_cannot_travel_in_a_url_path_is_refused(op_id):
+    with pytest.raises(ValueError, match="id must be"):
+        Scenario(id=op_id)
+
+
+def test_body_serves_arbitrary_json_verbatim_through_auth_bursts_and_faults(sim):
+    """Scenario.body: what a test needs when the answer itself is the point (missing fields,
+    a list, a number): served as given to GET, headers only to HEAD, after the 429s, through faults."""
+    for provider, path, auth in [("knock", "/v1/bulk_operations/{}", KNOCK_AUTH),
+                                 ("saymon", "/node/api/bulk/{}/status", SAYMON_AUTH)]:  # fmt: skip
+        for body in [{"status": "completed"}, [1, "two", None], 42, "text", {"finished": "yes", "é": "\u202e"}]:
+            op_id = sim.add(Scenario(provider=provider, body=body))
+            status, headers, raw = request(sim, path.format(op_id), auth)
+            assert (status, json.loads(raw)) == (200, body), (provider, body)
+            assert headers["content-type"] == "application/json"
+            assert request(sim, path.format(op_id), auth, "HEAD")[::2] == (200, b"")
+            assert request(sim, path.format(op_id), {})[0] == 401
+    limited = sim.add(Scenario(body={"x": 1}, rate_limit=1, server_errors=1))
+    assert [knock(sim, limited)[0] for _ in range(3)] == [429, 503, 200]
+    zipped = sim.add(Scenario(body={"x": 1}, fault="gzip"))
+    assert json.loads(gzip.decompress(knock(sim, zipped)[2])) == {"x": 1}
+    with pytest.raises(ValueError, match="body must be plain JSON"):
+        Scenario(body={"x": float("nan")})
+    with pytest.raises(ValueError, match="body must be plain JSON"):
+        Scenario(body={"x": object()})
+
+
+def test_control_api_refuses_bad_scenarios_with_the_same_messages(sim):
+    status, error = post_json(sim, "/_sim/operations", {"totl_rows": 5})
+    assert status == 400
+    assert "did you mean 'total_rows'?" in error["error"] and "valid fields: provider, id," in error["error"]
+    status, error = post_json(sim, "/_sim/operations", {"total_rows": "5"})
+    assert (status, error) == (400, {"error": "invalid scenario: total_rows must be of type integer, not a string"})
+    status, error = post_json(sim, "/_sim/operations/batch", [{}, {"fail_at": "half"}])
+    assert status == 400 and error["error"].startswith("scenario 2 of 2: invalid scenario: fail_at must be of type")
+    assert post_json(sim, "/_sim/operations", [{}])[0] == 400  # one object here; lists go to /batch
+    assert sim.requests == [] and sim._operations == {}
+    for method in [m for m in OTHER_METHODS if m != "POST"] + ["GET", "HEAD"]:
+        status, headers, body = request(sim, "/_sim/reset", method=method)
+        assert (status, headers["allow"]) == (405, "POST"), method
+        assert method == "HEAD" or method in json.loads(body)["error"]
+    assert request(sim, "/_sim/requests", method="HEAD")[::2] == (200, b"")
+    assert request(sim, "/_sim/requests", method="DELETE")[1]["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('[{"name": "a"}, {"totl_rows": 1}]', "scenario 2 of 2: unknown scenario field 'totl_rows'"),
+        ('{"error_rate": "high"}', "error_rate must be of type number"),
+        ('{"fail_at": 2}', "fail_at must be within 0..1"),
+        ("[1]", "a scenario must be a JSON object"),
+        ("{nope", "scenarios.json"),
+    ],
+)
+def test_entry_point_refuses_a_bad_scenarios_file_in_one_line_exit_2(tmp_path, content, expected):
+    path = tmp_path / "scenarios.json"
+    path.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bulkop.simulator", "--scenarios", str(path)],
+        env={"PATH": "/usr/bin:/bin"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"error: {path}: ")
+    assert expected in proc.stderr
 
 
 def test_demo_scenarios_tell_the_advertised_story(sim, clock, bulk_operation_schema):
