@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import re
@@ -13,11 +14,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import run_process
+from bulkop.simulator.scenario import Scenario, fields_markdown
+from conftest import run_cli, run_process
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+FIELDS = [f.name for f in dataclasses.fields(Scenario)]
 
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
@@ -54,9 +60,9 @@ def test_demo_watches_every_operation_to_its_end_in_lines(tmp_path):
 class Serve:
     """`bulkop demo serve --port 0` in the background, with what it printed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bulkop", "demo", "serve", "--port", "0"],
+            [sys.executable, "-m", "bulkop", "demo", "serve", "--port", "0", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -138,3 +144,89 @@ def test_demo_serve_prints_how_to_use_it_serves_both_apis_and_stops_on_ctrl_c():
     assert code == 130, err
     assert "Traceback" not in err
     assert "interrupted" in err
+
+
+# -- scenarios: documented once, checked the same way everywhere -------------------------------------
+
+
+def test_demo_serve_help_documents_every_scenario_field_with_type_default_and_meaning():
+    result = run_process(["demo", "serve", "--help"])
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "--scenario" in text and "POST /_sim/operations" in text
+    rows = fields_markdown().splitlines()[2:]
+    assert len(rows) == len(FIELDS)
+    for row in rows:
+        name, json_type, default, doc = (cell.strip() for cell in row.strip("| ").split(" | ", 3))
+        expected = f"{name.strip('`')} ({json_type}, default {default.strip('`')}): {doc}"
+        assert " ".join(expected.split()) in text, expected
+
+
+def test_readme_lists_every_scenario_field_exactly_as_generated():
+    """The README's table is fields_markdown() verbatim: regenerate it from the dataclass when a
+    field changes (python -c 'from bulkop.simulator.scenario import fields_markdown; print(fields_markdown())')."""
+    assert fields_markdown() in README.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('{"totl_rows": 5}', "unknown scenario field 'totl_rows' (did you mean 'total_rows'?); valid fields: "),
+        ('{"fail-at": 0.5}', "unknown scenario field 'fail-at' (did you mean 'fail_at'?); valid fields: "),
+        ('{"nope": 1, "nada": 2}', "unknown scenario fields 'nope', 'nada'; valid fields: "),
+        ('{"total_rows": "5000"}', "total_rows must be of type integer, not a string"),
+        ('{"error_rate": 1.5}', "error_rate must be within 0..1"),
+        ('{"fault": "explode"}', "fault must be one of"),
+        ('{"provider": "github"}', "provider must be one of"),
+        ('[{"name": "ok"}, {"latency": -1}]', "scenario 2 of 2: invalid scenario: latency must be >= 0"),
+        ('"fail_at=0.5"', "a scenario must be a JSON object, not str"),
+        ("{nope", "not JSON"),
+        ('{"id": "x"}', None),
+    ],
+)
+def test_demo_serve_refuses_a_bad_scenario_in_one_line_exit_2(value, expected):
+    args = ["demo", "serve", "--port", "0", "--scenario", value]
+    if expected is None:  # the same id twice: the second cannot be added
+        args += ["--scenario", value]
+        expected = "operation 'x' already exists"
+    result = run_cli(args)
+    assert (result.code, result.stdout) == (2, ""), result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("bulkop: error: --scenario"), result.stderr
+    assert expected in result.stderr
+    if "unknown scenario field" in expected:
+        assert ", ".join(FIELDS) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_serve_reads_scenarios_from_a_file_and_refuses_a_bad_one(tmp_path):
+    missing = run_cli(["demo", "serve", "--scenario", f"@{tmp_path / 'absent.json'}"])
+    assert missing.code == 2 and "cannot read the file" in missing.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"name": "fine"}, {"rate_limt": 2}]))
+    result = run_cli(["demo", "serve", "--scenario", f"@{bad}"])
+    assert result.code == 2 and result.stderr.count("\n") == 1
+    assert f"--scenario @{bad}: scenario 2 of 2: unknown scenario field 'rate_limt'" in result.stderr
+    assert "did you mean 'rate_limit'?" in result.stderr and ", ".join(FIELDS) in result.stderr
+
+
+def test_demo_serve_serves_the_scenarios_given_inline_and_from_a_file(tmp_path):
+    """`--scenario` adds operations beside the demo ones; the banner lists them; they answer as
+    described (here a fixed body, and a SAYMON job from a file)."""
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps([{"provider": "saymon", "id": "nightly-7", "duration": 0, "queued_seconds": 0}]))
+    serve = Serve("--scenario", '{"id": "mine", "name": "mine", "body": {"status": "odd", "n": [1]}}',
+                  "--scenario", f"@{more}")  # fmt: skip
+    try:
+        banner = serve.read_banner()
+        base_url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner).group(1)
+        assert 'knock mine  "mine"' in banner and "saymon nightly-7" in banner
+        status, body = get(f"{base_url}/v1/bulk_operations/mine", {"Authorization": "Bearer sk_test_bulkop_demo"})
+        assert (status, body) == (200, {"status": "odd", "n": [1]})
+        basic = base64.b64encode(b"demo:demo-password").decode()
+        status, body = get(f"{base_url}/node/api/bulk/nightly-7/status", {"Authorization": f"Basic {basic}"})
+        assert (status, body) == (200, {"finished": True})
+        status, body = get(f"{base_url}/node/api/bulk/nightly-7")
+        assert (status, body) == (404, {"code": 404, "message": "Not Found"})
+    finally:
+        code, err = serve.stop(signal.SIGINT)
+    assert code == 130 and "Traceback" not in err

@@ -65,7 +65,7 @@ def serve(
         typer.Option(
             "--scenario",
             help="Also serve this operation: a JSON scenario object (or a list of them), or @FILE "
-            "holding one. Repeatable; fields below.",
+            "holding one. Repeatable; see Scenario fields.",
             metavar="JSON|@FILE",
             show_default=False,
         ),
