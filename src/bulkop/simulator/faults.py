@@ -10,7 +10,9 @@ if TYPE_CHECKING:
     from bulkop.simulator.operation import Operation
     from bulkop.simulator.server import Handler
 
-# A writer gets the handler, the operation and the body a healthy server would have sent now.
+# A writer gets the handler, the operation and the body a healthy server would have sent now
+# (Scenario.body when given). It answers with handler.send_body, or send_head + write_body, which
+# send HEAD requests the same head and no body.
 FaultWriter = Callable[["Handler", "Operation", bytes], None]
 
 _CHUNK = 64 * 1024

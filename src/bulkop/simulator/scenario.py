@@ -28,6 +28,11 @@ class Scenario:
 
     Every field's meaning lives in its `doc` metadata: `fields_help()` (for `demo serve
     --help`) and `fields_markdown()` (the README table) are generated from it.
+
+    For a test that needs an answer no real lifecycle produces (a missing field, a list, a
+    wrong type), `body` serves any JSON verbatim on the operation's route, e.g.
+    `sim.add(Scenario(body={"status": "completed"}))`, or `{"body": ...}` to POST /_sim/operations;
+    auth, latency, rate_limit, server_errors and fault still apply to it.
     """
 
     provider: str = _doc("knock", "Which API serves the operation: knock or saymon.")
