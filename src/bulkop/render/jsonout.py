@@ -9,7 +9,9 @@ from typing import Any
 # What json.dumps(ensure_ascii=False) leaves raw but a terminal obeys or a reader is fooled by:
 # DEL and C1 controls (8-bit CSI/OSC), bidi overrides and isolates, zero-width and line/paragraph
 # separators, BOM. They can only occur inside JSON strings, so escaping them keeps the data.
-_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]")
+# Lone surrogates (JSON's "\ud800") too: they cannot be encoded as UTF-8 at all, so written raw
+# they would crash the write; as `\ud800` escapes they are the JSON the server sent.
+_ACTIVE = re.compile("[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]")
 
 
 def dumps(data: Any, *, indent: int | None = None) -> str:
