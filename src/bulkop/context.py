@@ -140,9 +140,9 @@ class Context:
         return resolve(given, self.env, self.config(), profile or self.profile)
 
     def warn(self, message: str) -> None:
-        from bulkop.sanitize import clean
+        from bulkop.sanitize import clean_message
 
-        self.stderr.write(f"bulkop: warning: {clean(message)}\n")
+        self.stderr.write(f"bulkop: warning: {clean_message(message)}\n")
 
     def report(self, err: Exception) -> None:
         """Write an error to stderr: one line, or a JSON object under -o json."""

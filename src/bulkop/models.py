@@ -130,7 +130,7 @@ def parse_knock(data: Any) -> BulkOperation:
         status = Status(status_raw)
     except ValueError:
         allowed = ", ".join(s.value for s in Status)
-        raise InvalidResponse(f"field 'status' is {status_raw!r}, not one of {allowed}") from None
+        raise InvalidResponse(f"field 'status' is {status_raw[:60]!r}, not one of {allowed}") from None
     return BulkOperation(
         id=_uuid(data, "id"),
         status=status,
