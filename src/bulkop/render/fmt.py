@@ -85,18 +85,22 @@ def local_time(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "-"
     try:
-        local = when.astimezone()
-        shown = f"{local:%Y-%m-%d %H:%M:%S}"
+        shown = _date_time(when.astimezone())
     except (OverflowError, ValueError, OSError):
         # Year 9999 in UTC+14 or year 1 in UTC-8 is a valid answer outside the local calendar.
-        shown = f"{when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        shown = _date_time(when.astimezone(UTC)) + " UTC"
     return f"{shown} ({relative(when, now)})"
+
+
+def _date_time(when: datetime, sep: str = " ") -> str:
+    # Not strftime's %Y, which writes year 1 as "1" on glibc: a 4-digit year, always.
+    return f"{when.year:04d}-{when:%m-%d}{sep}{when:%H:%M:%S}"
 
 
 def rfc3339(when: datetime | None) -> str:
     if when is None:
         return "-"
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _date_time(when.astimezone(UTC), "T") + "Z"
 
 
 def elapsed(op: BulkOperation, now: datetime) -> float | None:
