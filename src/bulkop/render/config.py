@@ -60,9 +60,23 @@ def profiles_text(rows: Sequence[ProfileRow]) -> str:
     return "".join("\t".join(clean(c) for c in row) + "\n" for row in [_PROFILE_TEXT_HEADER, *cells])
 
 
-def profiles_table(rows: Sequence[ProfileRow]) -> Table:
-    # A profile name is what a user types (`-p NAME`): never cut; a long URL folds instead.
-    return _table(_PROFILE_HEADER, [_profile_cells(r) for r in rows], fold=("BASE URL",))
+URL_MIN = 24  # below this a URL folds into a column of letters: drop whole columns first
+
+
+def profiles_table(rows: Sequence[ProfileRow], width: int = 80) -> Table:
+    """Profiles for people. A name is what a user types (`-p NAME`): never cut. A long URL
+    folds; when even that leaves it under URL_MIN columns, DEFAULT and then PROVIDER go."""
+    header = list(_PROFILE_HEADER)
+    cells = [list(_profile_cells(r)) for r in rows]
+    for drop in ("DEFAULT", "PROVIDER"):
+        fixed = sum(max(len(h), *(len(c[i]) for c in cells)) + 3 for i, h in enumerate(header) if h != "BASE URL")
+        if width - fixed >= URL_MIN:
+            break
+        i = header.index(drop)
+        del header[i]
+        for c in cells:
+            del c[i]
+    return _table(header, cells, fold=("BASE URL",))
 
 
 def profiles_json(rows: Sequence[ProfileRow]) -> str:
