@@ -732,3 +732,15 @@ def test_saymon_get_json_is_the_body_exactly_as_sent():
         r = run_cli(["get", "a", "b", "-o", "jsonl"], env)
         assert [json.loads(line) for line in r.stdout.splitlines()] == [
             {"id": "a", **json.loads(bodies["a"])}, {"id": "b", **json.loads(bodies["b"])}]
+
+
+@pytest.mark.parametrize("bad", ["a/b", "x" * 201, "\x1b[2J", " "])
+@pytest.mark.parametrize("provider", ["knock", "saymon"])
+def test_an_invalid_id_error_shows_what_a_valid_one_looks_like(sim, provider, bad):
+    env = ({"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url} if provider == "knock" else
+           {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": sim.base_url, "SAYMON_LOGIN": SAYMON_LOGIN,
+            "SAYMON_PASSWORD": SAYMON_PASSWORD})
+    example_id = "123e4567-e89b-12d3-a456-426614174000" if provider == "knock" else SAYMON_ID
+    for command in ("get", "status"):
+        r = run_cli([command, bad], env)
+        assert r.code == 2 and f"such as {example_id}" in r.stderr, r.stderr
