@@ -61,7 +61,7 @@ class BodyServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 op_id = self.path.rstrip("/").split("/")[-1]
                 if op_id == "status":  # SAYMON: /node/api/bulk/{id}/status
                     op_id = self.path.split("/")[-2]
@@ -557,7 +557,7 @@ def test_the_step_summary_shows_a_hostile_name_as_text(make_sim, tmp_path):
     assert row.count(" | ") - row.count("\\| ") == 4  # five cells, whatever the name holds
 
 
-# --------------------------------------------------------------------------- issue 13 item 7: piped text is for machines
+# --------------------------------------------------------------------------- issue 13 item 7: piped text
 
 
 def three_ops(sim: Any) -> list[str]:
@@ -705,7 +705,8 @@ def test_saymon_words_agree_in_every_command(make_sim):
     env = {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": sim.base_url, "SAYMON_LOGIN": SAYMON_LOGIN,
            "SAYMON_PASSWORD": SAYMON_PASSWORD}
     for op, word, code in ((finished, "finished", 0), (running, "not finished", 3)):
-        assert run_cli(["status", op], env).stdout == f"{word}\n"
+        r = run_cli(["status", op], env)
+        assert (r.stdout, r.code) == (f"{word}\n", code)
         assert json.loads(run_cli(["status", op, "-o", "json"], env).stdout)["status"] == word
         assert f"status:\t{word}" in run_cli(["get", op], env).stdout.splitlines()
         table = run_cli(["get", op, "-o", "table"], env).stdout

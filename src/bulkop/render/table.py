@@ -194,8 +194,8 @@ def operations_table(ops: list[BulkOperation], now: datetime, width: int = 80) -
             widest("Status", [t.plain for t in statuses]),
         ]
         if lay["progress"]:
-            bar = lay["bar"] + 1 if lay["bar"] else 0
-            cols.append(max(cell_len("Progress"), *(bar * (p.endswith("%") or "% " in p) + cell_len(p) for p in percents)))
+            bar = lay["bar"] + 1 if lay["bar"] else 0  # only a percentage gets a bar before it
+            cols.append(max(cell_len("Progress"), *(bar * ("%" in p) + cell_len(p) for p in percents)))
         if lay["rows"]:
             cols.append(widest("Rows", rows))
         if lay["errors"]:
