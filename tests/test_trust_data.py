@@ -227,7 +227,22 @@ def render_get(ops: list[BulkOperation], output: str, all_errors: bool, width: i
     ctx = Context(stdout=out, stderr=strict_stream(), env={"COLUMNS": str(width), "NO_COLOR": "1"}, wall=lambda: NOW)
     opts = get.Options(ids=[str(op.id) for op in ops], output=output, all_errors=all_errors)
     get.write(ops, output, opts, ctx)
-    return written(out)
+    text = written(out)
+    if output == "json":
+        strict_json(text)
+    elif output == "jsonl":
+        for line in text.splitlines():
+            strict_json(line)
+    return text
+
+
+def strict_json(text: str) -> Any:
+    """Parse as any JSON reader would: `NaN` and `Infinity` are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON: {text[:200]}")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 def render_status(op: BulkOperation) -> str:
@@ -283,7 +298,8 @@ NASTY_TEXT = st.sampled_from([
     "x" * 300, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59+14:00",
     "0001-01-01T00:00:00-14:00", "2026-11-22T12:00:00Z",
 ])
-JSON_SCALARS = (st.none() | st.booleans() | st.integers() | st.sampled_from([10**1000, -(10**1000), 2**63, 2**63 - 1])
+JSON_SCALARS = (st.none() | st.booleans() | st.integers() | st.sampled_from([10**1000, -(10**1000), 2**63, 2**63 - 1,
+                                                                              float("inf"), float("nan")])
                 | st.floats() | st.text(max_size=20) | NASTY_TEXT)
 ANY_JSON = st.recursive(JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c,
                                                                                               max_size=3),
@@ -364,7 +380,18 @@ def test_any_saymon_object_renders_in_every_view_or_is_an_invalid_answer(tmp_pat
     except InvalidResponse:
         return
     render_everything([op, parse_saymon("other-job", {"finished": False})], tmp_path)
-    assert json.loads(render_get([op], "json", False, 80)) == data  # the body exactly as sent
+    assert json.loads(render_get([op], "json", False, 80)) == nan_as_null(data)  # the body as sent
+
+
+def nan_as_null(data: Any) -> Any:
+    """What a body holds once written as JSON: NaN, which JSON cannot hold, is null."""
+    if isinstance(data, float) and data != data:
+        return None
+    if isinstance(data, dict):
+        return {k: nan_as_null(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [nan_as_null(v) for v in data]
+    return data
 
 
 @pytest.mark.parametrize("output", ["json", "jsonl", "text", "table"])
@@ -389,6 +416,26 @@ def test_a_lone_surrogate_is_shown_or_escaped_end_to_end(output, where, tmp_path
                 assert {k: first[k] for k in changes} == changes  # exactly what was sent
             elif output == "jsonl":
                 assert {k: json.loads(out.splitlines()[0])[k] for k in changes} == changes
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+def test_json_output_is_json_whatever_number_the_server_sent(value):
+    """Python's parser takes NaN and 1e999; its encoder would print NaN and Infinity (not JSON)."""
+
+    def body(op_id: str) -> bytes:
+        text = json.dumps({**VALID, "id": op_id})
+        return text.replace('"failed_at": null', f'"failed_at": null, "x": [{value}]').encode()
+
+    with BodyServer(body) as server:
+        env = knock_env(server.url)
+        for args in (["get", ID_A, "-o", "json"], ["get", ID_A, ID_B, "-o", "json"], ["get", ID_A, "-o", "jsonl"]):
+            r = run_cli(args, env)
+            assert r.code == 0, r.stderr
+            for doc in ([r.stdout] if args[-1] == "json" else r.stdout.splitlines()):
+                data = strict_json(doc)
+                first = data if isinstance(data, dict) else data[0]
+                expected = None if value == "NaN" else float(value.replace("Infinity", "1e999"))
+                assert first["x"] == [expected]
 
 
 def process_env(extra: dict[str, str]) -> dict[str, str]:
