@@ -208,13 +208,16 @@ def test_saymon_finished_maps_to_completed():
     assert op.provider == "saymon" and op.id == "job-1"
     assert op.processed_rows is None and op.estimated_total_rows is None  # unknown, not 0
     assert not op.counts_known
-    assert op.to_json() == {"id": "job-1", "finished": True, "status": "completed"}
+    assert op.to_json() == {"finished": True}  # the body exactly as sent
+    assert op.to_json_record() == {"id": "job-1", "finished": True}
+    assert op.status_word == "finished"  # SAYMON does not say whether it succeeded
 
 
 def test_saymon_not_finished_maps_to_processing():
     op = parse_saymon("job-2", {"finished": False, "extra": 1})
     assert op.status is Status.PROCESSING and not op.finished
-    assert op.to_json() == {"id": "job-2", "finished": False, "status": "processing"}
+    assert op.to_json() == {"finished": False, "extra": 1}
+    assert op.status_word == "not finished"
 
 
 @pytest.mark.parametrize(

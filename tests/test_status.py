@@ -145,7 +145,7 @@ def test_saymon_status_finished_and_not(sim, saymon_env):
     assert (r.stdout, r.code) == ("not finished\n", 3)
     r = run_cli(["status", running, "-o", "json"], saymon_env)
     data = json.loads(r.stdout)
-    assert (data["id"], data["finished"], data["status"]) == (running, False, "processing")
+    assert (data["id"], data["finished"], data["status"]) == (running, False, "not finished")
     assert data["processed_rows"] is None and data["percent"] is None  # unknown, never a fake 0
     assert r.code == 3
 

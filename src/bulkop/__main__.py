@@ -19,6 +19,11 @@ def main() -> None:
 
             sys.exit(_broken_pipe())
         return
+    import os
+
+    from bulkop.context import drop_insane_sizes
+
+    drop_insane_sizes(os.environ)  # before Typer reads TERMINAL_WIDTH and Rich reads COLUMNS
     from bulkop.cli import main as cli_main
 
     cli_main()

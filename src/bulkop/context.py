@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -17,6 +17,32 @@ if TYPE_CHECKING:
     from bulkop.api import Client
     from bulkop.config import ConfigFile
     from bulkop.settings import Settings
+
+
+# What a terminal size in the environment may be. COLUMNS=0 made Rich print nothing (and exit 0),
+# COLUMNS=1 a column of blanks, TERMINAL_WIDTH=abc crashed Typer's help: a value that is not an
+# integer in range is ignored, and the terminal's own size (or 80 columns when there is no
+# terminal) is used instead. Below 20 columns no table can hold an id; beyond 1,000 a number is
+# not a terminal.
+SIZE_VARIABLES = {"COLUMNS": (20, 1000), "TERMINAL_WIDTH": (20, 1000), "LINES": (5, 1000)}
+
+
+def size_from_env(env: Mapping[str, str], name: str) -> int | None:
+    """The size in `env[name]` when it is a sane one (see SIZE_VARIABLES), else None."""
+    raw = env.get(name, "").strip()
+    low, high = SIZE_VARIABLES[name]
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def drop_insane_sizes(env: MutableMapping[str, str]) -> None:
+    """Remove terminal sizes that are not sane from `env` (os.environ at start-up, before Typer
+    and Rich read them), so that every console falls back to the terminal's real size."""
+    for name in SIZE_VARIABLES:
+        if name in env and size_from_env(env, name) is None:
+            del env[name]
 
 
 @dataclass
@@ -78,10 +104,9 @@ class Context:
         force_terminal = None
         if self.color == "always" or (self.env.get("FORCE_COLOR") and self.color != "never"):
             force_terminal = True
-        width = None
-        columns = self.env.get("COLUMNS", "")
-        if columns.isdigit() and int(columns) > 0:
-            width = int(columns)
+        width = size_from_env(self.env, "COLUMNS")
+        environ = dict(self.env)
+        drop_insane_sizes(environ)  # Rich reads COLUMNS and LINES itself
         return Console(
             file=stream,
             force_terminal=force_terminal,
@@ -92,7 +117,7 @@ class Context:
             highlight=False,
             width=width,
             soft_wrap=False,
-            _environ=dict(self.env),
+            _environ=environ,
             **kwargs,
         )
 
@@ -115,9 +140,9 @@ class Context:
         return resolve(given, self.env, self.config(), profile or self.profile)
 
     def warn(self, message: str) -> None:
-        from bulkop.sanitize import clean
+        from bulkop.sanitize import clean_message
 
-        self.stderr.write(f"bulkop: warning: {clean(message)}\n")
+        self.stderr.write(f"bulkop: warning: {clean_message(message)}\n")
 
     def report(self, err: Exception) -> None:
         """Write an error to stderr: one line, or a JSON object under -o json."""

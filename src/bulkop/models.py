@@ -65,15 +65,42 @@ class BulkOperation:
     def counts_known(self) -> bool:
         return self.processed_rows is not None
 
+    @property
+    def known_error_count(self) -> int | None:
+        """How many rows failed, as far as the answer tells; None when it does not say.
+
+        The one number every verdict and view uses. `error_count` is optional in Knock's
+        contract: when it is absent the error items are counted; when both are present the
+        larger wins (the items are evidence of errors, and a list may be a preview of a longer
+        count). A missing count is never read as 0: None means "unknown" (SAYMON says nothing
+        about errors at all), and a gate such as --max-errors must not pass on it.
+        """
+        if self.error_count is None and not self.error_items and not isinstance(self.raw.get("error_items"), list):
+            return None
+        return max(self.error_count or 0, len(self.error_items))
+
+    @property
+    def status_word(self) -> str:
+        """The status as every view and JSON shows it.
+
+        SAYMON says only `finished: true` or `false`: not whether it succeeded, nor whether it
+        has started. Its operations are "finished" or "not finished", in every command and
+        output, never "completed" or "processing" (which would claim what SAYMON did not say).
+        """
+        if self.provider == "saymon":
+            return "finished" if self.finished else "not finished"
+        return self.status.value
+
     def to_json(self) -> dict[str, Any]:
-        """What `-o json` prints: Knock's object as sent; SAYMON's small object."""
-        if self.provider == "knock":
+        """What `-o json` prints: the object exactly as the API sent it."""
+        return self.raw
+
+    def to_json_record(self) -> dict[str, Any]:
+        """One item of several ids' JSON: the object as sent, plus the id asked when the API
+        sends none (SAYMON answers only `{"finished": …}`), so each item says which it is."""
+        if "id" in self.raw:
             return self.raw
-        return {
-            "id": str(self.id),
-            "finished": self.raw.get("finished", self.finished),
-            "status": self.status.value,
-        }
+        return {"id": str(self.id), **self.raw}
 
 
 # ---------------------------------------------------------------------------- Knock parsing
@@ -103,16 +130,16 @@ def parse_knock(data: Any) -> BulkOperation:
         status = Status(status_raw)
     except ValueError:
         allowed = ", ".join(s.value for s in Status)
-        raise InvalidResponse(f"field 'status' is {status_raw!r}, not one of {allowed}") from None
+        raise InvalidResponse(f"field 'status' is {status_raw[:60]!r}, not one of {allowed}") from None
     return BulkOperation(
         id=_uuid(data, "id"),
         status=status,
         provider="knock",
         name=_string(data, "name"),
-        estimated_total_rows=_int(data, "estimated_total_rows"),
-        processed_rows=_int(data, "processed_rows"),
-        success_count=_int(data, "success_count"),
-        error_count=_int(data, "error_count", optional=True),
+        estimated_total_rows=_count(data, "estimated_total_rows"),
+        processed_rows=_count(data, "processed_rows"),
+        success_count=_count(data, "success_count"),
+        error_count=_count(data, "error_count", optional=True),
         error_items=_error_items(data),
         inserted_at=_datetime(data, "inserted_at"),
         updated_at=_datetime(data, "updated_at"),
@@ -188,6 +215,29 @@ def _int(data: dict[str, Any], name: str, *, optional: bool = False) -> Any:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidResponse(f"field {name!r} should be an integer, got {_json_type(value)}")
     return value
+
+
+# The largest count bulkop believes: a signed 64-bit integer, which every real counter fits in.
+# Beyond it a number is not a row count but an attack on the arithmetic (10**1000 overflows
+# every float a rate, a percentage or an ETA is made of).
+MAX_COUNT = 2**63 - 1
+
+
+def _count(data: dict[str, Any], name: str, *, optional: bool = False) -> Any:
+    """A row count: an integer from 0 to MAX_COUNT. A negative count is not a state an
+    operation can be in, so it is an invalid answer, never read as "no errors"."""
+    value = _int(data, name, optional=optional)
+    if value is None:
+        return None
+    if value < 0:
+        raise InvalidResponse(f"field {name!r} is {value}, but a count cannot be negative")
+    if value > MAX_COUNT:
+        raise InvalidResponse(f"field {name!r} is {_digits(value)}, beyond any real count (2**63 - 1)")
+    return value
+
+
+def _digits(value: int) -> str:
+    return str(value) if value < 10**30 else f"a {len(str(value))}-digit number"
 
 
 def _uuid(data: dict[str, Any], name: str) -> UUID:

@@ -35,8 +35,9 @@ def fraction(op: BulkOperation) -> Fraction:
 def fraction_of(processed: int, estimated: int) -> Fraction:
     if estimated <= 0:
         return Fraction(None)
-    value = max(0, processed) / estimated
-    return Fraction(min(1.0, value), value > 1.0)
+    if processed >= estimated:  # compared as integers: 10**1000 / 1 would overflow a float
+        return Fraction(1.0, processed > estimated)
+    return Fraction(max(0, processed) / estimated)
 
 
 def _overrun(processed: int | None, estimated: int | None) -> bool:
@@ -78,7 +79,10 @@ class RateEstimator:
         if len(self._samples) < 2:
             return None
         (t0, r0), (t1, r1) = self._samples[0], self._samples[-1]
-        value = (r1 - r0) / (t1 - t0)
+        try:
+            value = (r1 - r0) / (t1 - t0)
+        except OverflowError:  # a row counter beyond any float: no rate, rather than a crash
+            return None
         return max(0.0, value) if math.isfinite(value) else None
 
     def stalled(self, now: float) -> bool:
@@ -93,7 +97,10 @@ def eta(remaining: int | None, rate: float | None, *, stalled: bool = False) -> 
         return 0.0
     if rate <= 1e-9:
         return None
-    seconds = remaining / rate
+    try:
+        seconds = remaining / rate
+    except OverflowError:
+        return None
     return seconds if math.isfinite(seconds) else None
 
 

@@ -38,3 +38,33 @@ def _replacement(m: re.Match[str]) -> str:
     if ch in "\t\n\r":
         return " "
     return "" if unicodedata.category(ch) == "Cf" else "\ufffd"
+
+
+# No message bulkop prints is longer than this: a server's 20 MB string quoted in an error is
+# cut here, whatever path it took to the message.
+MESSAGE_MAX = 1000
+
+
+def clean_message(text: object) -> str:
+    """A one-line message for stderr: cleaned, and capped at MESSAGE_MAX characters."""
+    return clean(text, max_len=MESSAGE_MAX)
+
+
+# Markdown and HTML that GitHub renders in a step summary: a table cell of server text must
+# show as the text it is, not as a link, an image, a heading, a tag or a broken table.
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+# What is markup inside a table cell: emphasis, code, links and images, strike-through, math,
+# the cell's own `|`, and the backslash itself. (`.`, `-`, `+` and `:` are markup only at the
+# start of a line or in a URL, so names and ids stay readable in the file.)
+_MARKUP = frozenset("\\`*_[]()|~!#${}")
+
+
+def markdown_cell(text: object, *, max_len: int = 200) -> str:
+    """Server text made safe for one cell of a GitHub Markdown table (`$GITHUB_STEP_SUMMARY`).
+
+    Cleaned to one printable line and capped; Markdown's inline markup is backslash-escaped, so
+    no link, image, emphasis, code span, math or `|` that ends the cell; HTML's special
+    characters become entities, so a `<img>` or `<details>` is shown, not rendered.
+    """
+    out = clean(text, max_len=max_len)
+    return "".join(_HTML.get(ch) or ("\\" + ch if ch in _MARKUP else ch) for ch in out)

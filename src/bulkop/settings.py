@@ -380,9 +380,10 @@ def validate_flag(name: str, raw: Any) -> Any:
 
 
 def mask(secret: str | None) -> str:
-    """Show enough of a secret to recognise it, never enough to use it: `sk_t…en`."""
+    """Show enough of a secret to recognise it, never enough to use it: `…9kTg` (its last 4
+    characters, as the AWS CLI does), and nothing at all of a secret under 12 characters."""
     if not secret:
         return ""
     if len(secret) < 12:
         return "…" * 3
-    return f"{secret[:4]}…{secret[-2:]}"
+    return f"…{secret[-4:]}"

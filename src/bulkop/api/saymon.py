@@ -21,7 +21,9 @@ AUTH_HINT = "check SAYMON_LOGIN/SAYMON_PASSWORD or the profile's login and passw
 def normalize_id(op_id: str) -> str:
     op_id = op_id.strip()
     if not op_id or len(op_id) > 200 or not op_id.isprintable() or "/" in op_id:
-        raise UsageError(f"{clean(op_id)[:80]!r} is not a SAYMON bulk operation id")
+        raise UsageError(
+            f"{clean(op_id)[:80]!r} is not a SAYMON bulk operation id (an id such as 4da5e709d4713d60c8a70639)"
+        )
     return op_id
 
 

@@ -95,7 +95,8 @@ def list_profiles(opts: ListOptions, ctx: Context) -> int:
     if not rows:
         ctx.stderr.write(f"No profiles in {cf.path}; add one with `bulkop config add NAME --provider knock`.\n")
     elif output == "table":
-        ctx.console().print(render.profiles_table(rows))
+        console = ctx.console()
+        console.print(render.profiles_table(rows, console.width))
     else:
         ctx.stdout.write(render.profiles_text(rows))
     return 0

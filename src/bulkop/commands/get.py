@@ -59,11 +59,12 @@ def fetch_all(targets: list[Target]) -> list[BulkOperation | BulkopError]:
 def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) -> None:
     out = ctx.stdout
     if output == "json":
-        data = ops[0].to_json() if len(opts.ids) == 1 else [op.to_json() for op in ops]
+        # One id: the body exactly as sent; several: each item says which operation it is.
+        data = ops[0].to_json() if len(opts.ids) == 1 else [op.to_json_record() for op in ops]
         out.write(dumps(data, indent=2) + "\n")
     elif output == "jsonl":
         for op in ops:
-            out.write(dumps(op.to_json()) + "\n")
+            out.write(dumps(op.to_json_record()) + "\n")
     elif output == "text":
         from bulkop.render.text import operation_text, operations_text
 
@@ -78,9 +79,9 @@ def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) ->
         now = ctx.wall()
         console = ctx.console(out)
         if len(ops) == 1:
-            console.print(operation_view(ops[0], now, all_errors=opts.all_errors))
+            console.print(operation_view(ops[0], now, all_errors=opts.all_errors, width=console.width))
         else:
-            console.print(operations_table(ops, now))
+            console.print(operations_table(ops, now, width=console.width))
         if opts.all_errors:
             _write_all_error_items(ops if len(ops) > 1 else [], console, out)
             if len(ops) == 1 and len(ops[0].error_items) > TABLE_ITEMS_MAX:

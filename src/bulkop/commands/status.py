@@ -26,12 +26,12 @@ def run(opts: Options, ctx: Context) -> int:
         data = {
             "id": str(op.id),
             "provider": op.provider,
-            "status": op.status.value,
+            "status": op.status_word,
             "finished": op.finished,
             "processed_rows": op.processed_rows,
             "estimated_total_rows": op.estimated_total_rows,
             "percent": None if f.value is None else round(f.value * 100, 1),
-            "error_count": op.error_count,
+            "error_count": op.known_error_count,
             "exit_code": outcome_code(op),
         }
         ctx.stdout.write(dumps(data) + "\n")

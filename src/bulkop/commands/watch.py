@@ -200,7 +200,7 @@ class _JsonLines:
         record: dict[str, Any] = {
             "observed_at": rfc3339(self.ctx.wall()),
             "profile": t.profile,
-            "operation": t.op.to_json(),
+            "operation": t.op.to_json_record(),
         }
         if t.done:
             record["final"] = True

@@ -44,6 +44,8 @@ def profile_rows(cf: ConfigFile) -> list[ProfileRow]:
 
 
 _PROFILE_HEADER = ("NAME", "PROVIDER", "BASE URL", "DEFAULT")
+# Piped, for cut and awk: one word per header, one tab between fields, no empty field.
+_PROFILE_TEXT_HEADER = ("NAME", "PROVIDER", "BASE_URL", "DEFAULT")
 
 
 def _profile_cells(row: ProfileRow) -> tuple[str, ...]:
@@ -51,11 +53,30 @@ def _profile_cells(row: ProfileRow) -> tuple[str, ...]:
 
 
 def profiles_text(rows: Sequence[ProfileRow]) -> str:
-    return columns(_PROFILE_HEADER, [_profile_cells(r) for r in rows]) if rows else ""
+    """Tab-separated rows with a header: `cut -f1` gives the names, whatever their length."""
+    if not rows:
+        return ""
+    cells = [(r.name, r.provider, r.base_url or "-", "yes" if r.is_default else "no") for r in rows]
+    return "".join("\t".join(clean(c) for c in row) + "\n" for row in [_PROFILE_TEXT_HEADER, *cells])
 
 
-def profiles_table(rows: Sequence[ProfileRow]) -> Table:
-    return _table(_PROFILE_HEADER, [_profile_cells(r) for r in rows])
+URL_MIN = 24  # below this a URL folds into a column of letters: drop whole columns first
+
+
+def profiles_table(rows: Sequence[ProfileRow], width: int = 80) -> Table:
+    """Profiles for people. A name is what a user types (`-p NAME`): never cut. A long URL
+    folds; when even that leaves it under URL_MIN columns, DEFAULT and then PROVIDER go."""
+    header = list(_PROFILE_HEADER)
+    cells = [list(_profile_cells(r)) for r in rows]
+    for drop in ("DEFAULT", "PROVIDER"):
+        fixed = sum(max(len(h), *(len(c[i]) for c in cells)) + 3 for i, h in enumerate(header) if h != "BASE URL")
+        if width - fixed >= URL_MIN:
+            break
+        i = header.index(drop)
+        del header[i]
+        for c in cells:
+            del c[i]
+    return _table(header, cells, fold=("BASE URL",))
 
 
 def profiles_json(rows: Sequence[ProfileRow]) -> str:
@@ -118,7 +139,7 @@ def settings_heading(settings: Settings, chosen: str, path: Path) -> RenderableT
 
 
 def settings_table(settings: Settings) -> Table:
-    return _table(_SETTINGS_HEADER, _settings_cells(settings))
+    return _table(_SETTINGS_HEADER, _settings_cells(settings), fold=("VALUE", "SOURCE"))
 
 
 def settings_json(settings: Settings, chosen: str, path: Path) -> str:
@@ -148,14 +169,19 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n" for row in cells)
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, fold: Sequence[str] = ()) -> Table:
+    """A table for people; columns not in `fold` are never wrapped or cut (when the terminal is
+    too narrow the folding columns give way first)."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for title in header:
-        table.add_column(title)
+        if title in fold:
+            table.add_column(title, overflow="fold")
+        else:
+            table.add_column(title, no_wrap=True)
     for row in rows:
         table.add_row(*(Text(clean(c)) for c in row))
     return table

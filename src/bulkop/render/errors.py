@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from bulkop.errors import BulkopError
 from bulkop.render.jsonout import dumps
-from bulkop.sanitize import clean
+from bulkop.sanitize import clean_message
 
 
 def error_line(err: BulkopError) -> str:
-    text = f"bulkop: error: {err.message}"
+    """One line, capped: a server's 20 MB string quoted in a message is cut, not echoed."""
+    text = f"bulkop: error: {clean_message(err.message)}"
     if err.hint:
-        text += f"; {err.hint}"
-    return clean(text)
+        text += f"; {clean_message(err.hint)}"
+    return text
 
 
 def error_json(err: BulkopError) -> str:
-    body = {"type": err.kind, "message": err.message, "exit_code": int(err.exit_code)}
+    body = {"type": err.kind, "message": clean_message(err.message), "exit_code": int(err.exit_code)}
     if err.hint:
-        body["hint"] = err.hint
+        body["hint"] = clean_message(err.hint)
     return dumps({"error": body})

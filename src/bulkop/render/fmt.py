@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 
 from bulkop.models import BulkOperation, Status
 from bulkop.progress import Fraction, fraction
@@ -17,8 +18,11 @@ STATUS_STYLE = {
 }
 
 
-def count(n: int | None) -> str:
-    return UNKNOWN if n is None else f"{n:,}"
+def count(n: int | None, *, plain: bool = False) -> str:
+    """`1,000` for people; `1000` (plain) for pipes, where awk must read it as a number."""
+    if n is None:
+        return UNKNOWN
+    return str(n) if plain else f"{n:,}"
 
 
 def percent(f: Fraction) -> str:
@@ -28,9 +32,11 @@ def percent(f: Fraction) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """`4s`, `3m 05s`, `2h 03m`, `3d 4h`; '-' when unknown."""
-    if seconds is None or seconds != seconds:
+    """`4s`, `3m 05s`, `2h 03m`, `3d 4h`; '-' when unknown; `>999d` beyond that."""
+    if seconds is None or not math.isfinite(seconds):
         return "-"
+    if seconds >= MAX_DAYS * 86400:
+        return f">{MAX_DAYS}d"
     s = max(0, round(seconds))
     if s < 60:
         return f"{s}s"
@@ -44,8 +50,11 @@ def duration(seconds: float | None) -> str:
     return f"{d}d {h}h"
 
 
+MAX_DAYS = 999  # a duration or an ETA longer than this is shown as ">999d", not as 27 digits
+
+
 def rate(rows_per_s: float | None) -> str:
-    if rows_per_s is None:
+    if rows_per_s is None or not math.isfinite(rows_per_s):
         return "-"
     if rows_per_s >= 100:
         return f"{rows_per_s:,.0f} rows/s"
@@ -75,16 +84,23 @@ def local_time(when: datetime | None, now: datetime) -> str:
     """Local time with a relative hint: `2026-11-22 13:00:03 (3 min ago)`."""
     if when is None:
         return "-"
-    local = when.astimezone()
-    return f"{local:%Y-%m-%d %H:%M:%S} ({relative(when, now)})"
+    try:
+        shown = _date_time(when.astimezone())
+    except (OverflowError, ValueError, OSError):
+        # Year 9999 in UTC+14 or year 1 in UTC-8 is a valid answer outside the local calendar.
+        shown = _date_time(when.astimezone(UTC)) + " UTC"
+    return f"{shown} ({relative(when, now)})"
+
+
+def _date_time(when: datetime, sep: str = " ") -> str:
+    # Not strftime's %Y, which writes year 1 as "1" on glibc: a 4-digit year, always.
+    return f"{when.year:04d}-{when:%m-%d}{sep}{when:%H:%M:%S}"
 
 
 def rfc3339(when: datetime | None) -> str:
     if when is None:
         return "-"
-    from datetime import UTC
-
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _date_time(when.astimezone(UTC), "T") + "Z"
 
 
 def elapsed(op: BulkOperation, now: datetime) -> float | None:

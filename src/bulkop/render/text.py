@@ -1,4 +1,8 @@
-"""Plain-text views for pipes: no colour, no box drawing, one fact per line or tab-separated rows."""
+"""Plain-text views for pipes: no colour, no box drawing, one fact per line or tab-separated rows.
+
+Text is for machines: numbers are plain (`55800`, never `55,800`, which awk reads as 55), columns
+are separated by one tab, and headers are one word each.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +25,14 @@ def operation_text(op: BulkOperation, now: datetime, *, all_errors: bool = False
     ]
     if op.name is not None:
         rows.append(("name", fmt.name(op)))
-    rows.append(("status", op.status.value))
+    rows.append(("status", op.status_word))
     if op.counts_known:
         rows += [
             ("progress", fmt.percent(f)),
-            ("processed", fmt.count(op.processed_rows)),
-            ("estimated", fmt.count(op.estimated_total_rows)),
-            ("succeeded", fmt.count(op.success_count)),
-            ("errors", fmt.count(op.error_count)),
+            ("processed", fmt.count(op.processed_rows, plain=True)),
+            ("estimated", fmt.count(op.estimated_total_rows, plain=True)),
+            ("succeeded", fmt.count(op.success_count, plain=True)),
+            ("errors", fmt.count(op.known_error_count, plain=True)),
         ]
     else:
         rows += [("progress", fmt.UNKNOWN), ("counts", "unknown (this API reports only finished or not)")]
@@ -55,7 +59,7 @@ def error_item_lines(op: BulkOperation, *, all_errors: bool) -> list[str]:
     lines = [f"error_item:\t{clean(i.collection) + '/' if i.collection else ''}{clean(i.id)}" for i in items]
     hidden = len(op.error_items) - len(items)
     if hidden > 0:
-        lines.append(f"error_items:\tand {hidden:,} more (--errors lists them all)")
+        lines.append(f"error_items:\tand {hidden} more (--errors lists them all)")
     return lines
 
 
@@ -72,11 +76,11 @@ def operations_text(ops: list[BulkOperation]) -> str:
                 [
                     clean(str(op.id)),
                     fmt.name(op),
-                    op.status.value,
+                    op.status_word,
                     fmt.percent(f),
-                    fmt.count(op.processed_rows),
-                    fmt.count(op.estimated_total_rows),
-                    fmt.count(op.error_count),
+                    fmt.count(op.processed_rows, plain=True),
+                    fmt.count(op.estimated_total_rows, plain=True),
+                    fmt.count(op.known_error_count, plain=True),
                 ]
             )
         )
@@ -86,14 +90,15 @@ def operations_text(ops: list[BulkOperation]) -> str:
 def status_line(op: BulkOperation) -> str:
     """What `bulkop status` prints: `completed 1000/1000`, `processing 42% (420/1000)`, …"""
     if not op.counts_known:
-        return "finished" if op.finished else "not finished"
+        return op.status_word if op.provider == "saymon" else ("finished" if op.finished else "not finished")
     processed, estimated = fmt.count(op.processed_rows), fmt.count(op.estimated_total_rows)
+    n = op.known_error_count
     if op.status is Status.COMPLETED:
-        errors = f", {op.error_count:,} errors" if op.error_count else ""
+        errors = ", errors unknown" if n is None else f", {n:,} errors" if n else ""
         return f"completed {processed}/{estimated}{errors}"
     if op.status is Status.FAILED:
-        n = op.error_count or 0
-        return f"failed: {n:,} error{'s' if n != 1 else ''} ({processed}/{estimated} processed)"
+        errors = "errors unknown" if n is None else f"{n:,} error{'s' if n != 1 else ''}"
+        return f"failed: {errors} ({processed}/{estimated} processed)"
     if op.status is Status.QUEUED:
         return f"queued (0/{estimated})" if not op.processed_rows else f"queued ({processed}/{estimated})"
     pct = fmt.percent(fraction(op))

@@ -19,7 +19,7 @@ from bulkop.render.watch_common import (
     state,
     status_counts,
 )
-from bulkop.sanitize import clean
+from bulkop.sanitize import clean, markdown_cell
 from bulkop.watcher import Tracked
 
 HEARTBEAT = 60.0  # seconds: never silent longer than this
@@ -152,7 +152,7 @@ class LinesDisplay:
         for t in ops:
             op = t.op
             errors = fmt.count(op.error_count) if op is not None and op.counts_known else "-"
-            lines.append(f"| {_md(label(t))} | `{_md(clean(t.label))}` | {state(t)} | {rows_text(t)} | {errors} |")
+            lines.append(f"| {_md(label(t))} | {_md(t.label)} | {state(t)} | {rows_text(t)} | {errors} |")
         try:
             with open(self.step_summary, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
                 f.write("\n".join(lines) + "\n\n")
@@ -166,4 +166,4 @@ def _gh_escape(text: str) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
+    return markdown_cell(text)  # Markdown and HTML escaped: server text is shown, not rendered
