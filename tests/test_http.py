@@ -92,14 +92,31 @@ def response(status: int, body: bytes = b"{}", **headers: str) -> httpx.Response
     [
         ("1", 1.0),
         ("0", 0.0),
-        ("2.5", 2.5),
         (" 7 ", 7.0),
-        ("-5", 0.0),
+        ("007", 7.0),
         ("61", MAX_RETRY_AFTER),
         ("86400", MAX_RETRY_AFTER),
-        ("1e400", MAX_RETRY_AFTER),
-        ("inf", MAX_RETRY_AFTER),
+        ("9" * 5000, MAX_RETRY_AFTER),  # too many digits for int(): still "a long time"
+        # Not delta-seconds (RFC 9110: 1*DIGIT) nor an HTTP-date: absent, so the caller backs off.
+        ("2.5", None),
+        (" 10.5", None),
+        ("-5", None),
+        ("-1", None),
+        ("+5", None),
+        ("1_0", None),
+        ("1e3", None),
+        ("1e400", None),
+        ("inf", None),
+        ("Infinity", None),
+        ("0x10", None),
+        ("\u0661\u0660", None),  # Arabic-Indic digits are digits to Python, not to HTTP
+        ("10 s", None),
         ("nan", None),
+        ("Sun Nov  6 08:49:37 1994", MAX_RETRY_AFTER),  # asctime, an obsolete form RFC 9110 still accepts
+        ("Sunday, 06-Nov-94 08:49:37 GMT", MAX_RETRY_AFTER),  # RFC 850, the other obsolete form
+        ("Sun, 06 Nov 1994 08:49:37 UTC", None),  # IMF-fixdate says GMT, nothing else
+        ("Sun, 31 Feb 1994 08:49:37 GMT", None),
+        ("6 Nov 1994 08:49:37 GMT", None),
         ("soon", None),
         ("", None),
         (None, None),
@@ -196,7 +213,7 @@ def test_allow_insecure_http_sends_to_a_remote_host():
     handler = Recorder(response(200, BODY, **{"content-type": "application/json"}))
     env = {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": "http://bulk.example.test"}
     refused = run_cli(["get", OP], env, transport=httpx.MockTransport(handler))
-    assert refused.code == 2 and handler.requests == []
+    assert refused.code == 7 and handler.requests == []  # the URL came from the environment: config
     r = run_cli(["get", OP, "--allow-insecure-http"], env, transport=httpx.MockTransport(handler))
     assert r.code == 0, r.stderr
     (req,) = handler.requests
