@@ -152,7 +152,9 @@ class Client:
         except UsageError:
             echoed = None
         if echoed != op_id:
-            raise InvalidResponse(f"it is about operation {clean(str(op.id), max_len=80)!r}, not the one asked for")
+            raise InvalidResponse(
+                f"it is about operation {clean(str(op.id), max_len=80)!r}, not the one asked for ({op_id})"
+            )
 
     def get_many(self, ids: Iterable[str], *, max_workers: int = 8) -> list[BulkOperation | BulkopError]:
         """Fetch several operations concurrently (bounded); results in the order given."""

@@ -296,7 +296,7 @@ class Http:
                     chunks.append(chunk)
                 return Response(r.status_code, r.headers.get("content-type", ""), b"".join(chunks), r.headers)
         except httpx.TimeoutException as e:
-            if isinstance(e, httpx.ConnectTimeout) and time.monotonic() < deadline:
+            if isinstance(e, httpx.ConnectTimeout):
                 raise _Retryable(
                     "connect timeout", f"connect timed out after {connect:g}s", "check the base URL and the network"
                 ) from None
@@ -600,7 +600,7 @@ def decode_json(response: Response, url: str) -> Any:
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidResponse(
             f"{_host(url)} answered HTTP {response.status} with "
-            f"{response.content_type or 'no content type'}, not JSON: {excerpt(response.body)}",
+            f"{clean(response.content_type, max_len=80) or 'no content type'}, not JSON: {excerpt(response.body)}",
             hint="is the base URL right?",
         ) from None
 
@@ -631,7 +631,7 @@ def raise_for_status(
     if 300 <= status < 400:
         target = response.headers.get("location", "")
         raise InvalidResponse(
-            f"{host} redirected to {clean(target)[:100] or 'nowhere'}; not followed, so credentials stay on {host}",
+            f"{host} redirected to {clean(target, max_len=100) or 'nowhere'}; not followed, so credentials stay on {host}",
             hint="set the base URL to the final address",
         )
     if status in (401, 403):
