@@ -67,7 +67,8 @@ class Client:
             # Settings hand over a URL already in this normal form; a library caller may not.
             self.base_url = normalize_base_url(base)
         except ValueError as e:
-            raise error(f"the base URL {e}", hint="check --base-url, BULKOP_BASE_URL or the profile's base_url") from None
+            hint = "check --base-url, BULKOP_BASE_URL or the profile's base_url"
+            raise error(f"the base URL {e}", hint=hint) from None
         creds = SimpleNamespace(api_key=api_key, login=login, password=password)
         self._auth = self.provider.auth_headers(creds)
         check_credentials_safe(self.base_url, allow_insecure_http, base_url_source)

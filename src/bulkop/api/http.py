@@ -201,7 +201,11 @@ class Http:
                 )
                 context = httpx.create_ssl_context(trust_env=False) if tls else _trust_nothing()
                 client = self._clients[tls] = httpx.Client(
-                    headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
+                    headers={
+                        "User-Agent": USER_AGENT,
+                        "Accept": "application/json",
+                        "Accept-Encoding": ACCEPT_ENCODING,
+                    },
                     follow_redirects=False,
                     trust_env=False,
                     # Cookies are never stored, so never replayed, nor shared between profiles.
@@ -288,8 +292,9 @@ class Http:
                     return Response(r.status_code, r.headers.get("content-type", ""), r.read(), r.headers)
                 chunks: list[bytes] = []
                 size = 0
-                body = _inflate(_raw(r.iter_raw(), deadline, max_body, url, r.status_code), encodings)
-                for chunk in body if encodings else _raw(r.iter_bytes(), deadline, max_body, url, r.status_code):
+                # Encoded bodies are read raw and decoded here, bounded; httpx's decoders are not.
+                wire = _raw(r.iter_raw() if encodings else r.iter_bytes(), deadline, max_body, url, r.status_code)
+                for chunk in _inflate(wire, encodings):
                     size += len(chunk)
                     if size > max_body:
                         raise InvalidResponse(_too_large(url, r.status_code, max_body, None))
@@ -326,7 +331,9 @@ class Http:
                     retry=False,
                 ) from None
             raise _Retryable(
-                "connection failed", f"cannot connect ({clean(text, max_len=120)})", "check the network and the base URL"
+                "connection failed",
+                f"cannot connect ({clean(text, max_len=120)})",
+                "check the network and the base URL",
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as e:
             raise _Retryable(
@@ -345,7 +352,8 @@ class Http:
                 hint="check the credentials for stray characters",
             ) from None
         except httpx.TransportError as e:
-            raise _Retryable("transport error", f"{type(e).__name__}: {clean(str(e), max_len=120)}", "try again") from None
+            what = f"{type(e).__name__}: {clean(str(e), max_len=120)}"
+            raise _Retryable("transport error", what, "try again") from None
         finally:
             _DEADLINE.end = None
 
@@ -506,7 +514,8 @@ class _DeadlineStream:
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
     ) -> _DeadlineStream:
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, _within_deadline(timeout, "connect")))
+        timeout = _within_deadline(timeout, "connect")
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -528,8 +537,8 @@ class _DeadlineBackend:
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> _DeadlineStream:
-        stream = self._backend.connect_tcp(host, port, _within_deadline(timeout, "connect"), local_address, socket_options)
-        return _DeadlineStream(stream)
+        timeout = _within_deadline(timeout, "connect")
+        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
         raise NotImplementedError("bulkop connects over TCP only")
@@ -631,7 +640,8 @@ def raise_for_status(
     if 300 <= status < 400:
         target = response.headers.get("location", "")
         raise InvalidResponse(
-            f"{host} redirected to {clean(target, max_len=100) or 'nowhere'}; not followed, so credentials stay on {host}",
+            f"{host} redirected to {clean(target, max_len=100) or 'nowhere'}; "
+            f"not followed, so credentials stay on {host}",
             hint="set the base URL to the final address",
         )
     if status in (401, 403):
