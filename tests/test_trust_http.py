@@ -330,6 +330,22 @@ def test_an_unusable_base_url_is_a_clean_usage_or_config_error(isolated_env, cas
     assert "should be an http:// or https:// URL" in line or "user name or password" in line, line
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("url", [b"https://api.knock.app/\xff", b"https://api.kn\xc3ock.app", b"https://\xff"])
+@pytest.mark.parametrize(("source", "code"), [("flag", 2), ("env", 7)])
+def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, url, source, code):
+    """As the shell hands it over: bytes, which Python reads with surrogate escapes."""
+    env = {k.encode(): v.encode() for k, v in process_env(isolated_env, KNOCK_API_KEY=KNOCK_TOKEN).items()}
+    args: list[str | bytes] = [sys.executable, "-m", "bulkop", "get", OP]
+    if source == "flag":
+        args += ["--base-url", url]
+    else:
+        env[b"BULKOP_BASE_URL"] = url
+    p = subprocess.run(args, env=env, capture_output=True, text=True, errors="replace", timeout=30,
+                       stdin=subprocess.DEVNULL)
+    one_line_error(p, code, "should be an http:// or https:// URL")
+
+
 @pytest.mark.parametrize(
     "url",
     [f"https://ops:{PASSWORD}@saymon.example.com", f"HTTPS://ops:{PASSWORD}@saymon.example.com/",
