@@ -86,7 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
         "request_timeout",
         "float",
         30.0,
-        "Seconds to wait for a response (connect: 5 s).",
+        "Seconds a request may take in all: connect, headers and body (connect: at most 5 s).",
         env=("BULKOP_REQUEST_TIMEOUT",),
         flag="--request-timeout",
     ),
