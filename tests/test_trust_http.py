@@ -350,8 +350,11 @@ def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, 
     "url",
     [f"https://ops:{PASSWORD}@saymon.example.com", f"HTTPS://ops:{PASSWORD}@saymon.example.com/",
      f"https://{PASSWORD}@saymon.example.com", f"https://ops:{PASSWORD[:8]}/{PASSWORD[8:]}@saymon.example.com",
+     f"https://ops:{PASSWORD[:8]}#{PASSWORD[8:]}@saymon.example.com",
+     f"https://ops:{PASSWORD[:8]}?{PASSWORD[8:]}@saymon.example.com",
      f"https://ops:{PASSWORD}@127.0.0.1:1", f"ops:{PASSWORD}@saymon.example.com"],
-    ids=["user-and-password", "upper-case-scheme", "password-alone", "slash-in-password", "loopback", "no-scheme"],
+    ids=["user-and-password", "upper-case-scheme", "password-alone", "slash-in-password", "hash-in-password",
+         "question-mark-in-password", "loopback", "no-scheme"],
 )
 @pytest.mark.parametrize(
     ("how", "code"),

@@ -296,7 +296,7 @@ def normalize_base_url(raw: str) -> str:
     if not sep or scheme not in ("http", "https"):
         raise ValueError(_URL_SHAPE)
     authority, slash, path = rest.partition("/")
-    if "@" in rest.partition("?")[0].partition("#")[0]:
+    if "@" in rest:  # user info (a password may hold '/', '?' or '#': refuse any '@')
         raise ValueError("should not hold a user name or password (user:password@): give credentials as settings")
     if "?" in rest or "#" in rest or "\\" in rest:
         raise ValueError(f"{_URL_SHAPE} (no query, fragment or backslash)")
