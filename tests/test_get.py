@@ -841,7 +841,7 @@ def test_redirect_is_not_followed(sim, knock_env):
 
 def test_plain_http_to_a_remote_host_is_refused(sim):
     r = run_cli(["get", MISSING_ID], {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": "http://bulk.example.test"})
-    assert r.code == 2
+    assert r.code == 7  # the URL came from the environment: a configuration error
     assert "--allow-insecure-http" in r.stderr
     assert KNOCK_TOKEN not in r.stderr
 

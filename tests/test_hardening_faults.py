@@ -471,10 +471,14 @@ def http_date(offset: float) -> str:
 RETRY_AFTER_CASES = {
     "seconds": ("2", (2.0, 2.0)),
     "zero": ("0", (0.0, 0.0)),
-    "negative": ("-5", (0.0, 0.0)),
-    "fractional": ("0.25", (0.25, 0.25)),
     "absurd-seconds": ("999999999", (60.0, 60.0)),
-    "overflowing-seconds": ("1e999", (60.0, 60.0)),
+    # RFC 9110 allows digits only: anything else is as if absent (backoff).
+    "negative": ("-5", (0.25, 0.5)),
+    "fractional": ("0.25", (0.25, 0.5)),
+    "overflowing-seconds": ("1e999", (0.25, 0.5)),
+    "underscored": ("1_0", (0.25, 0.5)),
+    "infinite": ("inf", (0.25, 0.5)),
+    "exponent": ("1e3", (0.25, 0.5)),
     "http-date": (None, (27.0, 30.5)),  # 30 s from now, sent as an HTTP-date
     "http-date-past": ("Thu, 01 Jan 1970 00:00:00 GMT", (0.0, 0.0)),
     "http-date-year-9999": ("Fri, 31 Dec 9999 23:59:59 GMT", (60.0, 60.0)),

@@ -7,9 +7,11 @@ on demand (a DNS failure, a body without Content-Length); the rest use the simul
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import random
 import socket
+import zlib
 
 import httpx
 import pytest
@@ -35,6 +37,7 @@ from bulkop.api.http import (
 from bulkop.errors import (
     ApiUnavailable,
     AuthError,
+    ConfigError,
     ExitCode,
     InvalidResponse,
     NotFoundError,
@@ -92,14 +95,31 @@ def response(status: int, body: bytes = b"{}", **headers: str) -> httpx.Response
     [
         ("1", 1.0),
         ("0", 0.0),
-        ("2.5", 2.5),
         (" 7 ", 7.0),
-        ("-5", 0.0),
+        ("007", 7.0),
         ("61", MAX_RETRY_AFTER),
         ("86400", MAX_RETRY_AFTER),
-        ("1e400", MAX_RETRY_AFTER),
-        ("inf", MAX_RETRY_AFTER),
+        ("9" * 5000, MAX_RETRY_AFTER),  # too many digits for int(): still "a long time"
+        # Not delta-seconds (RFC 9110: 1*DIGIT) nor an HTTP-date: absent, so the caller backs off.
+        ("2.5", None),
+        (" 10.5", None),
+        ("-5", None),
+        ("-1", None),
+        ("+5", None),
+        ("1_0", None),
+        ("1e3", None),
+        ("1e400", None),
+        ("inf", None),
+        ("Infinity", None),
+        ("0x10", None),
+        ("\u0661\u0660", None),  # Arabic-Indic digits are digits to Python, not to HTTP
+        ("10 s", None),
         ("nan", None),
+        ("Sun Nov  6 08:49:37 1994", MAX_RETRY_AFTER),  # asctime, an obsolete form RFC 9110 still accepts
+        ("Sunday, 06-Nov-94 08:49:37 GMT", MAX_RETRY_AFTER),  # RFC 850, the other obsolete form
+        ("Sun, 06 Nov 1994 08:49:37 UTC", None),  # IMF-fixdate says GMT, nothing else
+        ("Sun, 31 Feb 1994 08:49:37 GMT", None),
+        ("6 Nov 1994 08:49:37 GMT", None),
         ("soon", None),
         ("", None),
         (None, None),
@@ -196,7 +216,7 @@ def test_allow_insecure_http_sends_to_a_remote_host():
     handler = Recorder(response(200, BODY, **{"content-type": "application/json"}))
     env = {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": "http://bulk.example.test"}
     refused = run_cli(["get", OP], env, transport=httpx.MockTransport(handler))
-    assert refused.code == 2 and handler.requests == []
+    assert refused.code == 7 and handler.requests == []  # the URL came from the environment: config
     r = run_cli(["get", OP, "--allow-insecure-http"], env, transport=httpx.MockTransport(handler))
     assert r.code == 0, r.stderr
     (req,) = handler.requests
@@ -462,3 +482,116 @@ def test_dropped_connections_are_retried(sim, knock_env, fault):
     assert r.code == 6
     assert "connection broke" in r.stderr and "after 3 attempts" in r.stderr
     assert len(sim.requests_for(op)) == 3 and len(delays) == 2
+
+
+# --------------------------------------------------------------------------- issue 12: deadlines, encodings, cookies
+
+
+@pytest.mark.parametrize(("timeout", "shown"), [(30, "5s"), (60, "5s"), (2, "2s"), (0.5, "0.5s")])
+def test_a_connect_timeout_names_the_connect_timeout_not_the_request_timeout(timeout, shown):
+    req = httpx.Request("GET", URL)
+    handler = Recorder(httpx.ConnectTimeout("timed out", request=req))
+    with pytest.raises(ApiUnavailable) as e:
+        http_with(handler).get(URL, headers={}, timeout=timeout, retries=0, max_body=1000)
+    assert f"connect timed out after {shown}" in e.value.message
+    assert f"after {timeout:g}s" not in e.value.message or f"{timeout:g}s" == shown
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+def raw_deflate(data: bytes) -> bytes:
+    c = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return c.compress(data) + c.flush()
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        (gz(BODY[:50]) + gz(BODY[50:]), "gzip"),  # two gzip members (RFC 1952)
+        (gz(BODY) + b"\0\0\0\0", "gzip"),  # padding after the stream is ignored
+        (zlib.compress(BODY), "deflate"),
+        (raw_deflate(BODY), "deflate"),
+        (zlib.compress(gz(BODY)), "gzip, deflate"),
+        (gz(raw_deflate(BODY)), "deflate, gzip"),
+        (gz(BODY), "GZip"),
+        (gz(BODY), "x-gzip"),
+        (BODY, "identity"),
+        (gz(BODY), " gzip , identity "),
+    ],
+)
+def test_encodings_decode_to_the_body(body, encoding):
+    # An iterator, so that httpx hands the raw bytes over (bytes would be decoded up front).
+    handler = Recorder(httpx.Response(200, content=iter([body]), headers={"content-encoding": encoding}))
+    assert fetch(http_with(handler)).body == BODY
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "words"),
+    [
+        (gz(BODY)[:-12], "gzip", "ends early"),  # truncated: not a body
+        (gz(BODY)[:10], "gzip", "ends early"),
+        (b"\x1f\x8b\x08\x00garbage-not-deflate", "gzip", "cannot be decoded"),
+        (gz(BODY), "gzip, gzip", "cannot be decoded"),  # says two layers, has one
+        (b"\x78\x9c" + b"\xff" * 20, "deflate", "cannot be decoded"),
+        (gz(BODY), "br", "Content-Encoding 'br'"),
+        (gz(BODY), "zstd", "Content-Encoding 'zstd'"),
+        (gz(BODY), "gzip, compress", "Content-Encoding 'compress'"),
+    ],
+)
+def test_undecodable_or_unrequested_encodings_are_invalid_answers(body, encoding, words):
+    handler = Recorder(httpx.Response(200, content=iter([body]), headers={"content-encoding": encoding}))
+    with pytest.raises(InvalidResponse) as e:
+        fetch(http_with(handler))
+    assert words in e.value.message
+    assert len(handler.requests) == 1  # an invalid answer is not retried
+
+
+@pytest.mark.parametrize("layers", [["gzip"], ["gzip", "gzip"], ["deflate", "gzip"], ["gzip", "gzip", "gzip"]])
+def test_decoded_bytes_are_capped_while_decoding_whatever_the_layers(layers):
+    body = b"0" * (8 * 1024 * 1024)
+    for layer in layers:
+        body = gz(body) if layer == "gzip" else zlib.compress(body)
+    handler = Recorder(httpx.Response(200, content=iter([body]), headers={"content-encoding": ", ".join(layers)}))
+    with pytest.raises(InvalidResponse) as e:
+        fetch(http_with(handler), max_body=100_000)
+    assert "cap" in e.value.message
+
+
+def test_sends_accept_encoding_for_what_it_decodes_only():
+    handler = Recorder(response(200, BODY))
+    fetch(http_with(handler))
+    assert handler.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_set_cookie_is_never_stored_nor_sent():
+    handler = Recorder(
+        httpx.Response(503, content=b"{}", headers=[("set-cookie", "a=1"), ("set-cookie", "b=2; Path=/")]),
+        response(200, BODY),
+    )
+    http = http_with(handler)
+    fetch(http)
+    fetch(http)
+    assert [r.headers.get("cookie") for r in handler.requests] == [None, None, None]
+
+
+@pytest.mark.parametrize("url", ["ftp://api.knock.app/x", "file:///etc/passwd", "javascript:alert(1)", "/relative"])
+def test_only_http_and_https_urls_are_fetched(url):
+    handler = Recorder(response(200, BODY))
+    with pytest.raises(UsageError):
+        http_with(handler).get(url, headers={}, timeout=1, retries=0, max_body=1000)
+    assert handler.requests == []
+
+
+@pytest.mark.parametrize("source", ["env", "profile", "default"])
+def test_a_plain_http_refusal_from_configuration_is_a_config_error(source):
+    with pytest.raises(ConfigError) as e:
+        check_credentials_safe("http://bulk.example.com", False, source)
+    assert e.value.exit_code == ExitCode.CONFIG == 7
+
+
+@pytest.mark.parametrize("spelling", ["http", "HTTP", "Http"])
+def test_a_plain_http_refusal_reads_the_scheme_in_any_case(spelling):
+    with pytest.raises(UsageError):
+        check_credentials_safe(f"{spelling}://bulk.example.com", False, "flag")

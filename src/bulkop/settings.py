@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -85,7 +86,7 @@ SETTINGS: tuple[Setting, ...] = (
         "request_timeout",
         "float",
         30.0,
-        "Seconds to wait for a response (connect: 5 s).",
+        "Seconds a request may take in all: connect, headers and body (connect: at most 5 s).",
         env=("BULKOP_REQUEST_TIMEOUT",),
         flag="--request-timeout",
     ),
@@ -220,7 +221,7 @@ def convert(setting: Setting, raw: Any) -> Any:
         if t == "choice" and raw not in setting.choices:
             raise ValueError(f"should be one of {', '.join(setting.choices)}")
         if t == "url":
-            return _url(raw)
+            return normalize_base_url(raw)
         if not raw and t == "secret":
             raise ValueError("is empty")
         return raw
@@ -276,12 +277,58 @@ def convert(setting: Setting, raw: Any) -> Any:
     raise AssertionError(f"unknown setting type {t}")
 
 
-def _url(raw: str) -> str:
-    url = raw.strip().rstrip("/")
-    m = re.match(r"^(https?)://([^/?#@\s]+)(/[^?#\s]*)?$", url, re.IGNORECASE)
-    if not m:
-        raise ValueError("should be an http:// or https:// URL with a host, like https://api.knock.app")
-    return url
+_URL_SHAPE = "should be an http:// or https:// URL with a host, like https://api.knock.app"
+_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?", re.ASCII)
+_PATH = re.compile(r"(?:/(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})*)*", re.ASCII)
+
+
+def normalize_base_url(raw: str) -> str:
+    """Parse a base URL once, at the edge: `scheme://host[:port][/path]`, scheme lowercased.
+
+    Everything later (TLS or not, which host gets credentials) decides on this normal form.
+    Messages never repeat the URL: it may hold a password.
+    """
+    url = raw.strip()
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise ValueError(f"{_URL_SHAPE} (printable ASCII, no spaces; use punycode for international host names)")
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("http", "https"):
+        raise ValueError(_URL_SHAPE)
+    authority, slash, path = rest.partition("/")
+    if "@" in rest:  # user info (a password may hold '/', '?' or '#': refuse any '@')
+        raise ValueError("should not hold a user name or password (user:password@): give credentials as settings")
+    if "?" in rest or "#" in rest or "\\" in rest:
+        raise ValueError(f"{_URL_SHAPE} (no query, fragment or backslash)")
+    host, port = authority.lower(), ""
+    if host.startswith("["):
+        literal, _, after = host[1:].partition("]")
+        try:
+            ipaddress.IPv6Address(literal)
+        except ValueError:
+            raise ValueError(f"{_URL_SHAPE} (the IPv6 address in brackets is not valid)") from None
+        host, sep_port, port = f"[{literal}]", after[:1], after[1:]
+        if after and sep_port != ":":
+            raise ValueError(_URL_SHAPE)
+    else:
+        host, _, port = host.partition(":")
+        if not host or not _HOST.fullmatch(host):
+            raise ValueError(_URL_SHAPE)
+    if ":" in authority.rpartition("]")[2] and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{_URL_SHAPE} (the port should be a number from 1 to 65535)")
+    path = ("/" + path).rstrip("/") if slash else ""
+    if not _PATH.fullmatch(path) or any(seg.lower().replace("%2e", ".") in (".", "..") for seg in path.split("/")):
+        raise ValueError(f"{_URL_SHAPE} (the path has a character that needs %-encoding, or a . or .. segment)")
+    return f"{scheme}://{host}{f':{int(port)}' if port else ''}{path}"
+
+
+def without_userinfo(url: str) -> str:
+    """A URL as it may be shown: anything before an `@` (a user name, a password) elided."""
+    if "@" not in url:
+        return url
+    scheme, sep, _ = url.partition("://")
+    prefix = f"{scheme}://" if sep and "@" not in scheme else ""
+    return f"{prefix}…@{url.rpartition('@')[2]}"
 
 
 # --------------------------------------------------------------------------- resolution
@@ -375,7 +422,8 @@ def validate_flag(name: str, raw: Any) -> Any:
     try:
         return convert(setting, raw)
     except ValueError as e:
-        message = str(e) if repr(str(raw)) in str(e) else f"{raw!r} {e}"
+        shown = without_userinfo(raw) if setting.type == "url" and isinstance(raw, str) else raw
+        message = str(e) if repr(str(raw)) in str(e) else f"{shown!r} {e}"
         raise UsageError(f"{setting.flag or name} {message}") from None
 
 

@@ -24,9 +24,10 @@ from bulkop.api.http import (
     raise_for_status,
 )
 from bulkop.api.providers import PROVIDERS
-from bulkop.errors import BulkopError, ConfigError
+from bulkop.errors import BulkopError, ConfigError, InvalidResponse, UsageError
 from bulkop.models import BulkOperation
-from bulkop.settings import MiB
+from bulkop.sanitize import clean
+from bulkop.settings import MiB, normalize_base_url
 
 __all__ = ["Client", "RequestEvent"]
 
@@ -48,7 +49,10 @@ class Client:
         allow_insecure_http: bool = False,
         http: Http | None = None,
         on_event: Callable[[RequestEvent], None] | None = None,
+        base_url_source: str = "flag",
     ) -> None:
+        """`base_url_source` says where the base URL came from (flag, env, profile, default), so
+        that a problem with it is a usage error (exit 2) for a flag, a config error (7) otherwise."""
         if provider not in PROVIDERS:
             raise ConfigError(f"unknown provider {provider!r}", hint=f"use one of {', '.join(PROVIDERS)}")
         self.provider = PROVIDERS[provider]
@@ -58,10 +62,16 @@ class Client:
                 f"no base URL for {provider}",
                 hint="SAYMON is self-hosted: pass --base-url, set BULKOP_BASE_URL, or set the profile's base_url",
             )
-        self.base_url = base.rstrip("/")
+        error = UsageError if base_url_source == "flag" else ConfigError
+        try:
+            # Settings hand over a URL already in this normal form; a library caller may not.
+            self.base_url = normalize_base_url(base)
+        except ValueError as e:
+            hint = "check --base-url, BULKOP_BASE_URL or the profile's base_url"
+            raise error(f"the base URL {e}", hint=hint) from None
         creds = SimpleNamespace(api_key=api_key, login=login, password=password)
         self._auth = self.provider.auth_headers(creds)
-        check_credentials_safe(self.base_url, allow_insecure_http)
+        check_credentials_safe(self.base_url, allow_insecure_http, base_url_source)
         self.request_timeout = request_timeout
         self.retries = retries
         self.max_body_size = max_body_size
@@ -85,11 +95,23 @@ class Client:
             allow_insecure_http=settings.allow_insecure_http,
             http=http,
             on_event=on_event,
+            base_url_source=_source(settings, "base_url"),
         )
 
     def normalize_id(self, op_id: str) -> str:
-        """The canonical id, or UsageError (exit 2) before any request is made."""
-        return self.provider.normalize_id(op_id)
+        """The canonical id, or UsageError (exit 2) before any request is made.
+
+        Whatever a provider accepts, the id must stay one path segment of its route: it may not
+        walk up (`..`), out (`/`, `\\`), into a query or fragment (`?`, `#`), or hide any of
+        these behind %-encoding or whitespace.
+        """
+        canonical = self.provider.normalize_id(op_id)
+        if not _one_path_segment(canonical):
+            raise UsageError(
+                f"{clean(op_id, max_len=80)!r} is not a {self.provider.NAME} bulk operation id "
+                "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)"
+            )
+        return canonical
 
     def url(self, op_id: str) -> str:
         return self.base_url + self.provider.path(op_id)
@@ -112,14 +134,28 @@ class Client:
         )
         data = decode_json(response, url)
         try:
-            return self.provider.parse(op_id, data)
+            op = self.provider.parse(op_id, data)
+            self._check_echoed_id(op_id, op)
         except BulkopError as e:
-            content_type = response.content_type or "no content type"
+            content_type = clean(response.content_type, max_len=80) or "no content type"
+            # The parser may quote what the server sent: a 20 MB field must not become the line.
             e.message = (
                 f"{self.base_url} answered HTTP {response.status} ({content_type}) "
-                f"with an invalid {self.provider.NAME} operation: {e.message}"
+                f"with an invalid {self.provider.NAME} operation: {clean(e.message, max_len=300)}"
             )
             raise
+        return op
+
+    def _check_echoed_id(self, op_id: str, op: BulkOperation) -> None:
+        """An answer about another operation is not an answer about this one."""
+        try:
+            echoed = self.provider.normalize_id(str(op.id))
+        except UsageError:
+            echoed = None
+        if echoed != op_id:
+            raise InvalidResponse(
+                f"it is about operation {clean(str(op.id), max_len=80)!r}, not the one asked for ({op_id})"
+            )
 
     def get_many(self, ids: Iterable[str], *, max_workers: int = 8) -> list[BulkOperation | BulkopError]:
         """Fetch several operations concurrently (bounded); results in the order given."""
@@ -144,3 +180,20 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _source(settings: Any, name: str) -> str:
+    """Where a setting came from (flag, env, profile, default); "flag" when it is not known."""
+    resolved = getattr(settings, "values", {}).get(name)
+    return getattr(resolved, "source", "flag")
+
+
+_NOT_IN_A_SEGMENT = frozenset("/\\?#%;")
+
+
+def _one_path_segment(op_id: str) -> bool:
+    """True when `op_id`, put in a route, stays exactly one segment of it, whatever a server
+    or proxy on the way decodes or normalises (dot segments, %-escapes, `;` parameters)."""
+    if op_id in ("", ".", "..") or not op_id.isascii() or not op_id.isprintable():
+        return False
+    return not any(ch in _NOT_IN_A_SEGMENT or ch.isspace() for ch in op_id)

@@ -6,15 +6,19 @@ CLI can log them (--debug) or show them in the watch view.
 
 from __future__ import annotations
 
-import email.utils
+import http.cookiejar
 import ipaddress
 import json
 import random
+import re
+import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +31,7 @@ if "httpx" not in sys.modules:
 import httpx
 
 from bulkop import __version__
-from bulkop.errors import ApiUnavailable, AuthError, InvalidResponse, NotFoundError, UsageError
+from bulkop.errors import ApiUnavailable, AuthError, ConfigError, InvalidResponse, NotFoundError, UsageError
 from bulkop.sanitize import clean
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -35,6 +39,9 @@ MAX_RETRY_AFTER = 60.0  # seconds: a server asking for longer is capped (and sti
 BACKOFF_BASE, BACKOFF_MAX = 0.5, 8.0
 CONNECT_TIMEOUT = 5.0
 USER_AGENT = f"bulkop/{__version__}"
+# The encodings bulkop decodes itself, bounded (see _inflate); nothing else is asked for.
+ACCEPT_ENCODING = "gzip, deflate"
+MAX_SERVER_TEXT = 160  # characters of server-sent text an error message quotes at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,34 +88,71 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_credentials_safe(base_url: str, allow_insecure_http: bool) -> None:
-    """Refuse to send a secret over plain http:// unless the host is this machine (or told to)."""
+def check_credentials_safe(base_url: str, allow_insecure_http: bool, source: str = "flag") -> None:
+    """Refuse to send a secret over plain http:// unless the host is this machine (or told to).
+
+    `source` is where the base URL came from: a flag makes this a usage error (exit 2), the
+    environment or a profile a configuration error (exit 7).
+    """
     parts = urlsplit(base_url)
-    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname or ""):
-        raise UsageError(
-            f"refusing to send credentials over plain http:// to {parts.hostname}",
+    if parts.scheme.lower() == "http" and not allow_insecure_http and not is_loopback(parts.hostname or ""):
+        error = UsageError if source == "flag" else ConfigError
+        raise error(
+            f"refusing to send credentials over plain http:// to {clean(parts.hostname, max_len=MAX_SERVER_TEXT)}",
             hint="use https://, or pass --allow-insecure-http (env BULKOP_ALLOW_INSECURE_HTTP=1) "
             "if this network is trusted",
         )
 
 
+_DELTA_SECONDS = re.compile(r"[0-9]+", re.ASCII)
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = f"({'|'.join(_MONTHS)})"
+_TIME = r"([0-9]{2}):([0-9]{2}):([0-9]{2})"
+# RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient must accept.
+_IMF_FIXDATE = re.compile(rf"{_DAY}, ([0-9]{{2}}) {_MONTH} ([0-9]{{4}}) {_TIME} GMT", re.ASCII)
+_RFC850_DATE = re.compile(
+    rf"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), ([0-9]{{2}})-{_MONTH}-([0-9]{{2}}) {_TIME} GMT",
+    re.ASCII,
+)
+_ASCTIME_DATE = re.compile(rf"{_DAY} {_MONTH} ([0-9 ][0-9]) {_TIME} ([0-9]{{4}})", re.ASCII)
+
+
+def _http_date(value: str) -> float | None:
+    """Seconds since the epoch of an RFC 9110 HTTP-date, or None if `value` is not one."""
+    if m := _IMF_FIXDATE.fullmatch(value):
+        day, month, year, hh, mm, ss = m.groups()
+    elif m := _RFC850_DATE.fullmatch(value):
+        day, month, yy, hh, mm, ss = m.groups()
+        year = str(1900 + int(yy) if int(yy) >= 70 else 2000 + int(yy))
+    elif m := _ASCTIME_DATE.fullmatch(value):
+        month, day, hh, mm, ss, year = m.groups()
+    else:
+        return None
+    try:
+        when = datetime(int(year), _MONTHS.index(month) + 1, int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
+    except ValueError:  # 31 February, 25:00:00, …
+        return None
+    return when.timestamp()
+
+
 def retry_after_seconds(value: str | None, now_epoch: float | None = None) -> float | None:
-    """Parse Retry-After (delta-seconds or an HTTP-date); None if absent or unparseable."""
+    """Parse Retry-After as RFC 9110 defines it: delta-seconds (digits only) or an HTTP-date.
+
+    Anything else (`1_0`, `1e3`, `inf`, `-1`, `10.5`) is treated as absent: None, so the caller
+    backs off on its own.
+    """
     if not value:
         return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+    value = value.strip(" \t")
+    if _DELTA_SECONDS.fullmatch(value):
+        # A thousand digits are as good as "a very long time": no int() of a huge string.
+        seconds = float(value) if len(value) <= 12 else MAX_RETRY_AFTER
+    else:
+        when = _http_date(value)
+        if when is None:
             return None
-        if when is None or when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now_epoch is None else now_epoch)
-    if seconds != seconds:  # NaN
-        return None
+        seconds = when - (time.time() if now_epoch is None else now_epoch)
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
@@ -122,7 +166,12 @@ def backoff(attempt: int, rng: random.Random = _RNG) -> float:
 
 
 class Http:
-    """One httpx.Client per process, shared by every provider and thread (it is thread-safe)."""
+    """One httpx.Client per kind of URL (http, https), shared by every provider and thread.
+
+    Three promises hold for every request, whatever the server does: certificates are always
+    verified, nothing takes longer than the request's deadline (connect, headers and body
+    together), and no body grows past the cap, even while it is being decompressed.
+    """
 
     def __init__(
         self,
@@ -140,8 +189,9 @@ class Http:
         self._lock = threading.Lock()
 
     def _client(self, tls: bool) -> httpx.Client:
-        # A TLS context (and the CA bundle) is only built when an https:// URL needs it: it
-        # costs 30-60 ms, which a plain-http loopback call should not pay.
+        # A CA bundle costs 30-60 ms to load, which a plain-http loopback call should not pay.
+        # The plain-http client still verifies: its TLS context trusts no certificate at all,
+        # so an https URL that ever reached it would fail, never pass unchecked.
         with self._lock:
             client = self._clients.get(tls)
             if client is None:
@@ -149,18 +199,19 @@ class Http:
                     max_connections=self._max_connections,
                     max_keepalive_connections=self._max_connections,
                 )
-                kwargs: dict[str, Any] = {
-                    "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
-                    "follow_redirects": False,
-                    "trust_env": False,
-                }
-                if self._transport is not None:
-                    kwargs["transport"] = self._transport
-                elif not tls:
-                    kwargs["transport"] = httpx.HTTPTransport(verify=False, limits=limits)
-                else:
-                    kwargs["limits"] = limits
-                client = self._clients[tls] = httpx.Client(**kwargs)
+                context = httpx.create_ssl_context(trust_env=False) if tls else _trust_nothing()
+                client = self._clients[tls] = httpx.Client(
+                    headers={
+                        "User-Agent": USER_AGENT,
+                        "Accept": "application/json",
+                        "Accept-Encoding": ACCEPT_ENCODING,
+                    },
+                    follow_redirects=False,
+                    trust_env=False,
+                    # Cookies are never stored, so never replayed, nor shared between profiles.
+                    cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+                    transport=self._transport or _DeadlineTransport(context, limits),
+                )
             return client
 
     def close(self) -> None:
@@ -182,18 +233,21 @@ class Http:
     ) -> Response:
         """GET with retries on connection errors, timeouts, 429 and 502/503/504.
 
+        `timeout` is each attempt's total deadline: connect, headers and body together.
         Returns the final response whatever its status (the provider maps 4xx/5xx to errors);
         raises ApiUnavailable when the network never gave an answer.
         """
-        client = self._client(url.startswith("https:"))
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise UsageError(f"only http:// and https:// URLs are supported, not {clean(scheme, max_len=20)!r}")
+        client = self._client(scheme == "https")
         shown = display_url or url
-        http_timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout))
         attempt = 0
         while True:
             attempt += 1
             start = self.now()
             try:
-                response = self._fetch(client, url, headers, http_timeout, max_body)
+                response = self._fetch(client, url, headers, timeout, max_body)
             except _Retryable as e:
                 elapsed = self.now() - start
                 if attempt > retries or not e.retry:
@@ -219,31 +273,40 @@ class Http:
         client: httpx.Client,
         url: str,
         headers: dict[str, str],
-        timeout: httpx.Timeout,
+        timeout: float,
         max_body: int,
     ) -> Response:
+        connect = min(CONNECT_TIMEOUT, timeout)
+        deadline = time.monotonic() + timeout
+        _DEADLINE.end = deadline  # every socket operation of this thread now ends by then
         try:
-            with client.stream("GET", url, headers=headers, timeout=timeout) as r:
+            with client.stream(
+                "GET", url, headers=headers, timeout=httpx.Timeout(timeout, connect=connect)
+            ) as r:
                 declared = r.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_body:
                     raise InvalidResponse(_too_large(url, r.status_code, max_body, int(declared)))
-                if declared and declared.isdigit() and "content-encoding" not in r.headers:
+                encodings = _content_encodings(r.headers, url)
+                if declared and declared.isdigit() and not encodings:
                     # Known and under the cap: one read, no per-chunk loop (the common case).
                     return Response(r.status_code, r.headers.get("content-type", ""), r.read(), r.headers)
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in r.iter_bytes():
+                # Encoded bodies are read raw and decoded here, bounded; httpx's decoders are not.
+                wire = _raw(r.iter_raw() if encodings else r.iter_bytes(), deadline, max_body, url, r.status_code)
+                for chunk in _inflate(wire, encodings):
                     size += len(chunk)
                     if size > max_body:
                         raise InvalidResponse(_too_large(url, r.status_code, max_body, None))
                     chunks.append(chunk)
                 return Response(r.status_code, r.headers.get("content-type", ""), b"".join(chunks), r.headers)
         except httpx.TimeoutException as e:
-            kind = "connect" if isinstance(e, httpx.ConnectTimeout) else "read"
+            if isinstance(e, httpx.ConnectTimeout):
+                raise _Retryable(
+                    "connect timeout", f"connect timed out after {connect:g}s", "check the base URL and the network"
+                ) from None
             raise _Retryable(
-                f"{kind} timeout",
-                f"timed out after {timeout.read:g}s",
-                "try a larger --request-timeout, or check the server",
+                "timeout", f"timed out after {timeout:g}s", "try a larger --request-timeout, or check the server"
             ) from None
         except httpx.ConnectError as e:
             text = str(e)
@@ -260,17 +323,28 @@ class Http:
                 raise _Retryable(
                     "connection refused", "connection refused", "is the server running, and is the base URL right?"
                 ) from None
+            if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+                raise _Retryable(
+                    "certificate not trusted",
+                    f"its TLS certificate could not be verified ({clean(text, max_len=120)})",
+                    "the server is not who it claims to be, or uses a certificate no public CA signed",
+                    retry=False,
+                ) from None
             raise _Retryable(
-                "connection failed", f"cannot connect ({clean(text)[:120]})", "check the network and the base URL"
+                "connection failed",
+                f"cannot connect ({clean(text, max_len=120)})",
+                "check the network and the base URL",
             ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as e:
             raise _Retryable(
                 "connection dropped",
-                f"the connection broke ({clean(str(e))[:120] or type(e).__name__})",
+                f"the connection broke ({clean(str(e), max_len=120) or type(e).__name__})",
                 "the server closed the connection; try again",
             ) from None
         except httpx.DecodingError as e:
-            raise InvalidResponse(f"{_host(url)} sent a body that cannot be decoded ({clean(str(e))[:120]})") from None
+            raise InvalidResponse(
+                f"{_host(url)} sent a body that cannot be decoded ({clean(str(e), max_len=120)})"
+            ) from None
         except httpx.LocalProtocolError:
             # Raised while building the request: its text may quote a header, i.e. a secret.
             raise InvalidResponse(
@@ -278,7 +352,216 @@ class Http:
                 hint="check the credentials for stray characters",
             ) from None
         except httpx.TransportError as e:
-            raise _Retryable("transport error", f"{type(e).__name__}: {clean(str(e))[:120]}", "try again") from None
+            what = f"{type(e).__name__}: {clean(str(e), max_len=120)}"
+            raise _Retryable("transport error", what, "try again") from None
+        finally:
+            _DEADLINE.end = None
+
+
+def _raw(chunks: Iterable[bytes], deadline: float, max_body: int, url: str, status: int) -> Iterator[bytes]:
+    """The body as it comes off the wire, checked against the deadline and the cap."""
+    size = 0
+    for chunk in chunks:
+        if time.monotonic() > deadline:
+            # A body trickled in small chunks: the sockets keep their deadline, this loop too.
+            raise httpx.ReadTimeout("the request's deadline passed")
+        size += len(chunk)
+        if size > max_body:
+            raise InvalidResponse(_too_large(url, status, max_body, None))
+        yield chunk
+
+
+# --------------------------------------------------------------------------- bounded decoding
+
+_PIECE = 64 * 1024  # most bytes one decompression step may produce
+
+
+def _content_encodings(headers: httpx.Headers, url: str) -> list[str]:
+    """The Content-Encoding layers in the order to undo them; an unknown one is an invalid answer."""
+    layers = []
+    for token in headers.get_list("content-encoding", split_commas=True):
+        name = token.strip().lower()
+        if name in ("", "identity"):
+            continue
+        if name == "x-gzip":
+            name = "gzip"
+        if name not in ("gzip", "deflate"):
+            raise InvalidResponse(
+                f"{_host(url)} sent a body in an encoding bulkop did not ask for "
+                f"(Content-Encoding {clean(token, max_len=40)!r}; accepted: {ACCEPT_ENCODING})"
+            )
+        layers.append(name)
+    return layers[::-1]
+
+
+def _inflate(chunks: Iterable[bytes], encodings: list[str]) -> Iterator[bytes]:
+    """Undo each encoding in turn, lazily: no step ever produces more than _PIECE bytes, so the
+    caller's cap stops a stacked bomb (`gzip, gzip`) after at most the cap, not gigabytes later."""
+    stream: Iterable[bytes] = chunks
+    for encoding in encodings:
+        stream = _Inflater(encoding).run(stream)
+    return iter(stream)
+
+
+class _Inflater:
+    """One gzip or deflate layer (zlib-wrapped or raw deflate, as servers send both)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._obj: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
+        self._head = b""  # deflate: the first two bytes tell zlib-wrapped from raw
+        self._fed = False
+        self._done = False
+
+    def run(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            yield from self._feed(chunk)
+        if self._obj is None and self._head:
+            yield from self._feed(b"", final=True)
+        if self._fed and not self._done:
+            raise httpx.DecodingError(f"the {self.encoding} stream ends early")
+
+    def _feed(self, data: bytes, *, final: bool = False) -> Iterator[bytes]:
+        if self._done or not (data or final):
+            return
+        if self._obj is None:
+            self._head += data
+            if len(self._head) < 2 and not final:
+                return
+            data, self._head = self._head, b""
+            zlib_wrapped = len(data) >= 2 and (data[0] & 0x0F) == 8 and ((data[0] << 8) | data[1]) % 31 == 0
+            self._obj = zlib.decompressobj(zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
+        self._fed = True
+        while True:
+            try:
+                out = self._obj.decompress(data, _PIECE)
+            except zlib.error as e:
+                raise httpx.DecodingError(f"invalid {self.encoding} data: {e}") from None
+            if out:
+                yield out
+            data = self._obj.unconsumed_tail
+            if self._obj.eof:
+                rest = self._obj.unused_data
+                if self.encoding == "gzip" and rest[:1] == b"\x1f":
+                    # Another gzip member follows (RFC 1952 allows several).
+                    self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    data = rest
+                    continue
+                self._done = True  # anything after the end of the stream is ignored
+                return
+            if not data and len(out) < _PIECE:
+                return
+
+
+# --------------------------------------------------------------------------- transport
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A cookie policy that keeps nothing and sends nothing."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def _trust_nothing() -> ssl.SSLContext:
+    """A TLS context that verifies certificates and hostnames but trusts no CA (so: nothing)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    return context
+
+
+class _Deadline(threading.local):
+    end: float | None = None
+
+
+# When the current thread's request must be over (time.monotonic()); None outside a request.
+_DEADLINE = _Deadline()
+
+
+def _within_deadline(timeout: float | None, kind: str) -> float | None:
+    """The socket timeout to use now: the configured one, shortened to what is left of the deadline."""
+    end = _DEADLINE.end
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        import httpcore
+
+        error = {"connect": httpcore.ConnectTimeout, "write": httpcore.WriteTimeout}.get(kind, httpcore.ReadTimeout)
+        raise error("the request's deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    """A network stream whose every read and write ends by the request's deadline, so a server
+    trickling a byte a second (headers or body) cannot hold a request past it."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _within_deadline(timeout, "read"))  # type: ignore[no-any-return]
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _within_deadline(timeout, "write"))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> _DeadlineStream:
+        timeout = _within_deadline(timeout, "connect")
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """httpcore's socket backend, its streams wrapped in _DeadlineStream."""
+
+    def __init__(self) -> None:
+        import httpcore
+
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> _DeadlineStream:
+        timeout = _within_deadline(timeout, "connect")
+        return _DeadlineStream(self._backend.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        raise NotImplementedError("bulkop connects over TCP only")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's own transport (its request and exception mapping), over a connection pool whose
+    sockets keep the request's deadline. httpx does not let a network backend be passed in,
+    so the pool is built here, as httpx builds it (tests/test_trust_http.py proves it works)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+        import httpcore
+
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_DeadlineBackend(),  # type: ignore[arg-type]
+        )
 
 
 class _Retryable(Exception):
@@ -326,7 +609,7 @@ def decode_json(response: Response, url: str) -> Any:
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidResponse(
             f"{_host(url)} answered HTTP {response.status} with "
-            f"{response.content_type or 'no content type'}, not JSON: {excerpt(response.body)}",
+            f"{clean(response.content_type, max_len=80) or 'no content type'}, not JSON: {excerpt(response.body)}",
             hint="is the base URL right?",
         ) from None
 
@@ -357,7 +640,8 @@ def raise_for_status(
     if 300 <= status < 400:
         target = response.headers.get("location", "")
         raise InvalidResponse(
-            f"{host} redirected to {clean(target)[:100] or 'nowhere'}; not followed, so credentials stay on {host}",
+            f"{host} redirected to {clean(target, max_len=100) or 'nowhere'}; "
+            f"not followed, so credentials stay on {host}",
             hint="set the base URL to the final address",
         )
     if status in (401, 403):
