@@ -209,8 +209,25 @@ def main(argv: list[str] | None = None) -> None:
     if instruction := os.environ.get("_BULKOP_COMPLETE"):
         from click.shell_completion import shell_complete
 
-        sys.exit(shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction))
-    sys.exit(run(args))
+        code = shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
+    else:
+        code = run(args)
+    sys.exit(_flush_stdout(code))
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush stdout before the interpreter does: a reader that went away is exit 141, silently.
+
+    Without this the final flush happens at interpreter shutdown, where a BrokenPipeError is
+    "Exception ignored" on stderr and the exit code is 120 (only PYTHONUNBUFFERED hid it).
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _broken_pipe()
+    except (OSError, ValueError):
+        pass
+    return code
 
 
 @functools.cache

@@ -150,6 +150,7 @@ def add(opts: AddOptions, ctx: Context) -> int:
         raise UsageError(f"--login does not apply to provider {provider}")
     cf = ctx.config()
     _refuse_existing(cf, name)  # before asking for a secret that would then be thrown away
+    config.writable_target(cf.path)  # likewise: a device or FIFO at the path is refused first
     if provider in BY_NAME["login"].providers:
         table["login"] = opts.login if opts.login is not None else _read_login(ctx, opts)
     for setting in SETTINGS:
@@ -191,6 +192,7 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
         )
     cf = ctx.config()
     setting = config.check_key(key, cf.profile(name).get("provider"), f"profile {name!r}: ")
+    config.writable_target(cf.path)
     if secret:
         raw = _read_secret(ctx, key, name, config.set_command(name, key))
     elif opts.value is None:
