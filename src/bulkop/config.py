@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bulkop.errors import ConfigError, UsageError
-from bulkop.settings import BY_NAME, PROFILE_KEYS, PROVIDER_NAMES, SETTINGS, Setting, convert
+from bulkop.settings import BY_NAME, PROFILE_KEYS, PROVIDER_NAMES, SETTINGS, Setting, convert, known_profiles
 
 CONFIG_ENV = "BULKOP_CONFIG"
 # `watch PROFILE:ID` splits on ':', and names appear unquoted in commands and TOML table headers.
-_PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)
 PROFILE_NAME_RULE = "should be 1-64 letters, digits, '-', '_' or '.' (no ':')"
 _ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 # Each *_env key names the secret it stands in for: {"api_key_env": "api_key", ...}.
@@ -44,9 +44,8 @@ class ConfigFile:
         try:
             return self.profiles[name]
         except KeyError:
-            known = ", ".join(sorted(self.profiles)) or "none"
             raise ConfigError(
-                f"profile {name!r} not found in {self.path} (profiles: {known})",
+                f"profile {name!r} not found in {self.path} ({known_profiles(name, self.profiles)})",
                 hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
             ) from None
 
@@ -176,7 +175,7 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
         )
     cf = ConfigFile(path, default or None, {})
     for name, table in profiles.items():
-        if not _PROFILE_NAME.fullmatch(name):
+        if not PROFILE_NAME.fullmatch(name):
             raise ConfigError(f"{path}: profile name {name!r} {PROFILE_NAME_RULE}", hint="rename that table")
         if not isinstance(table, dict):
             raise ConfigError(
@@ -188,7 +187,7 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
 
 def check_profile_name(name: str) -> str:
     """A name given on the command line for a new profile."""
-    if not _PROFILE_NAME.fullmatch(name):
+    if not PROFILE_NAME.fullmatch(name):
         raise UsageError(f"profile name {name!r} {PROFILE_NAME_RULE}", hint="e.g. prod, staging-eu")
     return name
 

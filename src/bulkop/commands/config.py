@@ -116,6 +116,12 @@ def show(opts: ShowOptions, ctx: Context) -> int:
         console.print(render.settings_table(settings))
     else:
         ctx.stdout.write(render.settings_text(settings, chosen, path))
+    if settings.ignored_env:
+        how = "BULKOP_PROFILE" if settings.profile_source == "env" else "by name"
+        ctx.stderr.write(
+            f"Not used: {', '.join(settings.ignored_env)} (a provider SDK's variables; profile "
+            f"{settings.profile!r} was chosen {how}, so its own values win; BULKOP_* variables and flags still apply).\n"
+        )
     return 0
 
 
