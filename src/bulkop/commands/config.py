@@ -117,7 +117,7 @@ def show(opts: ShowOptions, ctx: Context) -> int:
     else:
         ctx.stdout.write(render.settings_text(settings, chosen, path))
     if settings.ignored_env:
-        how = "BULKOP_PROFILE" if settings.profile_source == "env" else "by name"
+        how = "with BULKOP_PROFILE" if settings.profile_source == "env" else "by name"
         ctx.stderr.write(
             f"Not used: {', '.join(settings.ignored_env)} (a provider SDK's variables; profile "
             f"{settings.profile!r} was chosen {how}, so its own values win; BULKOP_* variables and flags still apply).\n"
@@ -326,6 +326,9 @@ def _read_secret(ctx: Context, key: str, profile: str, example: str) -> str:
             value = getpass.getpass(f"{key} for profile {profile} (input hidden): ", stream=ctx.stderr)
         except EOFError:
             value = ""
+        except KeyboardInterrupt:
+            _end_prompt_line(ctx)  # "bulkop: interrupted" on a line of its own, not after the prompt
+            raise
     else:
         value = ctx.stdin.readline().removesuffix("\n").removesuffix("\r")
     if not value:
@@ -345,7 +348,19 @@ def _read_login(ctx: Context, opts: AddOptions) -> str:
         )
     ctx.stderr.write(f"login for profile {opts.name}: ")
     ctx.stderr.flush()
-    login = ctx.stdin.readline().strip()
+    try:
+        login = ctx.stdin.readline().strip()
+    except KeyboardInterrupt:
+        _end_prompt_line(ctx)
+        raise
     if not login:
         raise UsageError("no login given", hint=f"pass it with --login, e.g. {_add_example(opts)}")
     return login
+
+
+def _end_prompt_line(ctx: Context) -> None:
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):
+        ctx.stderr.write("\n")
+        ctx.stderr.flush()
