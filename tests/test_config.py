@@ -23,7 +23,7 @@ from bulkop import config
 from bulkop.config import ConfigFile
 from bulkop.errors import ConfigError
 from bulkop.simulator import Scenario, Simulator
-from conftest import KNOCK_TOKEN, Result, run_cli, run_process
+from conftest import KNOCK_TOKEN, Result, minimal_env, run_cli, run_process
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -728,9 +728,7 @@ def test_get_with_a_saymon_profile(path: Path, sim: Simulator) -> None:
 
 
 def _clean_env(path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKOP_", "KNOCK_", "SAYMON_"))}
-    env["BULKOP_CONFIG"] = str(path)
-    return env
+    return minimal_env(BULKOP_CONFIG=str(path))
 
 
 @pytest.mark.slow

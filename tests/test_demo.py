@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import run_process
+from conftest import minimal_env, run_process
 
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
@@ -60,7 +60,7 @@ class Serve:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=dict(os.environ),
+            env=minimal_env(),
         )
         self.banner = ""
 
