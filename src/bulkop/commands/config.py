@@ -154,9 +154,8 @@ def add(opts: AddOptions, ctx: Context) -> int:
             raise UsageError(f"{option} does not apply to provider {provider}")
     if opts.login is not None and provider not in BY_NAME["login"].providers:
         raise UsageError(f"--login does not apply to provider {provider}")
-    cf = ctx.config()
-    _refuse_existing(cf, name)  # before asking for a secret that would then be thrown away
-    config.writable_target(cf.path)  # likewise: a device or FIFO at the path is refused first
+    cf = _writable_config(ctx)  # before asking for a secret that would then be thrown away
+    _refuse_existing(cf, name)
     if provider in BY_NAME["login"].providers:
         table["login"] = opts.login if opts.login is not None else _read_login(ctx, opts)
     for setting in SETTINGS:
@@ -196,9 +195,8 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
             "(it would stay in your shell history and the process list)",
             hint=f"type it at the prompt, or pipe it in: {config.set_command(name, key)}",
         )
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     setting = config.check_key(key, cf.profile(name).get("provider"), f"profile {name!r}: ")
-    config.writable_target(cf.path)
     if secret:
         raw = _read_secret(ctx, key, name, config.set_command(name, key))
     elif opts.value is None:
@@ -235,7 +233,7 @@ def unset_key(opts: UnsetOptions, ctx: Context) -> int:
             "every profile names its provider",
             hint=f"change it with `bulkop config set {name} provider knock|saymon`",
         )
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     table = cf.profile(name)
     config.check_key(key, None, f"profile {name!r}: ")
     if key not in table:
@@ -252,7 +250,7 @@ def unset_key(opts: UnsetOptions, ctx: Context) -> int:
 
 def use(opts: UseOptions, ctx: Context) -> int:
     name = opts.name
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     cf.profile(name)
 
     def change(cf: config.ConfigFile) -> None:
@@ -266,7 +264,7 @@ def use(opts: UseOptions, ctx: Context) -> int:
 
 def remove(opts: RemoveOptions, ctx: Context) -> int:
     name = opts.name
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     cf.profile(name)
 
     def change(cf: config.ConfigFile) -> bool:
@@ -281,6 +279,14 @@ def remove(opts: RemoveOptions, ctx: Context) -> int:
     after = "; there is no default profile now (choose one with `bulkop config use NAME`)"
     ctx.stderr.write(f"Removed profile {name!r}{after if was_default else ''}.\n")
     return 0
+
+
+def _writable_config(ctx: Context) -> config.ConfigFile:
+    """The config, for a command that will write it: a device, FIFO or directory at its path
+    is refused (exit 7) before anything is asked or checked."""
+    cf = ctx.config()
+    config.writable_target(cf.path)
+    return cf
 
 
 def _refuse_existing(cf: config.ConfigFile, name: str) -> None:
