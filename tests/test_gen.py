@@ -401,3 +401,45 @@ def test_fish_completion_end_to_end(console_script: str, out: Path) -> None:
                             capture_output=True, text=True, timeout=30, check=False)
     offered = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert "--output" in offered, f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"
+
+
+@pytest.fixture
+def profiles() -> None:
+    from conftest import run_cli
+
+    for name in ("prod", "prod-eu", "staging"):
+        assert run_cli(["config", "add", name, "--provider", "knock", "--api-key-env", "K"]).code == 0
+
+
+@pytest.mark.parametrize(("words", "cword", "expected"), [
+    ("bulkop -p pr", 2, ["prod", "prod-eu"]),
+    ("bulkop --profile s", 2, ["staging"]),
+    ("bulkop get -p st", 3, ["staging"]),
+    ("bulkop watch x --profile prod-", 4, ["prod-eu"]),
+    ("bulkop config show p", 3, ["prod", "prod-eu"]),
+    ("bulkop config use s", 3, ["staging"]),
+    ("bulkop config remove prod", 3, ["prod", "prod-eu"]),
+    ("bulkop config set st", 3, ["staging"]),
+    ("bulkop -p x", 2, []),
+])
+def test_profile_names_complete_from_the_config_file(console_script: str, profiles: None, words: str, cword: int,
+                                                     expected: list[str]) -> None:
+    assert [c for c in complete(words, cword) if c] == [f"plain,{name}" for name in expected]
+
+
+def test_profile_completion_is_silent_when_the_config_cannot_be_read(console_script: str, isolated_env: Path) -> None:
+    isolated_env.parent.mkdir(parents=True, exist_ok=True)
+    isolated_env.write_text("not [ toml")
+    assert [c for c in complete("bulkop -p p", 2) if c] == []
+
+
+def test_bash_completion_of_profile_names_end_to_end(console_script: str, out: Path, profiles: None) -> None:
+    bash = shell("bash")
+    script = (
+        f"source {out / 'completions/bulkop.bash'}; COMP_WORDS=(bulkop -p st); "
+        "COMP_CWORD=2; _bulkop_completion bulkop; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run([bash, "--norc", "--noprofile", "-c", script], env=shell_env(),
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.stdout.splitlines() == ["staging"], f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"
