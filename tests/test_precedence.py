@@ -231,3 +231,39 @@ def test_unknown_command_suggestion_is_said_once() -> None:
         assert p.returncode == 2
         assert p.stderr.count(suggestion) == 1, p.stderr
         assert p.stderr.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- the suite's own environment
+
+
+def test_every_subprocess_in_the_suite_gets_an_explicit_environment() -> None:
+    """A child that inherits the developer's environment hides bugs (PYTHONUNBUFFERED=1 hid the
+    exit-120 broken pipe): every subprocess call in tests/ names env=, and none copies os.environ."""
+    import ast
+    import tomllib
+
+    tests = Path(__file__).resolve().parent
+    missing = []
+    for path in sorted(tests.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
+            if owner == "subprocess" and name in ("run", "Popen", "call", "check_call", "check_output"):
+                if not any(k.arg == "env" for k in node.keywords):
+                    missing.append(f"{path.name}:{node.lineno}")
+        for node in ast.walk(tree):
+            # dict(os.environ), {**os.environ, ...}: the whole environment, copied
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "dict" and node.args:
+                if ast.unparse(node.args[0]) == "os.environ":
+                    missing.append(f"{path.name}:{node.lineno} copies os.environ")
+            if isinstance(node, ast.Dict) and any(k is None and ast.unparse(v) == "os.environ"
+                                                  for k, v in zip(node.keys, node.values, strict=True)):
+                missing.append(f"{path.name}:{node.lineno} copies os.environ")
+    allowed = {"conftest.py"}  # run_cli: in-process, on the environment the isolation fixture cleaned
+    assert [m for m in missing if m.split(":")[0] not in allowed] == []
+    options = tomllib.loads((tests.parent / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert options["timeout"] > 0, "pytest-timeout: a hang fails one test instead of stalling CI"
