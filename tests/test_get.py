@@ -848,7 +848,7 @@ def test_debug_logs_each_request_on_stderr(sim, knock_env):
     r = run_cli(["get", op, "--debug"], knock_env, sleep=no_sleep())
     assert r.code == 0
     url = re.escape(f"{sim.base_url}/v1/bulk_operations/{op}")
-    lines = [line for line in r.stderr.splitlines() if line.startswith("bulkop: debug: ")]
+    lines = [line for line in r.stderr.splitlines() if line.startswith("bulkop: debug: GET ")]
     assert len(lines) == 2
     assert re.search(rf"GET {url} -> 503 in \d+ ms; retry 1 in \d", lines[0])
     assert re.search(rf"GET {url} -> 200 in \d+ ms$", lines[1])
