@@ -234,3 +234,64 @@ def test_the_documented_polling_loop_ends_with_the_operations_answer(loop_sim, t
             assert p.returncode == 0 and p.stdout.splitlines()[-1] == f"rc={final}", shown
         if case.endswith("later"):
             assert re.search(r"^(queued|processing)", p.stdout, re.MULTILINE), f"never polled while unfinished: {shown}"
+
+
+# --------------------------------------------------------------------------- --help examples
+
+
+def _help_examples(prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
+    from bulkop import _gen
+    from bulkop.cli import _command
+
+    found = []
+    for page in _gen.pages(_command()):
+        name = " ".join(page.path[1:])
+        if name.startswith(prefixes):
+            for example in _gen.split_epilog(page.command.epilog).examples:
+                if not example.prose:
+                    found.extend((name, line) for line in example.lines)
+    return found
+
+
+HELP_EXAMPLES = _help_examples(("get", "status", "config"))
+EXAMPLE_UUID = "123e4567-e89b-12d3-a456-426614174000"
+
+
+@pytest.fixture(scope="module")
+def examples_sim():
+    sim = Simulator(port=0, knock_token="sk_test_help_examples_token").start()
+    yield sim
+    sim.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("page", "line"), HELP_EXAMPLES, ids=[f"{p}:{n}" for n, (p, _) in enumerate(HELP_EXAMPLES)])
+def test_every_help_example_of_get_status_and_config_runs(examples_sim, tmp_path, page, line):
+    """Each example as a user would paste it, against the simulator, with profiles `prod` and
+    `staging` (the ones the examples name) already there unless the example adds it."""
+    if "jq" in line and shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
+    sim = examples_sim
+    token = "sk_test_help_examples_token"
+    ids = [sim.add(Scenario(total_rows=1000, queued_seconds=0, duration=0)),
+           sim.add(Scenario(total_rows=200, queued_seconds=0, duration=0, error_rate=0.05))]
+    config_file = tmp_path / "config.toml"
+    env = minimal_env(
+        BULKOP_CONFIG=str(config_file), ID=ids[0], ID1=ids[0], ID2=ids[1], KNOCK_API_KEY=token,
+        KNOCK_API_KEY_PROD=token, PW="saymon-password", EDITOR="true",
+    )
+    for name in ("prod", "staging"):
+        if not re.search(rf"config add {name}\b", line):
+            seed = subprocess.run(["bulkop", "config", "add", name, "--provider", "knock", "--base-url", sim.base_url],
+                                  env=env, input=token, capture_output=True, text=True, timeout=30)
+            assert seed.returncode == 0, seed.stderr
+    # Examples that need no profile run with the environment pointing at the simulator.
+    env["KNOCK_BASE_URL"] = sim.base_url
+    command = re.sub(r"\s+#.*$", "", line).replace(EXAMPLE_UUID, ids[0])
+    p = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=env, input=token, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, f"{page}: {line}\n{p.stdout}{p.stderr}"
+    assert "Traceback" not in p.stderr
+    said = re.search(r"#\s*(completed .*)$", line)
+    if said:  # the output the example promises, numbers compared without separators
+        assert said.group(1).replace(",", "") in p.stdout.replace(",", ""), p.stdout
