@@ -39,8 +39,44 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TERMINAL_WIDTH", "80")
     monkeypatch.setenv("_TYPER_FORCE_DISABLE_TERMINAL", "1")
     monkeypatch.setenv("TZ", "UTC")
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
     time.tzset()  # in-process runs format local times: make "local" UTC for them too
     return config
+
+
+# What a subprocess of the suite may see of this process's (already isolated) environment;
+# everything else it gets is named by the test. Nothing is copied from os.environ wholesale:
+# PYTHONUNBUFFERED, PYTHONWARNINGS, LC_*, a developer's credentials... never leak in.
+_PASSED_THROUGH = (
+    "BULKOP_CONFIG",
+    "XDG_CONFIG_HOME",
+    "HOME",
+    "NO_COLOR",
+    "COLUMNS",
+    "LINES",
+    "TERMINAL_WIDTH",
+    "_TYPER_FORCE_DISABLE_TERMINAL",
+)
+BIN = str(Path(sys.executable).parent)
+
+
+def minimal_env(*extra: dict[str, str] | None, **more: str) -> dict[str, str]:
+    """The whole environment for a subprocess: PATH (this venv first), HOME, a UTF-8 locale, UTC,
+    the isolated config path, no colour, 80 columns, plus what the test names.
+    `extra` mappings, then keywords, are applied in order."""
+    env = {
+        "PATH": os.pathsep.join([BIN, os.environ.get("PATH") or os.defpath]),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+    }
+    env.update({name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ})
+    for mapping in extra:
+        env.update(mapping or {})
+    env.update(more)
+    return env
 
 
 @pytest.fixture
@@ -141,12 +177,10 @@ def run_cli(args: list[str], env: dict[str, str] | None = None, stdin: str = "",
 def run_process(
     args: list[str], env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 30
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bulkop` as a real subprocess (pipes, not a terminal)."""
-    full_env = dict(os.environ)
-    full_env.update(env or {})
+    """Run `python -m bulkop` as a real subprocess (pipes, not a terminal), in minimal_env()."""
     return subprocess.run(
         [sys.executable, "-m", "bulkop", *args],
-        env=full_env,
+        env=minimal_env(env),
         input=stdin,
         capture_output=True,
         text=True,
@@ -164,6 +198,7 @@ __all__ = [
     "Scenario",
     "TextScreen",
     "knock_env_for",
+    "minimal_env",
     "run_cli",
     "run_process",
     "saymon_env_for",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import minimal_env
 
 RUN = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
@@ -56,6 +57,7 @@ def test_quick_run_prints_every_goal_and_writes_results(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, str(RUN), "--quick", "--out", str(out)],
+        env=minimal_env(),
         capture_output=True,
         text=True,
         timeout=600,

@@ -23,7 +23,7 @@ from bulkop import config
 from bulkop.config import ConfigFile
 from bulkop.errors import ConfigError
 from bulkop.simulator import Scenario, Simulator
-from conftest import KNOCK_TOKEN, Result, run_cli, run_process
+from conftest import KNOCK_TOKEN, Result, minimal_env, run_cli, run_process
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -389,7 +389,13 @@ def test_not_utf8_and_unreadable_files_are_config_errors(path: Path) -> None:
     path.unlink()
     path.mkdir()
     r = cli("config", "list")
-    assert r.code == 7 and f"cannot read {path}" in r.stderr
+    assert r.code == 7 and f"refusing to read {path}: it is a directory" in r.stderr
+    path.rmdir()
+    path.write_text("")
+    path.chmod(0)
+    r = cli("config", "list")
+    if os.geteuid() != 0:  # root reads it anyway
+        assert r.code == 7 and f"cannot read {path}" in r.stderr
 
 
 def test_a_missing_profile_selected_by_flag_or_env_is_exit_7(path: Path) -> None:
@@ -728,9 +734,7 @@ def test_get_with_a_saymon_profile(path: Path, sim: Simulator) -> None:
 
 
 def _clean_env(path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKOP_", "KNOCK_", "SAYMON_"))}
-    env["BULKOP_CONFIG"] = str(path)
-    return env
+    return minimal_env(BULKOP_CONFIG=str(path))
 
 
 @pytest.mark.slow
@@ -812,3 +816,144 @@ def test_in_a_terminal_the_secret_is_asked_for_without_echo(
     assert "for profile prod (input hidden):" in screen
     assert answers[-1] not in screen
     assert read(path)["profiles"]["prod"] == stored
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "answers"),
+    [
+        (["--provider", "knock"], ["\x03"]),  # Ctrl-C at the hidden prompt
+        (["--provider", "saymon", "--base-url", "https://mon.example.com"], ["\x03"]),  # at the login prompt
+        (["--provider", "saymon", "--base-url", "https://mon.example.com"], ["ops", "\x03"]),  # at the password
+    ],
+)
+def test_ctrl_c_at_a_prompt_ends_the_prompts_line_and_exits_130(path: Path, args: list[str], answers: list[str]) -> None:
+    code, screen = _run_in_terminal(["config", "add", "prod", *args], _clean_env(path), answers)
+    assert code == 130, screen
+    lines = screen.replace("\r\n", "\n").splitlines()
+    assert "bulkop: interrupted" in lines, screen  # on a line of its own, not after the prompt
+    assert not path.exists()
+
+
+# --------------------------------------------------------------------------- only regular files
+
+
+def _fifo(tmp_path: Path) -> Path:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _device(tmp_path: Path) -> Path:
+    """A character device: a private copy of /dev/null's node where we may create one (root),
+    so that a regression replaces that copy, never the machine's /dev/null; else /dev/null
+    itself (which a regression could not replace without root anyway)."""
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.stat(os.devnull).st_rdev)
+        return node
+    except OSError:
+        return Path(os.devnull)
+
+
+def _not_regular(kind: str, tmp_path: Path) -> Path:
+    """A path where the config would be, holding something that is not a regular file."""
+    if kind == "dev-null":
+        return _device(tmp_path)
+    if kind == "fifo":
+        return _fifo(tmp_path)
+    if kind == "directory":
+        (tmp_path / "dir").mkdir()
+        return tmp_path / "dir"
+    target = {"link-to-dev-null": None, "link-to-fifo": None, "link-to-directory": tmp_path}[kind]
+    if target is None:
+        target = _fifo(tmp_path) if kind == "link-to-fifo" else _device(tmp_path)
+    link = tmp_path / "link.toml"
+    link.symlink_to(target)
+    return link
+
+
+NOT_REGULAR = ["dev-null", "fifo", "directory", "link-to-dev-null", "link-to-fifo", "link-to-directory"]
+
+
+def _snapshot(path: Path) -> tuple:
+    st = os.lstat(path)
+    target = os.stat(path) if path.is_symlink() else None
+    return (st.st_mode, st.st_ino, st.st_rdev, target and (target.st_mode, target.st_ino))
+
+
+@pytest.mark.parametrize("kind", NOT_REGULAR)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["config", "add", "prod", "--provider", "knock"],
+        ["config", "add", "prod", "--provider", "knock", "--api-key-env", "K"],
+        ["config", "set", "prod", "retries", "5"],
+        ["config", "use", "prod"],
+    ],
+)
+def test_a_config_path_that_is_not_a_regular_file_is_refused_and_left_alone(
+    tmp_path: Path, kind: str, command: list[str]
+) -> None:
+    target = _not_regular(kind, tmp_path)
+    before = _snapshot(target)
+    siblings = sorted(os.listdir(target.parent)) if target.parent != Path(os.devnull).parent else None
+    r = cli(*command, stdin=SECRET, env={"BULKOP_CONFIG": str(target)}, sleep=lambda s: None)
+    assert r.code == 7, r.stderr
+    assert r.stderr.count("\n") == 1 and "not a regular file" in r.stderr, r.stderr
+    assert _snapshot(target) == before
+    if siblings is not None:  # no temporary file, no lock file left beside it
+        assert sorted(os.listdir(target.parent)) == siblings
+    assert not Path(os.devnull + ".lock").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-fifo", "directory"])
+@pytest.mark.parametrize("command", [["config", "list"], ["config", "show"], ["get", "e3e70682-c209-4cac-a29f-6fbed82c07cd"]])
+def test_reading_a_fifo_or_directory_as_the_config_is_exit_7_and_never_hangs(
+    tmp_path: Path, kind: str, command: list[str]
+) -> None:
+    """A real process: a read blocked on a FIFO with no writer would hang until the timeout."""
+    target = _not_regular(kind, tmp_path)
+    p = run_process(command, env={"BULKOP_CONFIG": str(target)}, timeout=20)
+    assert p.returncode == 7, p.stderr
+    assert "not a regular file" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_dev_null_reads_as_no_profiles(tmp_path: Path) -> None:
+    r = cli("config", "list", "-o", "json", env={"BULKOP_CONFIG": os.devnull})
+    assert (r.code, json.loads(r.stdout)) == (0, [])
+
+
+def test_a_symlink_to_a_regular_file_is_followed_and_its_target_replaced_atomically(tmp_path: Path) -> None:
+    """Decision: follow (a dotfiles repository links config.toml); the link stays a link."""
+    real = tmp_path / "dotfiles" / "bulkop.toml"
+    real.parent.mkdir()
+    real.write_text("")
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    assert cli("config", "add", "prod", "--provider", "knock", stdin=SECRET, env={"BULKOP_CONFIG": str(link)}).code == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert read(real)["profiles"]["prod"]["api_key"] == SECRET
+    assert mode(real) == 0o600
+    assert sorted(os.listdir(real.parent)) == ["bulkop.toml"]  # no temporary file left
+
+
+def test_every_write_ends_with_exactly_one_newline(path: Path) -> None:
+    def check() -> None:
+        text = path.read_text()
+        assert text.endswith("\n") and not text.endswith("\n\n"), repr(text[-40:])
+
+    add_prod()
+    check()
+    cli("config", "add", "bare", "--provider", "knock", "--api-key-env", "K")
+    check()
+    cli("config", "set", "bare", "retries", "2")
+    check()
+    cli("config", "remove", "prod")
+    cli("config", "remove", "bare")
+    check()
+    # A profile whose table is empty still ends the file with a newline.
+    cf = config.load(path)
+    cf.profiles["empty"] = {}
+    config.save(cf)
+    check()

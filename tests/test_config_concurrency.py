@@ -9,14 +9,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import minimal_env
 
 pytestmark = pytest.mark.slow
 
 
 def _env(path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BULKOP_", "KNOCK_", "SAYMON_"))}
-    env["BULKOP_CONFIG"] = str(path)
-    return env
+    return minimal_env(BULKOP_CONFIG=str(path))
 
 
 def _start(path: Path, *args: str) -> subprocess.Popen[str]:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bulkop.simulator.scenario import Scenario, fields_markdown
-from conftest import run_cli, run_process
+from conftest import minimal_env, run_cli, run_process
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FIELDS = [f.name for f in dataclasses.fields(Scenario)]
@@ -66,7 +66,7 @@ class Serve:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=dict(os.environ),
+            env=minimal_env(),
         )
         self.banner = ""
 

@@ -16,6 +16,7 @@ import pytest
 from bulkop import _gen
 from bulkop.errors import EXIT_CODE_HELP
 from bulkop.settings import SETTINGS
+from conftest import minimal_env
 
 # The console script is installed next to the interpreter running the tests.
 BULKOP = shutil.which("bulkop", path=str(Path(sys.executable).parent))
@@ -269,7 +270,7 @@ def render(groff: str, *paths: str | Path) -> subprocess.CompletedProcess[str]:
     """Pages as a terminal shows them at 80 columns (man's line length), without bold."""
     return subprocess.run(
         [groff, "-man", "-ww", "-Tutf8", "-P-cbou", "-rLL=78n", *map(str, paths)],
-        capture_output=True, text=True, env={**os.environ, "LC_ALL": "C.UTF-8"}, check=False,
+        capture_output=True, text=True, env=minimal_env(), check=False,
     )
 
 
@@ -297,7 +298,7 @@ def man_pages(out: Path, files: dict[str, str]) -> list[str]:
 def test_groff_reports_nothing_on_any_page(groff: str, out: Path, files: dict[str, str]) -> None:
     # One run for all pages: groff names the file in every warning.
     result = subprocess.run([groff, "-man", "-ww", "-z", *man_pages(out, files)],
-                            capture_output=True, text=True, check=False)
+                            capture_output=True, text=True, env=minimal_env(), check=False)
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -328,7 +329,7 @@ def console_script() -> str:
 def shell_env() -> dict[str, str]:
     """The environment with the console script first on PATH, as an installed bulkop is."""
     assert BULKOP is not None
-    return {**os.environ, "PATH": f"{Path(BULKOP).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return minimal_env(PATH=f"{Path(BULKOP).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 @pytest.mark.parametrize(("name", "check"), [
@@ -339,7 +340,7 @@ def shell_env() -> dict[str, str]:
 def test_completion_scripts_parse(out: Path, name: str, check: list[str]) -> None:
     program = shell(check[0])
     result = subprocess.run([program, *check[1:], str(out / name)], capture_output=True, text=True,
-                            check=False)
+                            env=minimal_env(), check=False)
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -347,7 +348,7 @@ def test_bash_completion_registers(out: Path) -> None:
     bash = shell("bash")
     script = f"source {out / 'completions/bulkop.bash'}; complete -p bulkop"
     result = subprocess.run([bash, "--norc", "--noprofile", "-c", script], capture_output=True,
-                            text=True, check=False)
+                            text=True, env=minimal_env(), check=False)
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"complete .*-F _bulkop_completion bulkop\n", result.stdout)
 
@@ -356,15 +357,15 @@ def test_zsh_completion_registers(out: Path) -> None:
     zsh = shell("zsh")
     # A stand-in for compinit's compdef, which takes seconds to set up.
     script = f"compdef() {{ print -r -- $@ }}; source {out / 'completions/_bulkop'}"
-    result = subprocess.run([zsh, "-f", "-c", script], capture_output=True, text=True, check=False)
+    result = subprocess.run([zsh, "-f", "-c", script], capture_output=True, text=True, env=minimal_env(),
+                            check=False)
     assert (result.stdout, result.returncode) == ("_bulkop_completion bulkop\n", 0), result.stderr
 
 
 def complete(words: str, cword: int) -> list[str]:
     """Ask the installed console script for completions, as the bash script does."""
     assert BULKOP is not None
-    env = {**os.environ, "COMP_WORDS": words, "COMP_CWORD": str(cword),
-           "_BULKOP_COMPLETE": "bash_complete"}
+    env = minimal_env(COMP_WORDS=words, COMP_CWORD=str(cword), _BULKOP_COMPLETE="bash_complete")
     result = subprocess.run([BULKOP], env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, f"exit {result.returncode}, {result.stderr!r}: {PROTOCOL_HINT}"
     return result.stdout.splitlines()
@@ -400,3 +401,45 @@ def test_fish_completion_end_to_end(console_script: str, out: Path) -> None:
                             capture_output=True, text=True, timeout=30, check=False)
     offered = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert "--output" in offered, f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"
+
+
+@pytest.fixture
+def profiles() -> None:
+    from conftest import run_cli
+
+    for name in ("prod", "prod-eu", "staging"):
+        assert run_cli(["config", "add", name, "--provider", "knock", "--api-key-env", "K"]).code == 0
+
+
+@pytest.mark.parametrize(("words", "cword", "expected"), [
+    ("bulkop -p pr", 2, ["prod", "prod-eu"]),
+    ("bulkop --profile s", 2, ["staging"]),
+    ("bulkop get -p st", 3, ["staging"]),
+    ("bulkop watch x --profile prod-", 4, ["prod-eu"]),
+    ("bulkop config show p", 3, ["prod", "prod-eu"]),
+    ("bulkop config use s", 3, ["staging"]),
+    ("bulkop config remove prod", 3, ["prod", "prod-eu"]),
+    ("bulkop config set st", 3, ["staging"]),
+    ("bulkop -p x", 2, []),
+])
+def test_profile_names_complete_from_the_config_file(console_script: str, profiles: None, words: str, cword: int,
+                                                     expected: list[str]) -> None:
+    assert [c for c in complete(words, cword) if c] == [f"plain,{name}" for name in expected]
+
+
+def test_profile_completion_is_silent_when_the_config_cannot_be_read(console_script: str, isolated_env: Path) -> None:
+    isolated_env.parent.mkdir(parents=True, exist_ok=True)
+    isolated_env.write_text("not [ toml")
+    assert [c for c in complete("bulkop -p p", 2) if c] == []
+
+
+def test_bash_completion_of_profile_names_end_to_end(console_script: str, out: Path, profiles: None) -> None:
+    bash = shell("bash")
+    script = (
+        f"source {out / 'completions/bulkop.bash'}; COMP_WORDS=(bulkop -p st); "
+        "COMP_CWORD=2; _bulkop_completion bulkop; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run([bash, "--norc", "--noprofile", "-c", script], env=shell_env(),
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert result.stdout.splitlines() == ["staging"], f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"

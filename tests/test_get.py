@@ -31,6 +31,7 @@ from conftest import (
     SAYMON_PASSWORD,
     ManualClock,
     knock_env_for,
+    minimal_env,
     run_cli,
     run_process,
     saymon_env_for,
@@ -95,8 +96,7 @@ def unsafe_chars(text: str, allowed: str = "\n") -> list[str]:
 def run_pty(args: list[str], env: dict[str, str], timeout: float = 20) -> tuple[int, str]:
     """Run `python -m bulkop` with stdin/stdout/stderr on a pseudo-terminal; read to EOF."""
     master, slave = pty.openpty()
-    full_env = dict(os.environ)
-    full_env.update(env)
+    full_env = minimal_env(env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bulkop", *args],
         stdin=slave,
@@ -637,7 +637,7 @@ def test_errors_are_json_on_stderr_under_json_output(sim, knock_env, mode):
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
 def test_json_output_pipes_into_jq(sim, knock_env):
     op = sim.add(done(extra_fields={"note": "for jq"}))
-    env = dict(os.environ, **knock_env)
+    env = minimal_env(knock_env)
     with subprocess.Popen(
         [sys.executable, "-m", "bulkop", "get", op, "-o", "json"],
         stdout=subprocess.PIPE,
@@ -645,7 +645,7 @@ def test_json_output_pipes_into_jq(sim, knock_env):
         env=env,
         stdin=subprocess.DEVNULL,
     ) as get:
-        jq = subprocess.run(["jq", "-c", "."], stdin=get.stdout, capture_output=True, text=True, timeout=30)
+        jq = subprocess.run(["jq", "-c", "."], stdin=get.stdout, capture_output=True, text=True, timeout=30, env=env)
         get.stdout.close()
         assert get.wait(timeout=30) == 0
     assert jq.returncode == 0, jq.stderr
@@ -659,7 +659,7 @@ def test_json_output_pipes_into_jq(sim, knock_env):
 def test_reader_going_away_is_not_reported_as_a_failed_operation(sim, knock_env):
     """`bulkop get … | head`: the closed pipe must not exit 1 ("an operation failed")."""
     ids = [sim.add(done(total_rows=10_000, error_rate=1.0))]  # ~400 kB: more than a pipe holds
-    env = dict(os.environ, **knock_env)
+    env = minimal_env(knock_env)
     # A user's usual buffered stdout (with PYTHONUNBUFFERED, CPython drops a short write silently).
     env.pop("PYTHONUNBUFFERED", None)
     with subprocess.Popen(
@@ -854,7 +854,7 @@ def test_debug_logs_each_request_on_stderr(sim, knock_env):
     r = run_cli(["get", op, "--debug"], knock_env, sleep=no_sleep())
     assert r.code == 0
     url = re.escape(f"{sim.base_url}/v1/bulk_operations/{op}")
-    lines = [line for line in r.stderr.splitlines() if line.startswith("bulkop: debug: ")]
+    lines = [line for line in r.stderr.splitlines() if line.startswith("bulkop: debug: GET ")]
     assert len(lines) == 2
     assert re.search(rf"GET {url} -> 503 in \d+ ms; retry 1 in \d", lines[0])
     assert re.search(rf"GET {url} -> 200 in \d+ ms$", lines[1])

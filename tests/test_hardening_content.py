@@ -28,7 +28,7 @@ import time
 import pytest
 
 from bulkop.simulator import Scenario
-from conftest import KNOCK_TOKEN, run_cli
+from conftest import KNOCK_TOKEN, minimal_env, run_cli
 from test_hardening_faults import GET_FAST, MISSING_ID, Canned, CannedServer, FakeClock, done, env_for, with_
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -168,7 +168,7 @@ class PtyProcess:
         self.output = bytearray()
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(["setsid", "-w", "-c", sys.executable, "-m", "bulkop", *args],
-                                     stdin=slave, stdout=slave, stderr=slave, env={**os.environ, **env})
+                                     stdin=slave, stdout=slave, stderr=slave, env=minimal_env(env))
         os.close(slave)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

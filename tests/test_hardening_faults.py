@@ -33,7 +33,7 @@ import pytest
 from bulkop.errors import ExitCode
 from bulkop.simulator import Scenario
 from bulkop.simulator.external import SimulatorProcess
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, run_cli
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, minimal_env, run_cli
 
 # typer 0.24 imports helpers that click 8.5 deprecates, and pyproject makes warnings errors.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -233,7 +233,7 @@ class LineReader:
 
 
 def bulkop_process(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bulkop", *args], env={**os.environ, **env},
+    return subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=minimal_env(env),
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
 
 
@@ -308,7 +308,7 @@ def test_read_timeout_in_a_real_process_ends_within_the_configured_timeout(sim, 
     op = sim.add(done(fault="hang"))
     started = time.monotonic()
     p = subprocess.run([sys.executable, "-m", "bulkop", "get", op, "--request-timeout", "0.5", "--retries", "0"],
-                       env={**os.environ, **knock_env}, capture_output=True, text=True, timeout=30,
+                       env=minimal_env(knock_env), capture_output=True, text=True, timeout=30,
                        stdin=subprocess.DEVNULL)
     elapsed = time.monotonic() - started
     assert_one_line_error(p, 6, "timed out after 0.5s")
@@ -618,7 +618,7 @@ def test_connection_refused_is_exit_6(command):
 
 def _unshare_works() -> bool:
     try:
-        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10, env=minimal_env()).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -631,12 +631,12 @@ def test_a_host_that_does_not_resolve_is_exit_6_and_not_retried(command):
     args = {"get": ["get", MISSING_ID], "status": ["status", MISSING_ID],
             # (a watch rides out failed polls, DNS ones too, up to its budget: a budget of 1 here)
             "watch": ["watch", MISSING_ID, "--display", "quiet", "--max-consecutive-failures", "1"]}[command]
-    env = {**os.environ, "KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": "https://nonexistent.invalid"}
+    env = minimal_env(KNOCK_API_KEY=KNOCK_TOKEN, BULKOP_BASE_URL="https://nonexistent.invalid")
     p = subprocess.run(["unshare", "-n", sys.executable, "-m", "bulkop", *args, "--retries", "3", "--debug"],
                        env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     attempts = [line for line in p.stderr.splitlines() if line.startswith("bulkop: debug: GET ")]
     assert len(attempts) == 1 and "name resolution failed" in attempts[0], p.stderr  # asked once, not retried
-    p.stderr = "".join(line + "\n" for line in p.stderr.splitlines() if line not in attempts)
+    p.stderr = "".join(line + "\n" for line in p.stderr.splitlines() if not line.startswith("bulkop: debug: "))
     assert_one_line_error(p, 6, "nonexistent.invalid", "cannot resolve the host")
 
 

@@ -237,7 +237,7 @@ def test_config_commands_never_show_a_secret(sim, tmp_path, provider):
         (["config", "unset", "bad", "retries"], "", 0),
         (["config", "path"], "", 0),
         (["config", "set", "bad", f"{key}_env", "BULKOP_TEST_VAR"], "", 0),  # the stored secret goes
-        (["config", "show", "bad"], "", 0),  # (the secret from the environment wins, masked)
+        (["config", "show"], "", 0),  # bad is the default, not chosen: the env's secret wins, masked
         (["config", "remove", "bad"], "", 0),
     ]
     for args, stdin, code in runs:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KNOCK_TOKEN
+from conftest import KNOCK_TOKEN, minimal_env
 from test_hardening_content import PtyProcess, assert_cursor_restored, needs_setsid
 from test_hardening_faults import CannedServer, LineReader, bulkop_process, done, hold, running
 
@@ -199,11 +199,11 @@ def big_outputs(sim) -> dict[str, list[str]]:
 @pytest.mark.parametrize("case", ["get-text", "get-table", "get-json", "get-jsonl", "watch-json"])
 def test_head_c1_reading_one_byte_is_a_quiet_exit_141(sim, knock_env, case):
     args = big_outputs(sim)[case]
-    env = {**os.environ, **knock_env}
+    env = minimal_env(knock_env)
     env.pop("PYTHONUNBUFFERED", None)  # a user's usual, buffered stdout
     with subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        head = subprocess.run(["head", "-c1"], stdin=proc.stdout, capture_output=True, timeout=30)
+        head = subprocess.run(["head", "-c1"], stdin=proc.stdout, capture_output=True, timeout=30, env=env)
         proc.stdout.close()
         code = proc.wait(30)
         stderr = proc.stderr.read().decode()
@@ -235,7 +235,7 @@ def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env,
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before bulkop writes anything
     try:
-        p = subprocess.run([sys.executable, "-m", "bulkop", *args], env={**os.environ, **knock_env},
+        p = subprocess.run([sys.executable, "-m", "bulkop", *args], env=minimal_env(knock_env),
                            stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE, timeout=30)
     finally:
         os.close(write_end)

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import minimal_env
 import yaml
 
 from bulkop.simulator import RecordedRequest, Scenario, Simulator, demo_scenarios
@@ -1012,6 +1013,7 @@ def test_entry_point_exits_0_on_sigterm_and_stays_light(tmp_path):
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", probe, "--scenarios", str(scenarios)],
+        env=minimal_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

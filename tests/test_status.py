@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import unicodedata
 
 import pytest
 
 from bulkop.simulator import Scenario, Simulator
-from conftest import ManualClock, knock_env_for, run_cli, run_process
+from conftest import ManualClock, knock_env_for, minimal_env, run_cli, run_process
 
 MISSING_ID = "123e4567-e89b-12d3-a456-426614174000"
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
@@ -257,3 +260,63 @@ def test_status_in_a_real_process_loop_contract(sim, knock_env):
     assert (p.returncode, p.stdout) == (3, "queued (0/1,000)\n")
     p = run_process(["status", finished], knock_env)
     assert (p.returncode, p.stdout, p.stderr) == (0, "completed 1,000/1,000\n", "")
+
+
+# --------------------------------------------------------------------------- closed pipes, every command
+
+
+def _closed_pipe_commands(op: str) -> dict[str, list[str]]:
+    return {
+        "version": ["--version"],
+        "help": ["--help"],
+        "status-help": ["status", "--help"],
+        "config-help": ["config", "--help"],
+        "config-path": ["config", "path"],
+        "config-show": ["config", "show"],
+        "config-show-json": ["config", "show", "-o", "json"],
+        "config-list-json": ["config", "list", "-o", "json"],
+        "status": ["status", op],
+        "status-json": ["status", op, "-o", "json"],
+        "get": ["get", op],
+        "get-json": ["get", op, "-o", "json"],
+        "get-table": ["get", op, "-o", "table"],
+        "watch-json": ["watch", op, "-o", "json", "--display", "quiet"],
+    }
+
+
+CLOSED_PIPE_CASES = sorted(_closed_pipe_commands("x"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CLOSED_PIPE_CASES)
+def test_a_closed_pipe_is_a_quiet_141_without_pythonunbuffered(sim, knock_env, case):
+    """Output small enough to sit in stdout's buffer until the interpreter's final flush: that
+    flush used to fail at shutdown ("Exception ignored ... BrokenPipeError", exit 120), hidden
+    wherever PYTHONUNBUFFERED=1 was set. The environment here is explicit and has no such thing."""
+    op = sim.add(Scenario(queued_seconds=0, duration=0))
+    env = minimal_env(knock_env)
+    assert not any(name.startswith("PYTHON") for name in env)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        p = subprocess.run([sys.executable, "-m", "bulkop", *_closed_pipe_commands(op)[case]], env=env,
+                           stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE, timeout=30)
+    finally:
+        os.close(write_end)
+    assert (p.returncode, p.stderr.decode()) == (141, "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("output", ["text", "table", "json"])
+def test_get_errors_into_head_is_141_when_the_output_outgrows_the_pipe(sim, knock_env, output):
+    """`get $BIG --errors | head -2` in bash: one large write that the reader leaves half-read.
+
+    (An output that fits in the pipe's buffer, 64 KiB on Linux, was accepted whole by the
+    kernel before `head` left: exit 0 then, as for `cat` or `seq`; nothing can tell otherwise.)
+    """
+    big = sim.add(Scenario(total_rows=20_000, error_rate=1.0, queued_seconds=0, duration=0))
+    script = f'python -m bulkop get {big} --errors -o {output} | head -2; echo "status=${{PIPESTATUS[0]}}" >&2'
+    p = subprocess.run(["bash", "-c", script], env=minimal_env(knock_env), capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert len(p.stdout.splitlines()) == 2
+    assert p.stderr == "status=141\n", p.stderr

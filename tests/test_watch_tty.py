@@ -31,7 +31,7 @@ from bulkop.render.live import watch_table
 from bulkop.render.watch_lines import LinesDisplay
 from bulkop.simulator import Scenario, Simulator
 from bulkop.watcher import RateLimiter, Tracked, WatchConfig, Watcher
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, TextScreen
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, TextScreen, minimal_env
 
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -47,7 +47,8 @@ class Terminal:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
-        full_env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        full_env = minimal_env()
+        full_env.pop("NO_COLOR", None)
         full_env.update({"TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(LINES)})
         full_env.update(env)
         self.proc = subprocess.Popen(

@@ -577,7 +577,10 @@ def _environment(r: Roff, page: Page, tree: Sequence[Page]) -> None:
         variables = [v for v in environment() if v.command in (None, page.path[1])]
     r.section("ENVIRONMENT")
     r.text(esc("Settings come from, in order: command-line options, environment variables, "
-               "the profile in the config file, built-in defaults."))
+               "the profile in the config file, built-in defaults. A profile chosen explicitly "
+               "(--profile, BULKOP_PROFILE or PROFILE:ID) is not mixed with a provider SDK's "
+               "variables (KNOCK_API_KEY, KNOCK_BASE_URL, SAYMON_LOGIN, SAYMON_PASSWORD); "
+               "BULKOP_* variables and options still override it."))
     for var in variables:
         r.item(bold(var.name), prose(var.help))
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bulkop.errors import ConfigError, UsageError
-from bulkop.settings import BY_NAME, PROFILE_KEYS, PROVIDER_NAMES, SETTINGS, Setting, convert
+from bulkop.settings import BY_NAME, PROFILE_KEYS, PROVIDER_NAMES, SETTINGS, Setting, convert, known_profiles
 
 CONFIG_ENV = "BULKOP_CONFIG"
 # `watch PROFILE:ID` splits on ':', and names appear unquoted in commands and TOML table headers.
-_PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", re.ASCII)
 PROFILE_NAME_RULE = "should be 1-64 letters, digits, '-', '_' or '.' (no ':')"
 _ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 # Each *_env key names the secret it stands in for: {"api_key_env": "api_key", ...}.
@@ -44,9 +44,8 @@ class ConfigFile:
         try:
             return self.profiles[name]
         except KeyError:
-            known = ", ".join(sorted(self.profiles)) or "none"
             raise ConfigError(
-                f"profile {name!r} not found in {self.path} (profiles: {known})",
+                f"profile {name!r} not found in {self.path} ({known_profiles(name, self.profiles)})",
                 hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
             ) from None
 
@@ -69,15 +68,9 @@ def config_path(env: Mapping[str, str]) -> Path:
 
 def load(path: Path, warn: Callable[[str], None] | None = None) -> ConfigFile:
     """Read and validate the file; a missing file is an empty config."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = _read(path)
+    if data is None:
         return ConfigFile(path)
-    except OSError as e:
-        raise ConfigError(
-            f"cannot read {path}: {e.strerror or e}",
-            hint=f"check it is a readable file, or point {CONFIG_ENV} at another one",
-        ) from None
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
@@ -90,6 +83,64 @@ def load(path: Path, warn: Callable[[str], None] | None = None) -> ConfigFile:
     if warn is not None and cf.holds_secret:
         _check_permissions(path, warn)
     return cf
+
+
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; None if it does not exist. Only a regular file is read (or /dev/null,
+    which reads as empty): a FIFO would block the read forever, a device never end."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: opening a FIFO with no writer returns at once
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise _read_error(path, e) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            if _is_devnull(st):
+                return b""
+            raise _not_a_regular_file(path, st.st_mode, "read")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError as e:
+        raise _read_error(path, e) from None
+    finally:
+        os.close(fd)
+
+
+def _is_devnull(st: os.stat_result) -> bool:
+    try:
+        return os.path.samestat(st, os.stat(os.devnull))
+    except OSError:
+        return False
+
+
+def _read_error(path: Path, e: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot read {path}: {e.strerror or e}",
+        hint=f"check it is a readable file, or point {CONFIG_ENV} at another one",
+    )
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _not_a_regular_file(path: Path, mode: int, action: str) -> ConfigError:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    resolved = os.path.realpath(path)
+    via = f" (via the link to {resolved})" if resolved != os.path.abspath(path) else ""
+    return ConfigError(
+        f"refusing to {action} {path}: it is {kind}{via}, not a regular file",
+        hint=f"point {CONFIG_ENV} at a regular file, or at a path that does not exist yet"
+        + ("; nothing was changed" if action == "write" else ""),
+    )
 
 
 def _check_permissions(path: Path, warn: Callable[[str], None]) -> None:
@@ -124,7 +175,7 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
         )
     cf = ConfigFile(path, default or None, {})
     for name, table in profiles.items():
-        if not _PROFILE_NAME.fullmatch(name):
+        if not PROFILE_NAME.fullmatch(name):
             raise ConfigError(f"{path}: profile name {name!r} {PROFILE_NAME_RULE}", hint="rename that table")
         if not isinstance(table, dict):
             raise ConfigError(
@@ -136,7 +187,7 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
 
 def check_profile_name(name: str) -> str:
     """A name given on the command line for a new profile."""
-    if not _PROFILE_NAME.fullmatch(name):
+    if not PROFILE_NAME.fullmatch(name):
         raise UsageError(f"profile name {name!r} {PROFILE_NAME_RULE}", hint="e.g. prod, staging-eu")
     return name
 
@@ -209,8 +260,9 @@ def save(cf: ConfigFile) -> None:
     import tomli_w
 
     text = _HEADER + tomli_w.dumps(_document(cf))
-    # Through a symlink (e.g. a dotfiles repository) the link stays a link: replace its target.
-    target = Path(os.path.realpath(cf.path))
+    if not text.endswith("\n"):  # a text file ends with a newline, whatever tomli_w does
+        text += "\n"
+    target = writable_target(cf.path)
     try:
         _make_dir(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -232,11 +284,33 @@ def save(cf: ConfigFile) -> None:
     _fsync_dir(target.parent)
 
 
+def writable_target(path: Path) -> Path:
+    """The file a save replaces: `path`, or the file its symlinks lead to.
+
+    A symlink to a regular file (a dotfiles repository) is followed and its target replaced
+    atomically, so the link stays a link; anything that exists and is not a regular file (a
+    device such as /dev/null, a FIFO, a directory, a socket, directly or through a link) is
+    refused: replacing it would swap a device or a pipe for a file holding the secret.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as e:
+        raise _write_error(path, e) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_a_regular_file(path, st.st_mode, "write")
+    return target
+
+
 def update(path: Path, change: Callable[[ConfigFile], T]) -> T:
     """Load, change and save under a lock, so that concurrent changes are never lost.
 
-    If `change` raises, nothing is written.
+    If `change` raises, or the path is not a regular file, nothing is written (no lock file
+    either).
     """
+    writable_target(path)
     with _locked(path):
         cf = load(path)
         result = change(cf)
@@ -266,10 +340,14 @@ def _locked(path: Path) -> Iterator[None]:
     lock = path.with_name(path.name + ".lock")
     try:
         _make_dir(lock.parent)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        # Never follow a link or block on a FIFO planted at the lock's name.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(lock, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as e:
         raise _write_error(path, e) from None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_a_regular_file(lock, os.fstat(fd).st_mode, "lock")
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:

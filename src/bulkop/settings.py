@@ -1,4 +1,10 @@
-"""The one table of settings, and the one precedence: flag > env > profile > default."""
+"""The one table of settings, and the one precedence: flag > env > profile > default.
+
+A provider SDK's own variables (KNOCK_API_KEY, KNOCK_BASE_URL, SAYMON_LOGIN, SAYMON_PASSWORD)
+are ambient: they apply to the default profile, but not to a profile chosen explicitly
+(`--profile`, BULKOP_PROFILE, or a `PROFILE:ID` prefix), as the AWS CLI's `--profile` wins
+over its ambient credentials. BULKOP_* variables and flags override every profile.
+"""
 
 from __future__ import annotations
 
@@ -35,13 +41,19 @@ class Setting:
     env_key: str | None = None
     # Provider-specific environment variables (e.g. KNOCK_BASE_URL only for knock).
     provider_env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Which of those variables are a provider SDK's own (ambient credentials): not used for a
+    # profile chosen explicitly.
+    sdk_env: tuple[str, ...] = ()
 
     @property
     def secret(self) -> bool:
         return self.type == "secret"
 
-    def env_for(self, provider: str) -> tuple[str, ...]:
-        return self.env + self.provider_env.get(provider, ())
+    def env_for(self, provider: str, *, explicit_profile: bool = False) -> tuple[str, ...]:
+        """The variables read for this setting, in order; without the SDK's own ones when a
+        profile was chosen explicitly."""
+        names = self.env + self.provider_env.get(provider, ())
+        return tuple(v for v in names if v not in self.sdk_env) if explicit_profile else names
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -58,29 +70,43 @@ SETTINGS: tuple[Setting, ...] = (
         "base_url",
         "url",
         None,
-        "API base URL (Knock default https://api.knock.app; SAYMON: your server, required).",
+        "API base URL (Knock default https://api.knock.app; SAYMON: your server, required). "
+        "KNOCK_BASE_URL is not used for a profile chosen with -p or BULKOP_PROFILE.",
         env=("BULKOP_BASE_URL",),
         flag="--base-url",
         provider_env={"knock": ("KNOCK_BASE_URL",)},
+        sdk_env=("KNOCK_BASE_URL",),
     ),
     Setting(
         "api_key",
         "secret",
         None,
-        "Knock API key, sent as a Bearer token.",
+        "Knock API key, sent as a Bearer token. KNOCK_API_KEY is not used for a profile chosen with -p or "
+        "BULKOP_PROFILE.",
         env=("KNOCK_API_KEY",),
         providers=("knock",),
         env_key="api_key_env",
+        sdk_env=("KNOCK_API_KEY",),
     ),
-    Setting("login", "str", None, "SAYMON login for HTTP Basic auth.", env=("SAYMON_LOGIN",), providers=("saymon",)),
+    Setting(
+        "login",
+        "str",
+        None,
+        "SAYMON login for HTTP Basic auth. SAYMON_LOGIN is not used for a profile chosen with -p or BULKOP_PROFILE.",
+        env=("SAYMON_LOGIN",),
+        providers=("saymon",),
+        sdk_env=("SAYMON_LOGIN",),
+    ),
     Setting(
         "password",
         "secret",
         None,
-        "SAYMON password for HTTP Basic auth.",
+        "SAYMON password for HTTP Basic auth. SAYMON_PASSWORD is not used for a profile chosen with -p or "
+        "BULKOP_PROFILE.",
         env=("SAYMON_PASSWORD",),
         providers=("saymon",),
         env_key="password_env",
+        sdk_env=("SAYMON_PASSWORD",),
     ),
     Setting(
         "request_timeout",
@@ -154,6 +180,8 @@ BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 # Keys a profile table may hold: every setting, plus the *_env indirections for secrets.
 PROFILE_KEYS: frozenset[str] = frozenset([s.name for s in SETTINGS] + [s.env_key for s in SETTINGS if s.env_key])
 DEFAULT_BASE_URLS = {"knock": "https://api.knock.app", "saymon": None}
+# How a profile can be chosen explicitly; `default_profile` from the file is not explicit.
+EXPLICIT_PROFILE_SOURCES = frozenset({"flag", "env"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +196,15 @@ class Settings:
     """Every effective setting for one profile, each knowing where it came from."""
 
     profile: str | None
-    profile_source: str
+    profile_source: str  # "flag", "env", "default_profile" or "none"
     values: Mapping[str, Resolved]
+    # SDK variables that are set but were not used, because the profile was chosen explicitly.
+    ignored_env: tuple[str, ...] = ()
+
+    @property
+    def explicit_profile(self) -> bool:
+        """Whether the user named the profile (-p, BULKOP_PROFILE, PROFILE:ID, an argument)."""
+        return self.profile is not None and self.profile_source in EXPLICIT_PROFILE_SOURCES
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -346,12 +381,20 @@ def select_profile(flag: str | None, env: Mapping[str, str], cfg: ConfigFile | N
         return None, "none"
     if cfg is None or name not in cfg.profiles:
         where = f" in {cfg.path}" if cfg is not None else ""
-        known = ", ".join(sorted(cfg.profiles)) if cfg is not None and cfg.profiles else "none"
         raise ConfigError(
-            f"profile {name!r} not found{where} (profiles: {known})",
+            f"profile {name!r} not found{where} ({known_profiles(name, cfg.profiles if cfg else {})})",
             hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
         )
     return name, source
+
+
+def known_profiles(name: str, profiles: Mapping[str, Any]) -> str:
+    """'profiles: dev, prod; did you mean 'prod'?' for a name that is not a profile."""
+    import difflib
+
+    text = f"profiles: {', '.join(sorted(profiles)) or 'none'}"
+    close = difflib.get_close_matches(name, sorted(profiles), n=1, cutoff=0.6)
+    return text + (f"; did you mean {close[0]!r}?" if close else "")
 
 
 def resolve(
@@ -363,14 +406,24 @@ def resolve(
     """Resolve every setting. `flags` holds only options the user actually gave (not None)."""
     profile_name, profile_source = select_profile(profile_flag, env, cfg)
     profile: Mapping[str, Any] = cfg.profiles[profile_name] if cfg and profile_name else {}
+    explicit = profile_name is not None and profile_source in EXPLICIT_PROFILE_SOURCES
     values: dict[str, Resolved] = {}
-    provider = _resolve_one(BY_NAME["provider"], "knock", flags, env, profile, profile_name)
+    provider = _resolve_one(BY_NAME["provider"], "knock", flags, env, profile, profile_name, explicit)
     values["provider"] = provider
     for setting in SETTINGS[1:]:
-        values[setting.name] = _resolve_one(setting, provider.value, flags, env, profile, profile_name)
+        values[setting.name] = _resolve_one(setting, provider.value, flags, env, profile, profile_name, explicit)
     if values["base_url"].value is None and DEFAULT_BASE_URLS.get(provider.value):
         values["base_url"] = Resolved(DEFAULT_BASE_URLS[provider.value], "default")
-    return Settings(profile_name, profile_source, values)
+    ignored: tuple[str, ...] = ()
+    if explicit:
+        ignored = tuple(
+            var
+            for s in SETTINGS
+            if provider.value in s.providers
+            for var in s.env_for(provider.value)
+            if var in s.sdk_env and env.get(var)
+        )
+    return Settings(profile_name, profile_source, values, ignored)
 
 
 def _resolve_one(
@@ -380,12 +433,13 @@ def _resolve_one(
     env: Mapping[str, str],
     profile: Mapping[str, Any],
     profile_name: str | None,
+    explicit_profile: bool = False,
 ) -> Resolved:
     if flags.get(setting.name) is not None:
         return Resolved(flags[setting.name], "flag", setting.flag or "")
     applies = provider in setting.providers
     if applies:
-        for var in setting.env_for(provider):
+        for var in setting.env_for(provider, explicit_profile=explicit_profile):
             raw = env.get(var)
             if raw is not None and raw != "":
                 try:

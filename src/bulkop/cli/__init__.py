@@ -85,6 +85,11 @@ def _apply_common(ctx: typer.Context, profile: str | None, color: Color, debug: 
     return c
 
 
+# The one polling loop README and `status --help` show (tests/test_readme.py runs both). A
+# `while` loop's own status is 0 whatever happened inside, so the answer is kept in $rc.
+STATUS_POLL_LOOP = 'while bulkop status "$ID"; rc=$?; [ $rc -eq 3 ]; do sleep 5; done'
+
+
 class GetOutput(str, Enum):
     table = "table"
     text = "text"
@@ -153,7 +158,8 @@ def get(
 @app.command(
     epilog="Examples:\n\n"
     "  bulkop status $ID                      # completed 1000/1000\n\n"
-    '  until bulkop status "$ID"; do sleep 5; done   # stops on 0 (completed) and also on 1 (failed): check $?\n\n'
+    f"  {STATUS_POLL_LOOP}\n\n"
+    "  # then $rc is the final answer: 0 completed, 1 failed, 5 not found, 4/6/7 errors\n\n"
     "  bulkop status $ID -o json | jq -r .status\n\n"
     "Exit codes: 0 completed, 1 failed, 3 queued or processing (4, 5, 6, 7 as for every command).",
 )
@@ -209,8 +215,25 @@ def main(argv: list[str] | None = None) -> None:
     if instruction := os.environ.get("_BULKOP_COMPLETE"):
         from click.shell_completion import shell_complete
 
-        sys.exit(shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction))
-    sys.exit(run(args))
+        code = shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
+    else:
+        code = run(args)
+    sys.exit(_flush_stdout(code))
+
+
+def _flush_stdout(code: int) -> int:
+    """Flush stdout before the interpreter does: a reader that went away is exit 141, silently.
+
+    Without this the final flush happens at interpreter shutdown, where a BrokenPipeError is
+    "Exception ignored" on stderr and the exit code is 120 (only PYTHONUNBUFFERED hid it).
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _broken_pipe()
+    except (OSError, ValueError):
+        pass
+    return code
 
 
 @functools.cache
@@ -306,9 +329,18 @@ def _broken_pipe() -> int:
 def _usage_error(ctx: Context, e: Exception) -> None:
     from bulkop.errors import UsageError
 
-    message = e.format_message().rstrip(".")
+    message = _dedupe_sentences(e.format_message()).rstrip(".")
     if not message:  # `bulkop` or `bulkop config` alone: the help was the answer
         return
     sub = getattr(e, "ctx", None)
     where = sub.command_path if sub is not None else "bulkop"
     ctx.report(UsageError(message, hint=f"see `{where} --help`"))
+
+
+def _dedupe_sentences(message: str) -> str:
+    """Typer and Click both append "Did you mean 'get'?" to an unknown command: say it once."""
+    import re
+
+    sentences = re.split(r"(?<=[.?!])\s+", message.strip())
+    kept = [s for i, s in enumerate(sentences) if s not in sentences[:i]]
+    return " ".join(kept)

@@ -17,14 +17,29 @@ class Color(str, Enum):
     never = "never"
 
 
+def complete_profiles(incomplete: str) -> list[str]:
+    """Shell completion: the profile names in the config file (nothing if it cannot be read)."""
+    import os
+
+    from bulkop import config
+
+    try:
+        names = config.load(config.config_path(os.environ)).profiles
+    except Exception:  # completion must never print an error into the user's command line
+        return []
+    return [name for name in sorted(names) if name.startswith(incomplete)]
+
+
 Profile = Annotated[
     str | None,
     typer.Option(
         "--profile",
         "-p",
-        help="Profile from the config file to use (env: BULKOP_PROFILE).",
+        help="Profile from the config file to use (env: BULKOP_PROFILE). A profile chosen "
+        "this way is not mixed with KNOCK_*/SAYMON_* variables; BULKOP_* ones still apply.",
         rich_help_panel=CONNECTION,
         show_default=False,
+        autocompletion=complete_profiles,
     ),
 ]
 Provider = Annotated[

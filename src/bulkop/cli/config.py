@@ -14,6 +14,7 @@ from bulkop.cli.common import (
     Provider,
     RequestTimeout,
     Retries,
+    complete_profiles,
     connection_flags,
 )
 from bulkop.context import Context
@@ -44,6 +45,15 @@ class ProviderName(StrEnum):
 Name = Annotated[
     str,
     typer.Argument(help="Profile name: letters, digits, '-', '_' and '.'.", metavar="NAME", show_default=False),
+]
+ExistingName = Annotated[
+    str,
+    typer.Argument(
+        help="Profile name (see `bulkop config list`).",
+        metavar="NAME",
+        show_default=False,
+        autocompletion=complete_profiles,
+    ),
 ]
 OutputOpt = Annotated[
     Output | None,
@@ -164,6 +174,7 @@ def show(
             help="Profile to show (default: --profile, BULKOP_PROFILE or the default).",
             metavar="NAME",
             show_default=False,
+            autocompletion=complete_profiles,
         ),
     ] = None,
     output: OutputOpt = None,
@@ -202,7 +213,7 @@ def show(
 )
 def set_key(
     ctx: typer.Context,
-    name: Name,
+    name: ExistingName,
     key: Annotated[str, typer.Argument(help="Setting to change (see Keys below).", metavar="KEY", show_default=False)],
     value: Annotated[
         str | None,
@@ -226,7 +237,7 @@ def set_key(
 )
 def unset_key(
     ctx: typer.Context,
-    name: Name,
+    name: ExistingName,
     key: Annotated[
         str, typer.Argument(help="Setting to remove (the default applies again).", metavar="KEY", show_default=False)
     ],
@@ -238,7 +249,7 @@ def unset_key(
 
 
 @app.command(epilog="Examples:\n\n  bulkop config use staging")
-def use(ctx: typer.Context, name: Name) -> None:
+def use(ctx: typer.Context, name: ExistingName) -> None:
     """Make a profile the default (used when neither --profile nor BULKOP_PROFILE is given)."""
     from bulkop.commands import config as cmd
 
@@ -246,7 +257,7 @@ def use(ctx: typer.Context, name: Name) -> None:
 
 
 @app.command(epilog="Examples:\n\n  bulkop config remove staging")
-def remove(ctx: typer.Context, name: Name) -> None:
+def remove(ctx: typer.Context, name: ExistingName) -> None:
     """Remove a profile (if it was the default, there is no default any more)."""
     from bulkop.commands import config as cmd
 

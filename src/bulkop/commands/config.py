@@ -117,6 +117,12 @@ def show(opts: ShowOptions, ctx: Context) -> int:
         console.print(render.settings_table(settings))
     else:
         ctx.stdout.write(render.settings_text(settings, chosen, path))
+    if settings.ignored_env:
+        how = "with BULKOP_PROFILE" if settings.profile_source == "env" else "by name"
+        ctx.stderr.write(
+            f"Not used: {', '.join(settings.ignored_env)} (a provider SDK's variables; profile "
+            f"{settings.profile!r} was chosen {how}, so its own values win; BULKOP_* variables and flags still apply).\n"
+        )
     return 0
 
 
@@ -149,8 +155,8 @@ def add(opts: AddOptions, ctx: Context) -> int:
             raise UsageError(f"{option} does not apply to provider {provider}")
     if opts.login is not None and provider not in BY_NAME["login"].providers:
         raise UsageError(f"--login does not apply to provider {provider}")
-    cf = ctx.config()
-    _refuse_existing(cf, name)  # before asking for a secret that would then be thrown away
+    cf = _writable_config(ctx)  # before asking for a secret that would then be thrown away
+    _refuse_existing(cf, name)
     if provider in BY_NAME["login"].providers:
         table["login"] = opts.login if opts.login is not None else _read_login(ctx, opts)
     for setting in SETTINGS:
@@ -190,7 +196,7 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
             "(it would stay in your shell history and the process list)",
             hint=f"type it at the prompt, or pipe it in: {config.set_command(name, key)}",
         )
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     setting = config.check_key(key, cf.profile(name).get("provider"), f"profile {name!r}: ")
     if secret:
         raw = _read_secret(ctx, key, name, config.set_command(name, key))
@@ -228,7 +234,7 @@ def unset_key(opts: UnsetOptions, ctx: Context) -> int:
             "every profile names its provider",
             hint=f"change it with `bulkop config set {name} provider knock|saymon`",
         )
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     table = cf.profile(name)
     config.check_key(key, None, f"profile {name!r}: ")
     if key not in table:
@@ -245,7 +251,7 @@ def unset_key(opts: UnsetOptions, ctx: Context) -> int:
 
 def use(opts: UseOptions, ctx: Context) -> int:
     name = opts.name
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     cf.profile(name)
 
     def change(cf: config.ConfigFile) -> None:
@@ -259,7 +265,7 @@ def use(opts: UseOptions, ctx: Context) -> int:
 
 def remove(opts: RemoveOptions, ctx: Context) -> int:
     name = opts.name
-    cf = ctx.config()
+    cf = _writable_config(ctx)
     cf.profile(name)
 
     def change(cf: config.ConfigFile) -> bool:
@@ -274,6 +280,14 @@ def remove(opts: RemoveOptions, ctx: Context) -> int:
     after = "; there is no default profile now (choose one with `bulkop config use NAME`)"
     ctx.stderr.write(f"Removed profile {name!r}{after if was_default else ''}.\n")
     return 0
+
+
+def _writable_config(ctx: Context) -> config.ConfigFile:
+    """The config, for a command that will write it: a device, FIFO or directory at its path
+    is refused (exit 7) before anything is asked or checked."""
+    cf = ctx.config()
+    config.writable_target(cf.path)
+    return cf
 
 
 def _refuse_existing(cf: config.ConfigFile, name: str) -> None:
@@ -319,6 +333,9 @@ def _read_secret(ctx: Context, key: str, profile: str, example: str) -> str:
             value = getpass.getpass(f"{key} for profile {profile} (input hidden): ", stream=ctx.stderr)
         except EOFError:
             value = ""
+        except KeyboardInterrupt:
+            _end_prompt_line(ctx)  # "bulkop: interrupted" on a line of its own, not after the prompt
+            raise
     else:
         value = ctx.stdin.readline().removesuffix("\n").removesuffix("\r")
     if not value:
@@ -338,7 +355,19 @@ def _read_login(ctx: Context, opts: AddOptions) -> str:
         )
     ctx.stderr.write(f"login for profile {opts.name}: ")
     ctx.stderr.flush()
-    login = ctx.stdin.readline().strip()
+    try:
+        login = ctx.stdin.readline().strip()
+    except KeyboardInterrupt:
+        _end_prompt_line(ctx)
+        raise
     if not login:
         raise UsageError("no login given", hint=f"pass it with --login, e.g. {_add_example(opts)}")
     return login
+
+
+def _end_prompt_line(ctx: Context) -> None:
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):
+        ctx.stderr.write("\n")
+        ctx.stderr.flush()

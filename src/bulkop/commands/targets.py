@@ -8,9 +8,11 @@ from typing import Any
 
 from bulkop.api import Client, RequestEvent
 from bulkop.context import Context
-from bulkop.errors import ExitCode
+from bulkop.config import PROFILE_NAME
+from bulkop.errors import ExitCode, UsageError
 from bulkop.models import BulkOperation, Status
-from bulkop.settings import Settings
+from bulkop.sanitize import clean
+from bulkop.settings import Settings, known_profiles
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,21 @@ class Target:
 
 
 def split_profile(raw: str, profiles: Mapping[str, Any]) -> tuple[str | None, str]:
-    """`prod:123e…` → ("prod", "123e…") when `prod` is a profile; otherwise (None, raw)."""
+    """`prod:123e…` → ("prod", "123e…") when `prod` is a profile; (None, raw) without a ':'.
+
+    No provider's id holds a ':', so a prefix shaped like a profile name that is not one is
+    a mistyped profile: say so, with the known ones, rather than call the id invalid.
+    """
     prefix, sep, rest = raw.partition(":")
-    if sep and prefix in profiles:
+    if not sep:
+        return None, raw
+    if prefix in profiles:
         return prefix, rest
+    if rest and PROFILE_NAME.fullmatch(prefix):
+        raise UsageError(
+            f"unknown profile {clean(prefix)!r} in {clean(raw)!r} ({known_profiles(prefix, profiles)})",
+            hint="write PROFILE:ID with a profile from `bulkop config list`, or the id alone",
+        )
     return None, raw
 
 
@@ -47,10 +60,40 @@ def resolve_targets(
         profile, op_id = split_profile(raw.strip(), profiles)
         if profile not in clients:
             settings = ctx.settings(flags, profile)
+            ctx.log_debug(connection_line(settings))
             clients[profile] = (settings, ctx.client(settings, on_event=on_event))
         settings, client = clients[profile]
         targets.append(Target(raw, settings.profile, settings, client, client.normalize_id(op_id)))
     return targets
+
+
+def connection_line(settings: Settings) -> str:
+    """For --debug: which profile, which base URL, where the credential came from (never it)."""
+    how = {"flag": "from --profile or a PROFILE:ID prefix", "env": "from BULKOP_PROFILE"}
+    if settings.profile is None:
+        profile = "profile: none"
+    else:
+        chosen = how.get(settings.profile_source, "the default_profile")
+        profile = f"profile {settings.profile} ({chosen})"
+    base = settings.values["base_url"]
+    secret = "api_key" if settings.provider == "knock" else "password"
+    cred = settings.values.get(secret)
+    if cred is None or cred.value is None:
+        credential = f"no {secret}"
+    else:
+        credential = f"{secret} from {_origin(cred.source, cred.detail)}"
+    line = f"{profile}; {settings.provider} at {clean(str(base.value))} ({_origin(base.source, base.detail)}); {credential}"
+    if settings.ignored_env:
+        line += f"; not used for an explicit profile: {', '.join(settings.ignored_env)}"
+    return line
+
+
+def _origin(source: str, detail: str) -> str:
+    if source == "env":
+        return f"${detail}"
+    if source == "profile":
+        return f"profile {clean(detail)}"
+    return f"{source} {detail}".strip()
 
 
 def outcome_code(op: BulkOperation) -> int:
