@@ -193,6 +193,7 @@ def write_profiles(config: Path, **profiles: dict[str, str]) -> None:
     for name, table in profiles.items():
         text += f"[profiles.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
     config.write_text(text)
+    config.chmod(0o600)  # as bulkop writes it: a readable secret would add a warning line
 
 
 def process_env(config: Path, **extra: str) -> dict[str, str]:
@@ -237,7 +238,7 @@ def test_an_https_url_in_any_spelling_verifies_the_certificate(impostor_tls, iso
         if source == "flag":
             args += ["--base-url", url]
         elif source == "profile":
-            write_profiles(isolated_env, lab={"provider": "knock", "base_url": url})
+            write_profiles(isolated_env, lab={"provider": "knock", "base_url": url, "api_key": KNOCK_TOKEN})
             args += ["--profile", "lab"]
         else:
             env[source] = url
@@ -396,7 +397,7 @@ def test_a_plain_http_refusal_is_a_config_error_when_the_url_is_configured(isola
     if source == "flag":
         args += ["--base-url", url]
     elif source == "profile":
-        write_profiles(isolated_env, lab={"provider": "knock", "base_url": url})
+        write_profiles(isolated_env, lab={"provider": "knock", "base_url": url, "api_key": KNOCK_TOKEN})
         args += ["--profile", "lab"]
     else:
         env[source] = url
