@@ -8,8 +8,7 @@ from typing import Any
 
 from bulkop.api import Client, RequestEvent
 from bulkop.context import Context
-from bulkop.errors import ExitCode
-from bulkop.models import BulkOperation, Status
+from bulkop.models import BulkOperation
 from bulkop.settings import Settings
 
 
@@ -55,8 +54,6 @@ def resolve_targets(
 
 def outcome_code(op: BulkOperation) -> int:
     """The exit code an operation's state maps to: 0 completed, 1 failed, 3 unfinished."""
-    if op.status is Status.COMPLETED:
-        return ExitCode.OK
-    if op.status is Status.FAILED:
-        return ExitCode.FAILED
-    return ExitCode.NOT_FINISHED
+    from bulkop.verdict import of_operation
+
+    return of_operation(op).code
