@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +51,25 @@ def fetch_all(targets: list[Target]) -> list[BulkOperation | BulkopError]:
 
     if len(targets) <= 1:
         return [one(t) for t in targets]
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENCY, len(targets))) as pool:
-        return list(pool.map(one, targets))
+    # Daemon threads, and answers read from a queue the main thread waits on: Ctrl-C and
+    # SIGTERM stop the command at once, whatever the network does (an executor would join
+    # its workers, held by a server that never answers, before the process could exit).
+    import queue
+
+    from bulkop.watcher import DaemonPool
+
+    answers: queue.SimpleQueue[tuple[int, BulkOperation | BulkopError]] = queue.SimpleQueue()
+    pool = DaemonPool(min(MAX_CONCURRENCY, len(targets)), answers)  # type: ignore[arg-type]
+    for i, t in enumerate(targets):
+        pool.submit(i, lambda t=t: one(t))  # type: ignore[misc]
+    pool.shutdown()
+    results: list[BulkOperation | BulkopError | None] = [None] * len(targets)
+    for _ in targets:
+        i, result = answers.get()
+        if isinstance(result, BaseException) and not isinstance(result, BulkopError):
+            raise result
+        results[i] = result
+    return results  # type: ignore[return-value]
 
 
 def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) -> None:
