@@ -38,8 +38,9 @@ class Verdict:
 
     @property
     def needs_action(self) -> bool:
-        """Worth a line of its own: the operation is why the command did not exit 0."""
-        return self.kind not in (Kind.COMPLETED, Kind.NOT_FINISHED)
+        """Worth a line of its own: the operation is why the command did not exit 0. (Not an
+        interruption: the one `bulkop: interrupted` line says that.)"""
+        return not self.passed and self.kind not in (Kind.NOT_FINISHED, Kind.INTERRUPTED)
 
 
 def error_count(op: BulkOperation) -> int | None:
@@ -91,9 +92,10 @@ def of_error(err: BulkopError) -> Verdict:
     return Verdict(Kind.UNAVAILABLE, int(err.exit_code), f"could not be fetched: {err.message}")
 
 
-def timed_out(timeout: float | None) -> Verdict:
+def timed_out(timeout: float | None, *, seen: bool = True) -> Verdict:
     after = f" after {timeout:g}s" if timeout else ""
-    return Verdict(Kind.TIMED_OUT, ExitCode.TIMEOUT, f"still running when --timeout struck{after}")
+    what = "still running" if seen else "no answer yet"
+    return Verdict(Kind.TIMED_OUT, ExitCode.TIMEOUT, f"{what} when --timeout struck{after}")
 
 
 def stopped() -> Verdict:
@@ -107,7 +109,20 @@ def interrupted(terminated: bool = False) -> Verdict:
     return Verdict(Kind.INTERRUPTED, ExitCode.INTERRUPTED, "not finished: the watch was interrupted (Ctrl-C)")
 
 
-def next_command(op_id: str, profile: str | None = None) -> str:
-    """What to run next to see why: the errors of this operation, in its account."""
+def next_command(verdict: Verdict, op_id: str, profile: str | None = None) -> str:
+    """What to run next to see why: the errors of a failed operation, the state of another."""
     where = f"-p {profile} " if profile else ""
-    return f"bulkop {where}get {op_id} --errors"
+    if verdict.kind in (Kind.FAILED, Kind.TOO_MANY_ERRORS, Kind.ERRORS_UNKNOWN):
+        return f"bulkop {where}get {op_id} --errors"
+    if verdict.kind is Kind.UNAVAILABLE:
+        return f"bulkop {where}get {op_id} --debug"
+    return f"bulkop {where}watch {op_id}"
+
+
+def explain(verdict: Verdict, op_id: str, name: str | None = None, profile: str | None = None) -> str:
+    """One line for people: which operation (name and full id), why, and what to run next.
+
+    `users.identify 123e4567-…: completed with 100 errors, over --max-errors 0; next: bulkop get 123e4567-… --errors`
+    """
+    who = f"{name} {op_id}" if name and name != op_id else op_id
+    return f"{who}: {verdict.reason}; next: {next_command(verdict, op_id, profile)}"

@@ -47,6 +47,7 @@ class Tracked:
     profile: str | None
     fetch: Callable[[], BulkOperation]
     bucket: RateLimiter
+    op_id: str = ""  # the canonical id asked for (the full id every failure line names)
     op: BulkOperation | None = None
     rate: RateEstimator = field(default_factory=RateEstimator)
     interval: float = AUTO_START
@@ -256,7 +257,7 @@ class Watcher:
             pause = max(0.0, min(wake - now, self.tick_every))
             self.display.tick(self.ops, now)
             if len(idle) < len(active):
-                self._absorb(self._wait_for_answers(pause))
+                self._absorb(self._wait_for_answers(pause, len(active) - len(idle)))
             elif pause > 0:
                 self.sleep(pause)
 
@@ -268,18 +269,28 @@ class Watcher:
             except queue.Empty:
                 return answers
 
-    def _wait_for_answers(self, seconds: float) -> list[tuple[Any, Any]]:
+    def _wait_for_answers(self, seconds: float, in_flight: int) -> list[tuple[Any, Any]]:
         """Up to `seconds`, but no longer than until the first answer of a poll in flight."""
-        try:
-            if self.real_clock:
+        if self.real_clock:
+            try:
                 first = self._results.get(timeout=seconds) if seconds > 0 else self._results.get_nowait()
-            else:
-                first = self._results.get(timeout=self.grace)
-        except queue.Empty:
-            if not self.real_clock and seconds > 0:
-                self.sleep(seconds)
-            return []
-        return [first, *self._drain()]
+            except queue.Empty:
+                return []
+            return [first, *self._drain()]
+        # An injected clock stands still while polls are out: take every answer that comes
+        # within `grace` real seconds, in the operations' order, so a test run is the same
+        # every time; only when none comes (a poll stuck for good) does the clock move on.
+        answers: list[tuple[Any, Any]] = []
+        give_up = time.monotonic() + self.grace
+        while len(answers) < in_flight:
+            try:
+                answers.append(self._results.get(timeout=max(0.0, give_up - time.monotonic())))
+            except queue.Empty:
+                break
+        if not answers and seconds > 0:
+            self.sleep(seconds)
+        order = {id(t): i for i, t in enumerate(self.ops)} if len(answers) > 1 else {}
+        return sorted(answers, key=lambda a: order.get(id(a[0]), 0))
 
     def _absorb(self, answers: list[tuple[Any, Any]]) -> None:
         if not answers:
@@ -392,7 +403,7 @@ class Watcher:
             return verdicts.of_error(t.error)
         if t.op is not None and t.op.finished:
             return verdicts.of_operation(t.op, self.config.max_errors)
-        return verdicts.timed_out(self.config.timeout) if self.timed_out else verdicts.stopped()
+        return verdicts.timed_out(self.config.timeout, seen=t.op is not None) if self.timed_out else verdicts.stopped()
 
     def _conclude(self, outcome: str) -> None:
         """Give every operation its verdict, once the watch is over."""
@@ -404,7 +415,7 @@ class Watcher:
             elif outcome in ("interrupted", "terminated"):
                 t.verdict = verdicts.interrupted(terminated=outcome == "terminated")
             elif outcome == "timeout":
-                t.verdict = verdicts.timed_out(self.config.timeout)
+                t.verdict = verdicts.timed_out(self.config.timeout, seen=t.op is not None)
             else:
                 t.verdict = verdicts.stopped()
 

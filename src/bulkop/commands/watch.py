@@ -136,6 +136,7 @@ def track(targets: list[Target], now: float) -> list[Tracked]:
             key=key,
             label=target.label if target.profile is None else f"{target.profile}:{target.id}",
             profile=target.profile,
+            op_id=target.id,
             fetch=_fetcher(target),
             bucket=buckets[target.profile],
         )

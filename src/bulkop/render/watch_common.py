@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 from bulkop.models import Status
 from bulkop.progress import fraction
 from bulkop.render import fmt
 from bulkop.sanitize import clean
+from bulkop.verdict import Kind, error_count, explain
 from bulkop.watcher import Tracked
 
 STATUS_ORDER = ("processing", "queued", "retrying", "completed", "failed", "error", "waiting")
@@ -45,14 +47,37 @@ def rows_text(t: Tracked) -> str:
     return f"{fmt.count(op.processed_rows)}/{fmt.count(op.estimated_total_rows)}"
 
 
+def in_trouble(t: Tracked) -> bool:
+    """Its last poll failed: what was measured before (rate, ETA) is stale."""
+    return t.error is not None or (t.failures > 0 and not t.done)
+
+
 def eta_text(t: Tracked, now: float) -> str:
-    if t.op is None or t.op.finished or not t.op.counts_known:
+    if t.op is None or t.op.finished or not t.op.counts_known or in_trouble(t):
         return "-"
     return fmt.duration(t.eta(now))
 
 
-def elapsed_seconds(t: Tracked, now: float) -> float | None:
-    """Time watched: from the first poll to the end (frozen once the operation ended)."""
+def rate_text(t: Tracked) -> str:
+    op = t.op
+    speed = t.speed()
+    if op is None or not op.counts_known or op.finished or speed is None or in_trouble(t):
+        return "-"
+    return fmt.rate(speed)
+
+
+def elapsed_seconds(t: Tracked, now: float, wall: datetime | None = None) -> float | None:
+    """How long the operation has run, by the server's own timestamps when it sent them
+    (start to end, or start to `wall` while it runs); else the time watched, from the first
+    poll to the end."""
+    op = t.op
+    if op is not None and op.started_at is not None and wall is not None:
+        try:
+            took = fmt.elapsed(op, wall)
+        except (OverflowError, ValueError):  # timestamps at the ends of the calendar
+            took = None
+        if took is not None:
+            return took
     if t.first_seen is None:
         return None
     return max(0.0, (t.ended_at if t.ended_at is not None else now) - t.first_seen)
@@ -78,9 +103,29 @@ def totals(ops: Sequence[Tracked]) -> tuple[int, int, int, int, float | None]:
             else (op.estimated_total_rows or 0)
         )
         ok += op.success_count or 0
-        errors += op.error_count or 0
+        errors += error_count(op) or 0
         r = t.speed()
         if r is not None and not op.finished:
             rate_sum += r
             any_rate = True
     return processed, estimated, ok, errors, (rate_sum if any_rate else None)
+
+
+def full_id(t: Tracked) -> str:
+    """The operation's whole id: what a user must paste into the next command."""
+    if t.op is not None:
+        return clean(str(t.op.id))
+    return clean(t.op_id or t.label)
+
+
+def verdict_line(t: Tracked) -> str | None:
+    """Why this operation makes the watch fail, and what to run next; None when it does not."""
+    v = t.verdict
+    if v is None or not v.needs_action:
+        return None
+    name = clean(t.op.name, max_len=40) if t.op is not None and t.op.name else None
+    line = explain(v, full_id(t), name, t.profile)
+    if v.kind is Kind.TIMED_OUT and t.op is not None:
+        seen = f"{t.op.status.value} {percent_text(t)}" if t.op.counts_known else t.op.status.value
+        line = line.replace("; next:", f" (last known state: {seen}); next:", 1)
+    return clean(line)
