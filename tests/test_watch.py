@@ -632,21 +632,23 @@ def test_sigterm_in_a_pipe_prints_the_last_known_state_and_exits_143(sim, knock_
 
 
 def test_json_output_is_one_object_per_change_final_last(frozen_sim, env, clock):
-    """`-o json`: every stdout line is a JSON object {observed_at, profile, operation}; one per
-    observed change (none for polls that saw nothing new); `final: true` on each operation's last
-    object only; progress lines go to stderr."""
+    """`-o json`: every stdout line is a JSON object {observed_at, profile, id, operation}; one
+    per observed change (none for polls that saw nothing new); `final: true` on each operation's
+    last object only, with its verdict and reason; progress lines go to stderr."""
     a = frozen_sim.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=5, duration=5))
     b = frozen_sim.add(Scenario(name="users.bulk_delete", total_rows=1000, queued_seconds=0, duration=20, fail_at=0.3))
     transport = TimedTransport(clock)
     r = watch(clock, [a, b, "-o", "json", "--interval", "1"], env, transport=transport)
     assert r.code == 1, r.stderr
     records = ndjson(r.stdout)
-    assert all(set(x) - {"final"} == {"observed_at", "profile", "operation"} for x in records)
+    assert all(set(x) - {"final", "verdict", "reason"} == {"observed_at", "profile", "id", "operation"} for x in records)
+    assert all(("verdict" in x) == x.get("final", False) for x in records)
     assert all(TIMESTAMP.fullmatch(x["observed_at"]) and x["profile"] is None for x in records)
     for op_id, final_status in ((a, "completed"), (b, "failed")):
         mine = [x for x in records if x["operation"]["id"] == op_id]
         assert [x.get("final", False) for x in mine] == [False] * (len(mine) - 1) + [True]
         assert mine[-1]["operation"]["status"] == final_status
+        assert mine[-1]["verdict"] == final_status and mine[-1]["id"] == op_id
         bodies = [x["operation"] for x in mine]
         assert all(x != y for x, y in itertools.pairwise(bodies))  # each one a change
     a_records = [x["operation"] for x in records if x["operation"]["id"] == a]
@@ -673,7 +675,9 @@ def test_json_output_of_a_real_process_is_nothing_but_ndjson(sim, knock_env):
 def test_json_output_reports_errors_as_json_on_stderr(frozen_sim, env, clock):
     r = watch(clock, [ID_C, "-o", "json", "--display", "quiet"], env)
     assert r.code == 5
-    assert r.stdout == ""
+    (final,) = ndjson(r.stdout)  # an operation that was never fetched still gets its last word
+    assert final["final"] is True and final["operation"] is None and final["id"] == ID_C
+    assert final["verdict"] == "unavailable" and "not found" in final["reason"]
     assert json.loads(r.stderr)["error"]["exit_code"] == 5
 
 

@@ -62,6 +62,7 @@ class Tracked:
     done: bool = False
     in_flight: bool = False  # a poll of it is out: it is not polled again until that returns
     sent_at: float = 0.0  # when the poll in flight (or the last one) went out
+    answered_at: float | None = None  # when the last operation came back
     verdict: Verdict | None = None  # set once it ended, or when the watch stops
 
     @property
@@ -335,6 +336,7 @@ class Watcher:
         if progressed:
             t.changed_at = now
         t.op = op
+        t.answered_at = now
         t.failures = 0
         t.last_error = None
         if op.processed_rows is not None:

@@ -98,10 +98,15 @@ def run(opts: Options, ctx: Context) -> int:
                 hint="raise --timeout, or check the operation with `bulkop get`",
             )
         )
-    if not display.lines:  # the lines view has already said it, in its place
+    if display.quiet:  # no view said which operation failed and why: say it here
+        from bulkop.render.watch_common import verdict_line
+
         for t in watcher.ops:
-            if t.error is not None:
+            if t.error is not None and ctx.json_errors:
                 ctx.report(t.error)
+            elif line := verdict_line(t):
+                ctx.stderr.write(f"bulkop: {line}\n")
+        ctx.stderr.flush()
     return code
 
 
@@ -160,6 +165,7 @@ class _Composite:
         self.views = views
         self.live = mode == "live"
         self.lines = mode == "lines"
+        self.quiet = mode == "quiet"
 
     def started(self, ops: Sequence[Tracked], now: float) -> None:
         for v in self.views:
@@ -183,10 +189,12 @@ class _Composite:
 
 
 class _JsonLines:
-    """NDJSON on stdout: one object per observed change, each operation's final state last."""
+    """NDJSON on stdout: one object per observed change; each operation's last record is
+    `"final": true` with its `"verdict"` and `"reason"`, however its watch ended."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._final: set[str] = set()
 
     def started(self, ops: Sequence[Tracked], now: float) -> None:
         pass
@@ -194,17 +202,24 @@ class _JsonLines:
     def observed(self, t: Tracked, changed: bool, now: float) -> None:
         if not changed and not t.done:
             return
-        from bulkop.render.fmt import rfc3339
+        self._write(t)
 
-        assert t.op is not None
+    def _write(self, t: Tracked) -> None:
+        from bulkop.render.fmt import rfc3339
+        from bulkop.render.watch_common import full_id
+
         # The operation as the API sent it, wrapped so that no field of ours can collide.
         record: dict[str, Any] = {
             "observed_at": rfc3339(self.ctx.wall()),
             "profile": t.profile,
-            "operation": t.op.to_json(),
+            "id": full_id(t),
+            "operation": t.op.to_json() if t.op is not None else None,
         }
-        if t.done:
+        if t.verdict is not None:
             record["final"] = True
+            record["verdict"] = t.verdict.kind.value
+            record["reason"] = t.verdict.reason
+            self._final.add(t.key)
         self.ctx.stdout.write(dumps(record) + "\n")
         self.ctx.stdout.flush()
 
@@ -215,7 +230,9 @@ class _JsonLines:
         pass
 
     def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
-        pass
+        for t in ops:  # those that ended without a last answer: an error, --timeout, Ctrl-C
+            if t.key not in self._final:
+                self._write(t)
 
 
 def _display(opts: Options, ctx: Context) -> _Composite:
@@ -226,7 +243,7 @@ def _display(opts: Options, ctx: Context) -> _Composite:
     if mode == "live":
         from bulkop.render.live import LiveDisplay
 
-        live = LiveDisplay(ctx.console(ctx.stderr))
+        live = LiveDisplay(ctx.console(ctx.stderr), ctx.wall)
         ctx.debug_sink = live.log
         views.append(live)
     elif mode == "lines":

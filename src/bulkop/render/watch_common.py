@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 
 from bulkop.models import Status
 from bulkop.progress import fraction
@@ -66,17 +65,20 @@ def rate_text(t: Tracked) -> str:
     return fmt.rate(speed)
 
 
-def elapsed_seconds(t: Tracked, now: float, wall: datetime | None = None) -> float | None:
+def elapsed_seconds(t: Tracked, now: float) -> float | None:
     """How long the operation has run, by the server's own timestamps when it sent them
-    (start to end, or start to `wall` while it runs); else the time watched, from the first
-    poll to the end."""
+    (start to end; while it runs, start to its last update plus the time since that answer:
+    never our wall clock against the server's, which may disagree); else the time watched."""
     op = t.op
-    if op is not None and op.started_at is not None and wall is not None:
+    if op is not None and op.started_at is not None:
+        end = op.completed_at or op.failed_at or op.updated_at
         try:
-            took = fmt.elapsed(op, wall)
+            took = (end - op.started_at).total_seconds() if end is not None else None
         except (OverflowError, ValueError):  # timestamps at the ends of the calendar
             took = None
-        if took is not None:
+        if took is not None and took >= 0:
+            if not op.finished and t.answered_at is not None:
+                took += max(0.0, now - t.answered_at)
             return took
     if t.first_seen is None:
         return None

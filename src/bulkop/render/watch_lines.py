@@ -33,7 +33,7 @@ def timestamp(wall: datetime) -> str:
     return fmt.rfc3339(wall)
 
 
-def operation_line(t: Tracked, now: float, wall: datetime | None = None) -> str:
+def operation_line(t: Tracked, now: float) -> str:
     """`users.identify 123e4567-e89b-… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
     named = t.op is not None and bool(t.op.name)
     parts = [label(t), full_id(t)] if named else [clean(t.label)]
@@ -49,7 +49,7 @@ def operation_line(t: Tracked, now: float, wall: datetime | None = None) -> str:
             ]
         parts.append(f"errors {fmt.count(error_count(op))}")
     elif op is not None:
-        parts.append(f"elapsed {fmt.duration(elapsed_seconds(t, now, wall))}")
+        parts.append(f"elapsed {fmt.duration(elapsed_seconds(t, now))}")
     return " ".join(p for p in parts if p)
 
 
@@ -89,7 +89,7 @@ class LinesDisplay:
         if self._last_status.get(t.key) != status or step > self._last_step.get(t.key, -1):
             self._last_status[t.key] = status
             self._last_step[t.key] = step
-            self._write(operation_line(t, now, self.wall()), now)
+            self._write(operation_line(t, now), now)
 
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
         if retry_in is None:
@@ -98,10 +98,9 @@ class LinesDisplay:
             self._write(f"{label(t)} poll failed ({t.failures}x), retrying in {retry_in:.1f}s: {err.message}", now)
 
     def _final_line(self, t: Tracked, now: float) -> str:
-        wall = self.wall()
-        took = elapsed_seconds(t, now, wall)
+        took = elapsed_seconds(t, now)
         how = "took" if t.op is not None and t.op.started_at is not None else "watched"
-        return f"{operation_line(t, now, wall)} ({how} {fmt.duration(took)})"
+        return f"{operation_line(t, now)} ({how} {fmt.duration(took)})"
 
     def tick(self, ops: Sequence[Tracked], now: float) -> None:
         if now - self._last_line < HEARTBEAT - 1.0:  # ticks come up to 1 s apart
@@ -109,7 +108,7 @@ class LinesDisplay:
         active = [t for t in ops if not t.done]
         if len(active) <= HEARTBEAT_DETAIL:
             for t in active:
-                self._write(operation_line(t, now, self.wall()), now)
+                self._write(operation_line(t, now), now)
         else:
             self._write(f"still watching: {status_counts(ops)}", now)
 
@@ -117,7 +116,7 @@ class LinesDisplay:
         for t in ops:
             if not t.done and outcome in ("interrupted", "terminated"):
                 # The state only: the one `bulkop: interrupted` line says what happened.
-                self._write(f"{operation_line(t, now, self.wall())} (last known state)", now)
+                self._write(f"{operation_line(t, now)} (last known state)", now)
         if len(ops) > 1:
             self._write(f"summary: {status_counts(ops)}", now)
         for t in ops:  # one line per operation that makes the watch fail: which, why, what next
