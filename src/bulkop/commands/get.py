@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkop.commands.targets import Target, outcome_code, resolve_targets
+from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, most_severe
 from bulkop.models import BulkOperation
@@ -31,12 +31,17 @@ def run(opts: Options, ctx: Context) -> int:
     if found:
         write(found, output, opts, ctx)
     codes = []
-    for r in results:
+    for target, r in zip(targets, results, strict=True):
         if isinstance(r, BulkopError):
             ctx.report(r)
             codes.append(r.exit_code)
         elif opts.exit_status:
-            codes.append(outcome_code(r))
+            from bulkop.commands.status import report_verdict
+            from bulkop.verdict import of_operation
+
+            verdict = of_operation(r)
+            report_verdict(ctx, verdict, str(r.id), r.name, target.profile)
+            codes.append(verdict.code)
     return most_severe(codes)
 
 

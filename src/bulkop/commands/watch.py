@@ -119,7 +119,13 @@ def _collect_ids(given: list[str], ctx: Context) -> list[str]:
                     "`-` reads ids from stdin, but stdin is a terminal",
                     hint="pipe ids in, e.g. `echo $ID | bulkop watch -`",
                 )
-            ids += read_ids(ctx.stdin.read())
+            from_stdin = read_ids(ctx.stdin.read())
+            if not from_stdin:
+                raise UsageError(
+                    "stdin had no operation ids (it was empty, or only blank lines and comments)",
+                    hint="pipe one id per line, or BulkOperation JSON, e.g. `echo $ID | bulkop watch -`",
+                )
+            ids += from_stdin
         else:
             ids.append(raw)
     if not ids:
