@@ -104,7 +104,7 @@ _COLUMNS: list[tuple[str, int, str, _Cell]] = [
 ]
 NAME_MIN, NAME_MAX = 8, 28  # the Operation column: shortened down to this, never wider than that
 BAR_MIN, BAR_MAX = 10, 24
-LOW_VALUE = 5  # columns ranked above this are dropped before a name is shortened
+LOW_VALUE = 2  # columns ranked above this are dropped before a name is shortened
 
 
 def _fit_columns(
@@ -171,15 +171,22 @@ def watch_table(
     shown = _pick_rows(ops, max_rows)
     named = any(t.op is not None and t.op.name for t in shown)
     rows = [{header: cell(t, now, wall) for header, _, _, cell in _COLUMNS} for t in shown]
-    for t, row in zip(shown, rows, strict=True):
-        row["Operation"] = Text(_name(t, with_id=named))
-    widths = {
-        header: max([len(header), *(len(r[header].plain) for r in rows if isinstance(r[header], Text))])
-        for header, _, _, _ in _COLUMNS
-    }
-    widths["Operation"] = min(widths["Operation"], NAME_MAX)
-    # No names: the Operation column already shows each whole id.
-    columns, sized = _fit_columns(widths, max(20, width), frozenset() if named else frozenset({"ID"}))
+
+    def layout(with_id: bool) -> tuple[list[int], dict[str, int]]:
+        for t, row in zip(shown, rows, strict=True):
+            row["Operation"] = Text(_name(t, with_id))
+        widths = {
+            header: max([len(header), *(len(r[header].plain) for r in rows if isinstance(r[header], Text))])
+            for header, _, _, _ in _COLUMNS
+        }
+        widths["Operation"] = min(widths["Operation"], NAME_MAX if with_id else 10**6)
+        return _fit_columns(widths, max(20, width), frozenset() if with_id else frozenset({"ID"}))
+
+    # With names, an ID column when there is room; without one (or without names), the
+    # Operation column shows what has no name by its id.
+    columns, sized = layout(with_id=named)
+    if named and "ID" not in sized:
+        columns, sized = layout(with_id=False)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 1, 0, 0))
     for i in columns:
         header, _, justify, _cell = _COLUMNS[i]
