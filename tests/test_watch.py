@@ -400,7 +400,7 @@ def test_stdin_ids_mix_with_arguments_and_duplicates_are_watched_once(frozen_sim
 @pytest.mark.parametrize(
     ("stdin", "message"),
     [
-        ("", "no operation ids given"),
+        ("", "stdin had no operation ids"),
         ("{not json\n", "stdin line 1 is not valid JSON"),
         ('{"x": 1}', "no operation id"),
     ],

@@ -79,7 +79,7 @@ def _name(t: Tracked, with_id: bool) -> str:
         return label(t)
     if with_id:
         return clean(t.profile) if t.profile else "-"
-    return clean(t.label)
+    return full_id(t)
 
 
 def _elapsed(t: Tracked, now: float, wall: datetime | None) -> Text:
@@ -116,8 +116,8 @@ def _fit_columns(
 
     def floor(i: int, whole_name: bool = False) -> int:
         header = _COLUMNS[i][0]
-        if header == "Operation":
-            return widths[header] if whole_name else min(widths[header], NAME_MIN)
+        if header == "Operation":  # a name may be shortened; an id in its place may not
+            return widths[header] if whole_name else min(widths[header], max(NAME_MIN, widths["_id"]))
         if header == "Progress":
             return BAR_MIN
         return widths[header]
@@ -180,6 +180,8 @@ def watch_table(
             for header, _, _, _ in _COLUMNS
         }
         widths["Operation"] = min(widths["Operation"], NAME_MAX if with_id else 10**6)
+        unnamed = [len(r["Operation"].plain) for t, r in zip(shown, rows, strict=True) if not (t.op and t.op.name)]
+        widths["_id"] = 0 if with_id else max(unnamed, default=0)
         return _fit_columns(widths, max(20, width), frozenset() if with_id else frozenset({"ID"}))
 
     # With names, an ID column when there is room; without one (or without names), the
