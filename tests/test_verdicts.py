@@ -64,12 +64,18 @@ def watch(args: list[str], env: dict[str, str], **kw: Any):
 
 # --------------------------------------------------------------------------- the --max-errors gate
 
+NO_COUNT = {"error_count": ..., "error_items": ITEMS_45}
 GATE_CASES = {
     # name → (fields of the completed operation, --max-errors, exit codes allowed, words of the verdict)
-    "45 items, no count": ({"error_count": ..., "error_items": ITEMS_45}, "0", {1}, "completed with 45 errors, over --max-errors 0"),
-    "45 items, no count, limit 10": ({"error_count": ..., "error_items": ITEMS_45}, "10", {1}, "45 errors, over --max-errors 10"),
+    "45 items, no count": (NO_COUNT, "0", {1}, "completed with 45 errors, over --max-errors 0"),
+    "45 items, no count, limit 10": (NO_COUNT, "10", {1}, "45 errors, over --max-errors 10"),
     "45 items, count null": ({"error_count": None, "error_items": ITEMS_45}, "0", {1}, "45 errors"),
-    "count below the items": ({"error_count": 0, "error_items": ITEMS_45[:3]}, "0", {1}, "3 errors, over --max-errors 0"),
+    "count below the items": (
+        {"error_count": 0, "error_items": ITEMS_45[:3]},
+        "0",
+        {1},
+        "3 errors, over --max-errors 0",
+    ),
     "negative count": ({"error_count": -5}, "0", {1, 6}, ""),
     "negative count, no limit hit": ({"error_count": -5}, "100", {1, 6}, ""),
     "no count, no items": ({"error_count": ..., "error_items": ...}, "0", {1}, "error count is unknown"),
@@ -106,12 +112,17 @@ def test_saymon_under_max_errors_fails_the_gate_as_unknown(make_sim):
     clock = ManualClock()
     sim = make_sim(clock=clock)
     op = sim.add(Scenario(provider="saymon", queued_seconds=0, duration=0))
-    env = {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": sim.base_url, "SAYMON_LOGIN": SAYMON_LOGIN,
-           "SAYMON_PASSWORD": SAYMON_PASSWORD}
+    env = {
+        "BULKOP_PROVIDER": "saymon",
+        "BULKOP_BASE_URL": sim.base_url,
+        "SAYMON_LOGIN": SAYMON_LOGIN,
+        "SAYMON_PASSWORD": SAYMON_PASSWORD,
+    }
     ok = run_cli(["watch", op, "--display", "lines"], env, now=clock, sleep=clock.sleep)
     assert ok.code == 0, ok.stderr
-    r = run_cli(["watch", op, "--max-errors", "0", "--display", "lines", "-o", "json"], env, now=clock,
-                sleep=clock.sleep)
+    r = run_cli(
+        ["watch", op, "--max-errors", "0", "--display", "lines", "-o", "json"], env, now=clock, sleep=clock.sleep
+    )
     assert r.code == 1, r.stderr
     assert f"{op}: completed, but its error count is unknown, so --max-errors 0 cannot be checked" in r.stderr
     (final,) = [json.loads(x) for x in r.stdout.splitlines() if json.loads(x).get("final")]

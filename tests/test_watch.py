@@ -641,7 +641,8 @@ def test_json_output_is_one_object_per_change_final_last(frozen_sim, env, clock)
     r = watch(clock, [a, b, "-o", "json", "--interval", "1"], env, transport=transport)
     assert r.code == 1, r.stderr
     records = ndjson(r.stdout)
-    assert all(set(x) - {"final", "verdict", "reason"} == {"observed_at", "profile", "id", "operation"} for x in records)
+    fields = {"observed_at", "profile", "id", "operation"}
+    assert all(set(x) - {"final", "verdict", "reason"} == fields for x in records)
     assert all(("verdict" in x) == x.get("final", False) for x in records)
     assert all(TIMESTAMP.fullmatch(x["observed_at"]) and x["profile"] is None for x in records)
     for op_id, final_status in ((a, "completed"), (b, "failed")):
@@ -714,7 +715,8 @@ def test_github_actions_annotations_groups_and_step_summary(frozen_sim, clock, g
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# earlier step\n")  # appended, not overwritten
     assert "| Operation | ID | Status | Rows | Errors | Result |" in text
-    assert f"| users.bulk\\_delete | {bad} | failed | 600/1,000 | 8 | **not ok**: the operation failed with 8 errors |" in text
+    why = "**not ok**: the operation failed with 8 errors"
+    assert f"| users.bulk\\_delete | {bad} | failed | 600/1,000 | 8 | {why} |" in text
     assert f"| users.identify | {ok} | completed | 1,000/1,000 | 0 | ok: the operation completed |" in text
 
 

@@ -307,6 +307,7 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
         assert re.search(r"\d rows/s", frame) or when == "finished", frame
     footer = [line for line in lines if line.startswith("All ")]
     assert footer and footer[0].split("  ")[0] == "All 4 operations", frame
-    for phrase in ("55,800/59,000 rows", "55,644 ok", "156 errors", "3 completed · 1 failed") if when == "finished" else ():
-        assert phrase.split(" · ")[0] in frame, frame
+    if when == "finished":
+        for phrase in ("55,800/59,000 rows", "55,644 ok", "156 errors", "3 completed"):
+            assert phrase in frame, frame
     assert frame == screen

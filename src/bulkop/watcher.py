@@ -22,7 +22,7 @@ from bulkop.errors import (
     InvalidResponse,
     Terminated,
 )
-from bulkop.models import BulkOperation
+from bulkop.models import BulkOperation, Status
 from bulkop.progress import RateEstimator, eta, remaining_rows
 from bulkop.verdict import Verdict
 

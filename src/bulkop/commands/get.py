@@ -30,7 +30,7 @@ def run(opts: Options, ctx: Context) -> int:
     output = opts.output or ("table" if ctx.isatty(ctx.stdout) else "text")
     if found:
         write(found, output, opts, ctx)
-    codes = []
+    codes: list[int] = []
     for target, r in zip(targets, results, strict=True):
         if isinstance(r, BulkopError):
             ctx.report(r)
@@ -59,22 +59,23 @@ def fetch_all(targets: list[Target]) -> list[BulkOperation | BulkopError]:
     # Daemon threads, and answers read from a queue the main thread waits on: Ctrl-C and
     # SIGTERM stop the command at once, whatever the network does (an executor would join
     # its workers, held by a server that never answers, before the process could exit).
+    import functools
     import queue
 
     from bulkop.watcher import DaemonPool
 
-    answers: queue.SimpleQueue[tuple[int, BulkOperation | BulkopError]] = queue.SimpleQueue()
-    pool = DaemonPool(min(MAX_CONCURRENCY, len(targets)), answers)  # type: ignore[arg-type]
-    for i, t in enumerate(targets):
-        pool.submit(i, lambda t=t: one(t))  # type: ignore[misc]
+    answers: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
+    pool = DaemonPool(min(MAX_CONCURRENCY, len(targets)), answers)
+    for i, target in enumerate(targets):
+        pool.submit(i, functools.partial(one, target))
     pool.shutdown()
-    results: list[BulkOperation | BulkopError | None] = [None] * len(targets)
-    for _ in targets:
+    results: dict[int, BulkOperation | BulkopError] = {}
+    while len(results) < len(targets):
         i, result = answers.get()
         if isinstance(result, BaseException) and not isinstance(result, BulkopError):
-            raise result
+            raise result  # a bug in a worker: reported as one, not lost
         results[i] = result
-    return results  # type: ignore[return-value]
+    return [results[i] for i in range(len(targets))]
 
 
 def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -90,7 +91,7 @@ def _elapsed(t: Tracked, now: float, wall: datetime | None) -> Text:
 # Operation and Status are never dropped; a number, percentage, status or id is never cut:
 # its whole column goes first. Only a long name is shortened (with an ellipsis).
 _Cell = Callable[[Tracked, float, datetime | None], RenderableType]
-_COLUMNS: list[tuple[str, int, str, _Cell]] = [
+_COLUMNS: list[tuple[str, int, Literal["left", "right"], _Cell]] = [
     ("Operation", 0, "left", lambda t, now, wall: Text(label(t))),
     ("ID", 5, "left", lambda t, now, wall: Text(full_id(t))),
     ("Status", 0, "left", lambda t, now, wall: Text(state(t), style=STATE_STYLE.get(state(t), ""))),
@@ -142,6 +143,10 @@ def _fit_columns(
     return keep, sized
 
 
+def _plain(cell: RenderableType) -> str:
+    return cell.plain if isinstance(cell, Text) else ""
+
+
 def _phrases(parts: Sequence[Text], width: int, sep: str) -> list[Text]:
     """Lines of whole phrases: a footer wraps between phrases, never inside one."""
     lines: list[Text] = []
@@ -175,12 +180,9 @@ def watch_table(
     def layout(with_id: bool) -> tuple[list[int], dict[str, int]]:
         for t, row in zip(shown, rows, strict=True):
             row["Operation"] = Text(_name(t, with_id))
-        widths = {
-            header: max([len(header), *(len(r[header].plain) for r in rows if isinstance(r[header], Text))])
-            for header, _, _, _ in _COLUMNS
-        }
+        widths = {header: max([len(header), *(len(_plain(r[header])) for r in rows)]) for header, _, _, _ in _COLUMNS}
         widths["Operation"] = min(widths["Operation"], NAME_MAX if with_id else 10**6)
-        unnamed = [len(r["Operation"].plain) for t, r in zip(shown, rows, strict=True) if not (t.op and t.op.name)]
+        unnamed = [len(_plain(r["Operation"])) for t, r in zip(shown, rows, strict=True) if not (t.op and t.op.name)]
         widths["_id"] = 0 if with_id else max(unnamed, default=0)
         return _fit_columns(widths, max(20, width), frozenset() if with_id else frozenset({"ID"}))
 
@@ -192,10 +194,8 @@ def watch_table(
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 1, 0, 0))
     for i in columns:
         header, _, justify, _cell = _COLUMNS[i]
-        overflow = "ellipsis" if header == "Operation" else "crop"
-        table.add_column(
-            header, justify=justify, no_wrap=True, width=sized[header], overflow=overflow  # type: ignore[arg-type]
-        )
+        overflow: Literal["ellipsis", "crop"] = "ellipsis" if header == "Operation" else "crop"
+        table.add_column(header, justify=justify, no_wrap=True, width=sized[header], overflow=overflow)
     for t, row in zip(shown, rows, strict=True):
         cells = []
         for i in columns:
@@ -249,9 +249,7 @@ class LiveDisplay:
         return max(3, self.console.size.height - 6)
 
     def _render(self, now: float) -> RenderableType:
-        return watch_table(
-            self._ops, now, self._max_rows(), self._last_event, self.console.size.width, self.wall()
-        )
+        return watch_table(self._ops, now, self._max_rows(), self._last_event, self.console.size.width, self.wall())
 
     def _draw(self, now: float, force: bool = False) -> None:
         if self.live is None:

@@ -158,9 +158,7 @@ class LinesDisplay:
             errors = fmt.count(error_count(op)) if op is not None and op.counts_known else "-"
             v = t.verdict
             result = "-" if v is None else ("ok: " if v.passed else "**not ok**: ") + _md(clean(v.reason))
-            lines.append(
-                f"| {_md(label(t))} | {_md(full_id(t))} | {state(t)} | {rows_text(t)} | {errors} | {result} |"
-            )
+            lines.append(f"| {_md(label(t))} | {_md(full_id(t))} | {state(t)} | {rows_text(t)} | {errors} | {result} |")
         try:
             with open(self.step_summary, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
                 f.write("\n".join(lines) + "\n\n")
