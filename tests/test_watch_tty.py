@@ -311,3 +311,26 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
         for phrase in ("55,800/59,000 rows", "55,644 ok", "156 errors", "3 completed"):
             assert phrase in frame, frame
     assert frame == screen
+
+
+@pytest.mark.parametrize("trouble", ["retrying", "error"])
+def test_a_row_in_trouble_shows_no_stale_rate_or_eta(trouble):
+    """Issue 13 #9: once a poll failed, the rate and ETA measured before are not shown."""
+    from bulkop.errors import ApiUnavailable
+    from bulkop.render.watch_lines import operation_line
+
+    ops, now = finished_run(timeout=6.0)
+    t = next(t for t in ops if t.op is not None and t.op.name == "users.identify")
+    console = Console(file=io.StringIO(), width=140, no_color=True, record=True, markup=False, highlight=False)
+    console.print(watch_table([t], now, 10, None, width=140))
+    before = console.export_text()
+    assert "rows/s" in before and "12s" in before  # the healthy row: a rate and an ETA
+    if trouble == "retrying":
+        t.failures = 2
+    else:
+        t.error = ApiUnavailable("HTTP 503")
+    console.print(watch_table([t], now, 10, None, width=140))
+    row = console.export_text().splitlines()[1]
+    assert trouble in row and "rows/s" not in row and "12s" not in row, row
+    line = operation_line(t, now)
+    assert trouble in line and "rows/s" not in line and "eta" not in line, line
