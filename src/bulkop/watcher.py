@@ -32,7 +32,7 @@ AUTO_MAX = 15.0  # never further apart than this while nothing changes
 AUTO_GROWTH = 1.5  # idle polls stretch the interval by this factor
 JITTER = 0.1  # ±10 % so many watchers (or operations) do not poll in lockstep
 FAILURE_BACKOFF_MAX = 30.0
-WORKERS = 4  # polling threads: a few requests in flight at once, each reported as it returns
+WORKERS = 6  # polling threads: a few requests in flight at once, each reported as it returns
 # With an injected (fake) clock, time stands still while a poll is in flight: wait this many
 # real seconds for it before letting the fake clock move on (a poll that is stuck for good).
 GRACE = 2.0
