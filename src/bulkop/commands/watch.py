@@ -98,13 +98,18 @@ def run(opts: Options, ctx: Context) -> int:
                 hint="raise --timeout, or check the operation with `bulkop get`",
             )
         )
-    if display.quiet:  # no view said which operation failed and why: say it here
-        from bulkop.render.watch_common import verdict_line
+    if not display.lines:  # the lines view has already said it, in its place
+        from bulkop.render.watch_common import full_id, verdict_line
 
         for t in watcher.ops:
-            if t.error is not None and ctx.json_errors:
+            if t.error is not None:
+                # One `bulkop: error:` line, as every command reports an error, naming the
+                # operation when the message does not (one of several may be the one).
+                op_id = full_id(t)
+                if op_id not in t.error.message:
+                    t.error.message = f"{op_id}: {t.error.message}"
                 ctx.report(t.error)
-            elif line := verdict_line(t):
+            elif display.quiet and (line := verdict_line(t)):  # the live view said it below its frame
                 ctx.stderr.write(f"bulkop: {line}\n")
         ctx.stderr.flush()
     return code

@@ -306,5 +306,5 @@ class LiveDisplay:
             self.live.stop()
             self.live = None
         for t in ops:  # which operation failed the watch, why, and what to run next
-            if line := verdict_line(t):
+            if line := verdict_line(t, errors=False):  # errors: one `bulkop: error:` line each
                 self.console.print(Text(line, style="red"), soft_wrap=True)

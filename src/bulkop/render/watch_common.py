@@ -120,10 +120,11 @@ def full_id(t: Tracked) -> str:
     return clean(t.op_id or t.label)
 
 
-def verdict_line(t: Tracked) -> str | None:
-    """Why this operation makes the watch fail, and what to run next; None when it does not."""
+def verdict_line(t: Tracked, *, errors: bool = True) -> str | None:
+    """Why this operation makes the watch fail, and what to run next; None when it does not
+    (nor, with `errors=False`, when it could not be fetched: that error is reported itself)."""
     v = t.verdict
-    if v is None or not v.needs_action:
+    if v is None or not v.needs_action or (t.error is not None and not errors):
         return None
     name = clean(t.op.name, max_len=40) if t.op is not None and t.op.name else None
     line = explain(v, full_id(t), name, t.profile)

@@ -48,7 +48,7 @@ def operation_line(t: Tracked, now: float) -> str:
                 f"eta {fmt.duration(left)}" if left is not None else "",
             ]
         parts.append(f"errors {fmt.count(error_count(op))}")
-    elif op is not None:
+    elif op is not None and not op.finished:  # a final line says how long it took
         parts.append(f"elapsed {fmt.duration(elapsed_seconds(t, now))}")
     return " ".join(p for p in parts if p)
 
