@@ -42,7 +42,7 @@ def test_demo_watches_every_operation_to_its_end_in_lines(tmp_path):
     p = run_process(["demo", "--speed", "20", "--display", "lines"], bogus, timeout=60)
     assert p.returncode == 1, p.stderr
     assert p.stdout == ""
-    finals = [line for line in p.stderr.splitlines() if "(watched " in line]
+    finals = [line for line in p.stderr.splitlines() if "(watched " in line or "(took " in line]
     assert len(finals) == 4, p.stderr
     expected = [
         r"users\.identify \S+ completed 100% 1,000/1,000",

@@ -72,7 +72,7 @@ def test_ctrl_c_during_watch_is_exit_130_with_the_last_state_and_the_cursor_back
     code, screen = term.finish()
     assert code == 130, screen
     assert "Traceback" not in screen and "internal error" not in screen
-    assert "interrupted: last known state shown" in screen
+    assert "bulkop: interrupted" in screen and "last known state shown" not in screen  # one line, not two
     assert_cursor_restored(screen)
     assert term.attrs_after == term.attrs_before
 
@@ -149,7 +149,7 @@ def test_sigterm_during_the_live_watch_is_exit_143_with_the_cursor_back(sim, kno
     code, screen = term.finish()
     assert code == 143, screen
     assert "Traceback" not in screen
-    assert "bulkop: terminated" in screen and "last known state shown" in screen
+    assert "bulkop: terminated" in screen and "last known state shown" not in screen
     assert_cursor_restored(screen)
     assert term.attrs_after == term.attrs_before
 
@@ -240,3 +240,59 @@ def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env,
     finally:
         os.close(write_end)
     assert_quiet_exit(p.returncode, 141, p.stderr.decode())
+
+
+# --------------------------------------------------------------------------- a server that never answers
+
+OPS = [
+    "123e4567-e89b-12d3-a456-426614174000",
+    "223e4567-e89b-12d3-a456-426614174000",
+    "323e4567-e89b-12d3-a456-426614174000",
+]
+SILENT_CASES = {
+    # command → (arguments, how many requests arrive before the signal)
+    "get-several": (["get", *OPS], 3),
+    "get-several-json": (["get", *OPS, "-o", "jsonl"], 3),
+    "status": (["status", OPS[0]], 1),
+    "watch-lines": (["watch", *OPS[:2], "--display", "lines"], 2),
+    "watch-json": (["watch", *OPS, "-o", "json", "--display", "quiet"], 3),
+}
+
+
+def minimal_env(isolated_env: Path, base_url: str) -> dict[str, str]:
+    """Only what bulkop needs: no developer's variable leaks into the child."""
+    return {
+        "KNOCK_API_KEY": KNOCK_TOKEN,
+        "BULKOP_BASE_URL": base_url,
+        "BULKOP_CONFIG": str(isolated_env),
+        "HOME": str(isolated_env.parent),
+        "NO_COLOR": "1",
+        "TZ": "UTC",
+    }
+
+
+@pytest.mark.parametrize("case", sorted(SILENT_CASES))
+@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "bulkop: interrupted"),
+                                                    (signal.SIGTERM, 143, "bulkop: terminated")])
+def test_a_signal_ends_every_command_while_the_server_never_answers(isolated_env, case, sig, code, line):
+    """Issue 12 #4: Ctrl-C or SIGTERM while every request hangs: the documented exit, at once
+    (the server would hold the requests for 30 s; nothing waits for it)."""
+    args, requests = SILENT_CASES[case]
+    with CannedServer() as server:
+        server.answer = hold(server)
+        with subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=minimal_env(isolated_env, server.url),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            deadline = time.monotonic() + 15
+            while len(server.requests) < requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(server.requests) >= requests, proc.stderr.read1().decode() if proc.poll() else ""
+            proc.send_signal(sig)
+            try:
+                got = proc.wait(10)  # far less than the server's 30 s hold
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise AssertionError(f"{case}: still running 10 s after the signal") from None
+            stderr = proc.stderr.read().decode()
+    assert got == code, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert stderr.splitlines()[-1] == line, stderr

@@ -81,7 +81,12 @@ def test_status_line_and_exit_code(frozen_sim, frozen_env, clock, scenario, at, 
     op = frozen_sim.add(scenario)
     clock.t = at
     r = run_cli(["status", op], frozen_env)
-    assert (r.stdout, r.code, r.stderr) == (line + "\n", code, "")
+    assert (r.stdout, r.code) == (line + "\n", code)
+    if code == 1:  # the operation is why: which, why, and what to run next (issue 13)
+        assert r.stderr.startswith("bulkop: ") and f" {op}: the operation failed" in r.stderr, r.stderr
+        assert r.stderr.endswith(f"; next: bulkop get {op} --errors\n"), r.stderr
+    else:
+        assert r.stderr == ""
 
 
 def test_status_json_fields(frozen_sim, frozen_env, clock):
@@ -100,6 +105,8 @@ def test_status_json_fields(frozen_sim, frozen_env, clock):
         "percent": 42.0,
         "error_count": data["error_count"],
         "exit_code": 3,
+        "verdict": "not_finished",
+        "reason": "the operation is still processing",
     }
     assert isinstance(data["error_count"], int) and 0 <= data["error_count"] <= 10
     assert r.stdout.count("\n") == 1  # one line: easy for jq -r and for logs

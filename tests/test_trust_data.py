@@ -246,16 +246,16 @@ def strict_json(text: str) -> Any:
 
 
 def render_status(op: BulkOperation) -> str:
-    from bulkop.commands.targets import outcome_code
     from bulkop.progress import fraction
     from bulkop.render.jsonout import dumps
     from bulkop.render.text import status_line
+    from bulkop.verdict import of_operation
 
     out = strict_stream()
     out.write(status_line(op) + "\n")
     f = fraction(op)
     out.write(dumps({"status": op.status_word, "percent": None if f.value is None else round(f.value * 100, 1),
-                     "error_count": op.known_error_count, "exit_code": outcome_code(op)}) + "\n")
+                     "error_count": op.known_error_count, "exit_code": of_operation(op).code}) + "\n")
     return written(out)
 
 

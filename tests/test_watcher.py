@@ -550,12 +550,14 @@ def test_only_changes_are_reported_as_changed(clock):
     assert flags.count(False) >= 15  # the queued stretch was not reported again and again
 
 
-def test_polling_threads_grow_only_while_requests_wait_on_a_slow_network(clock):
-    """Two threads to start; a batch whose every request waits ~80 ms (a distant API) earns
-    more, up to max_workers, so a slow server does not stretch the intervals. (Real sleeps:
-    the pool is sized by real latency, which the fake clock cannot stand for.)"""
+def test_polling_threads_are_a_small_fixed_pool(clock):
+    """However many operations and however slow the server, at most WORKERS polls are out at
+    once (issue 14: a small fixed pool, not a pool that grows with latency). (Real sleeps:
+    the fetches take real time, which the fake clock cannot stand for.)"""
     import threading
     import time as real_time
+
+    from bulkop.watcher import WORKERS
 
     in_flight = 0
     most = 0
@@ -567,7 +569,7 @@ def test_polling_threads_grow_only_while_requests_wait_on_a_slow_network(clock):
             with lock:
                 in_flight += 1
                 most = max(most, in_flight)
-            real_time.sleep(0.08)
+            real_time.sleep(0.02)
             with lock:
                 in_flight -= 1
             return job()
@@ -578,6 +580,81 @@ def test_polling_threads_grow_only_while_requests_wait_on_a_slow_network(clock):
     ops = track(jobs)
     for op, job in zip(ops, jobs, strict=True):
         op.fetch = slow(job)
-    code, _, _ = watch(clock, ops, interval=1.0, max_workers=6)
+    code, _, _ = watch(clock, ops, interval=1.0)
     assert code == ExitCode.OK
-    assert 2 < most <= 6
+    assert 1 < most <= WORKERS
+
+
+class Stuck:
+    """A fetch that never answers until released (a server that trickles forever)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.calls = 0
+        self.release = threading.Event()
+
+    def __call__(self) -> BulkOperation:
+        self.calls += 1
+        self.release.wait(60)
+        raise ApiUnavailable("released")
+
+
+class TickingDisplay(RecordingDisplay):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ticks: list[float] = []
+
+    def tick(self, ops: Sequence[Tracked], now: float) -> None:
+        self.ticks.append(now)
+
+
+@pytest.mark.parametrize("stuck_first", [True, False])
+def test_a_stuck_poll_holds_neither_other_answers_nor_the_ticks(clock, stuck_first):
+    """Issue 12 #3: one operation's poll never returns; the other is reported as soon as it
+    ends, the loop keeps ticking (heartbeats) to --timeout, and the stuck one is never polled
+    again while its poll is out."""
+    stuck = Stuck()
+    job = Job(clock, n=1, start=0.0, end=3.0)
+    ops = track([stuck, job] if stuck_first else [job, stuck])  # type: ignore[list-item]
+    display = TickingDisplay()
+    watcher = Watcher(
+        ops, WatchConfig(interval=1.0, timeout=20.0), display, now=clock.now, sleep=clock.sleep, grace=0.01
+    )
+    try:
+        code = watcher.run()
+    finally:
+        stuck.release.set()
+    assert code == ExitCode.TIMEOUT
+    fast = next(t for t in ops if t.fetch is job)
+    assert fast.done and fast.verdict is not None and fast.verdict.kind.value == "completed"
+    done_at = [e.now for e in display.of(fast.key) if e.kind == "observed"][-1]
+    assert done_at <= 3.0 + 1.0 + EPS  # seen within one interval of its end, not at --timeout
+    assert stuck.calls == 1
+    assert display.ticks and max(display.ticks) >= 19.0  # the loop ticked on while it waited
+    assert all(b - a <= 1.0 + EPS for a, b in zip(display.ticks, display.ticks[1:], strict=False))
+    slow = next(t for t in ops if t.fetch is stuck)
+    assert slow.verdict is not None and slow.verdict.kind.value == "timed_out"
+
+
+def test_heartbeat_lines_come_while_every_poll_is_stuck(clock):
+    """The lines view's 60 s heartbeat is a promise: it holds while no poll ever answers."""
+    import io
+    from datetime import UTC, datetime
+
+    from bulkop.render.watch_lines import LinesDisplay
+
+    stuck = Stuck()
+    out = io.StringIO()
+    display = LinesDisplay(out, lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    ops = track([stuck])  # type: ignore[list-item]
+    watcher = Watcher(
+        ops, WatchConfig(interval=1.0, timeout=130.0), display, now=clock.now, sleep=clock.sleep, grace=0.01
+    )
+    try:
+        code = watcher.run()
+    finally:
+        stuck.release.set()
+    assert code == ExitCode.TIMEOUT
+    lines = out.getvalue().splitlines()
+    assert sum(" waiting" in line for line in lines) >= 2, lines  # at 60 s and 120 s

@@ -12,18 +12,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bulkop import verdict as verdicts
 from bulkop.errors import (
     ApiUnavailable,
     BulkopError,
-    ExitCode,
     InvalidResponse,
+    Terminated,
 )
 from bulkop.models import BulkOperation, Status
 from bulkop.progress import RateEstimator, eta, remaining_rows
+from bulkop.verdict import Verdict
 
 AUTO_START = 1.0  # seconds: the first interval in auto mode
 AUTO_MIN = 0.5  # never closer than this, even near the ETA
@@ -31,8 +32,10 @@ AUTO_MAX = 15.0  # never further apart than this while nothing changes
 AUTO_GROWTH = 1.5  # idle polls stretch the interval by this factor
 JITTER = 0.1  # ±10 % so many watchers (or operations) do not poll in lockstep
 FAILURE_BACKOFF_MAX = 30.0
-SLOW_BATCH = 0.25  # seconds: a batch of polls slower than this may get one more worker thread,
-SLOW_REQUEST = 0.05  # if each of its requests took this long (network latency, not CPU)
+WORKERS = 6  # polling threads: a few requests in flight at once, each reported as it returns
+# With an injected (fake) clock, time stands still while a poll is in flight: wait this many
+# real seconds for it before letting the fake clock move on (a poll that is stuck for good).
+GRACE = 2.0
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Tracked:
     profile: str | None
     fetch: Callable[[], BulkOperation]
     bucket: RateLimiter
+    op_id: str = ""  # the canonical id asked for (the full id every failure line names)
     op: BulkOperation | None = None
     rate: RateEstimator = field(default_factory=RateEstimator)
     interval: float = AUTO_START
@@ -56,6 +60,10 @@ class Tracked:
     ended_at: float | None = None
     changed_at: float | None = None
     done: bool = False
+    in_flight: bool = False  # a poll of it is out: it is not polled again until that returns
+    sent_at: float = 0.0  # when the poll in flight (or the last one) went out
+    answered_at: float | None = None  # when the last operation came back
+    verdict: Verdict | None = None  # set once it ended, or when the watch stops
 
     @property
     def status(self) -> Status | None:
@@ -79,41 +87,37 @@ class Display(Protocol):
 
 
 class DaemonPool:
-    """A few daemon worker threads sharing one HTTP client.
+    """A small fixed set of daemon worker threads; each result goes to `results` as it is ready.
 
     Unlike ThreadPoolExecutor's workers, daemon threads never hold up the process's exit: a
-    poll stuck in the network (until --request-timeout) must not delay a --timeout, Ctrl-C or
-    SIGTERM.
+    request stuck in the network must not delay a --timeout, Ctrl-C or SIGTERM. Results come
+    back through a queue one by one, so nobody ever waits for the slowest of a batch.
     """
 
-    def __init__(self, workers: int) -> None:
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
-        self.workers = 0
-        self.grow(workers)
+    def __init__(self, workers: int, results: queue.SimpleQueue[tuple[Any, Any]]) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Any, Callable[[], Any]] | None] = queue.SimpleQueue()
+        self.results = results
+        self.workers = workers
+        for n in range(workers):
+            threading.Thread(target=self._work, name=f"bulkop-poll-{n}", daemon=True).start()
 
-    def grow(self, workers: int) -> None:
-        while self.workers < workers:
-            threading.Thread(target=self._work, name=f"bulkop-poll-{self.workers}", daemon=True).start()
-            self.workers += 1
-
-    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._queue.put((future, fn))
-        return future
+    def submit(self, key: Any, fn: Callable[[], Any]) -> None:
+        """Run `fn` on a worker; `(key, its result or the exception it raised)` is queued."""
+        self._jobs.put((key, fn))
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            future, fn = item
-            if not future.set_running_or_notify_cancel():
-                continue
+        while (item := self._jobs.get()) is not None:
+            key, fn = item
             try:
-                future.set_result(fn())
-            except BaseException as e:  # handed to whoever waits on the future
-                future.set_exception(e)
+                result = fn()
+            except BaseException as e:  # handed to the reader of the results, never lost
+                result = e
+            self.results.put((key, result))
 
     def shutdown(self) -> None:
+        """Let idle workers end; a worker stuck in the network is a daemon and is left behind."""
         for _ in range(self.workers):
-            self._queue.put(None)
+            self._jobs.put(None)
 
 
 class RateLimiter:
@@ -169,11 +173,10 @@ class WatchConfig:
     max_errors: int | None = None
     max_consecutive_failures: int = 10
     fail_fast: bool = False
-    # Polling threads: 2 to start (each thread more costs CPU per request in lock handoffs:
-    # 0.85 ms per poll with 2, 1.10 ms with 8, measured on loopback); more are added, up to
-    # max_workers, when a batch of polls queues up behind slow responses.
-    workers: int = 2
-    max_workers: int = 8
+    # A small fixed pool (each thread more costs CPU per request in lock handoffs: 0.85 ms
+    # per poll with 2, 1.10 ms with 8, measured on loopback). A slow or stuck server holds
+    # only its own operations' polls: no operation waits for another's answer.
+    workers: int = WORKERS
     seed: int | None = None
 
 
@@ -187,6 +190,7 @@ class Watcher:
         now: Callable[[], float],
         sleep: Callable[[float], None],
         tick_every: float = 1.0,
+        grace: float = GRACE,
     ) -> None:
         self.ops = ops
         self.config = config
@@ -194,9 +198,14 @@ class Watcher:
         self.now = now
         self.sleep = sleep
         self.tick_every = tick_every
+        self.grace = grace
+        # On the real clock, waiting for a poll's answer is the sleep; on an injected one, a
+        # poll takes no time until it has been waited for `grace` real seconds.
+        self.real_clock = sleep is time.sleep
         self.random = random.Random(config.seed)
         self.timed_out = False
         self.stopped_early = False
+        self._results: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
 
     # ------------------------------------------------------------------ the loop
 
@@ -207,47 +216,103 @@ class Watcher:
             t.next_due = start
             t.interval = self._initial_interval()
         self.display.started(self.ops, start)
-        workers = max(1, min(self.config.workers, len(self.ops)))
-        pool = DaemonPool(workers)
+        pool = DaemonPool(max(1, min(self.config.workers, len(self.ops))), self._results)
         try:
             outcome = self._loop(pool, deadline)
+        except Terminated:
+            self._conclude("terminated")
+            self.display.finished(self.ops, self.now(), "terminated")
+            raise
         except BaseException:
+            self._conclude("interrupted")
             self.display.finished(self.ops, self.now(), "interrupted")
             raise
         finally:
             pool.shutdown()
+        self._conclude(outcome)
         self.display.finished(self.ops, self.now(), outcome)
         return self.exit_code()
 
     def _loop(self, pool: DaemonPool, deadline: float | None) -> str:
-        """Poll what is due, sleep until the next thing is due; return how it ended."""
+        """Send what is due, take each answer as it comes, tick; return how it ended."""
         while True:
+            self._absorb(self._drain())
             active = [t for t in self.ops if not t.done]
             if not active:
                 return "done"
+            if self.config.fail_fast and any(t.done and not self._verdict(t).passed for t in self.ops):
+                self.stopped_early = True
+                return "fail-fast"
             now = self.now()
             if deadline is not None and now >= deadline:
                 self.timed_out = True
                 return "timeout"
-            batch = self._take_due(active, now)
-            if batch:
-                if not self._poll(pool, batch, deadline):
-                    self.timed_out = True
-                    return "timeout"
-                if self.config.fail_fast and any(self._code(t) != 0 for t in self.ops if t.done):
-                    self.stopped_early = True
-                    return "fail-fast"
-                continue
-            wake = self._wake_at(active, now)
+            for t in self._take_due(active, now):
+                t.in_flight = True
+                t.sent_at = now
+                pool.submit(t, t.fetch)
+            idle = [t for t in active if not t.in_flight]
+            wake = self._wake_at(idle, now) if idle else now + self.tick_every
             if deadline is not None:
                 wake = min(wake, deadline)
-            wait = max(0.0, min(wake - now, self.tick_every))
+            pause = max(0.0, min(wake - now, self.tick_every))
             self.display.tick(self.ops, now)
-            if wait > 0:
-                self.sleep(wait)
+            if len(idle) < len(active):
+                self._absorb(self._wait_for_answers(pause, len(active) - len(idle)))
+            elif pause > 0:
+                self.sleep(pause)
+
+    def _drain(self) -> list[tuple[Any, Any]]:
+        answers = []
+        while True:
+            try:
+                answers.append(self._results.get_nowait())
+            except queue.Empty:
+                return answers
+
+    def _wait_for_answers(self, seconds: float, in_flight: int) -> list[tuple[Any, Any]]:
+        """Up to `seconds`, but no longer than until the first answer of a poll in flight."""
+        if self.real_clock:
+            try:
+                first = self._results.get(timeout=seconds) if seconds > 0 else self._results.get_nowait()
+            except queue.Empty:
+                return []
+            return [first, *self._drain()]
+        # An injected clock stands still while polls are out: take every answer that comes
+        # within `grace` real seconds, in the operations' order, so a test run is the same
+        # every time; only when none comes (a poll stuck for good) does the clock move on.
+        answers: list[tuple[Any, Any]] = []
+        give_up = time.monotonic() + self.grace
+        while len(answers) < in_flight:
+            try:
+                answers.append(self._results.get(timeout=max(0.0, give_up - time.monotonic())))
+            except queue.Empty:
+                break
+        if not answers and seconds > 0:
+            self.sleep(seconds)
+        order = {id(t): i for i, t in enumerate(self.ops)} if len(answers) > 1 else {}
+        return sorted(answers, key=lambda a: order.get(id(a[0]), 0))
+
+    def _absorb(self, answers: list[tuple[Any, Any]]) -> None:
+        if not answers:
+            return
+        now = self.now()
+        for t, result in answers:
+            t.in_flight = False
+            if t.done:  # answered after the watch of it ended (it cannot be, but never twice)
+                continue
+            t.polls += 1
+            if t.first_seen is None:
+                t.first_seen = now
+            if isinstance(result, BulkopError):
+                self._failed(t, result, now)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                self._observed(t, result, now, t.sent_at)
 
     def _take_due(self, active: list[Tracked], now: float) -> list[Tracked]:
-        due = sorted((t for t in active if t.next_due <= now), key=lambda t: t.next_due)
+        due = sorted((t for t in active if not t.in_flight and t.next_due <= now), key=lambda t: t.next_due)
         return [t for t in due if t.bucket.take(now)]
 
     @staticmethod
@@ -262,42 +327,6 @@ class Watcher:
                 soonest[key] = (t.bucket, t.next_due)
         return min(max(due, limiter.next_available(now)) for limiter, due in soonest.values())
 
-    def _poll(self, pool: DaemonPool, batch: list[Tracked], deadline: float | None) -> bool:
-        """Poll a batch concurrently; False if --timeout struck while polls were in flight."""
-
-        def fetch(t: Tracked) -> BulkOperation | BulkopError:
-            try:
-                return t.fetch()
-            except BulkopError as e:
-                return e
-
-        sent = self.now()
-        started = time.monotonic()
-        futures = [pool.submit(lambda t=t: fetch(t)) for t in batch]
-        # Real seconds: a poll in flight is waited on with the clock of the world, not ours.
-        budget = None if deadline is None else max(0.0, deadline - self.now())
-        done, pending = wait(futures, timeout=budget)
-        # Real time, not the watch's clock: this sizes threads to the server's real latency.
-        # More threads help only when they wait on the network (a slow API), not when the
-        # machine is busy (then they add lock handoffs): so look at the time per request.
-        elapsed = time.monotonic() - started
-        per_request = elapsed * pool.workers / len(batch)
-        if len(batch) > pool.workers and elapsed > SLOW_BATCH and per_request > SLOW_REQUEST:
-            pool.grow(min(self.config.max_workers, pool.workers + 1))
-        now = self.now()
-        for t, future in zip(batch, futures, strict=True):
-            if future not in done:
-                continue
-            result = future.result()
-            t.polls += 1
-            if t.first_seen is None:
-                t.first_seen = now
-            if isinstance(result, BulkopError):
-                self._failed(t, result, now)
-            else:
-                self._observed(t, result, now, sent)
-        return not pending
-
     # ------------------------------------------------------------------ outcomes of a poll
 
     def _observed(self, t: Tracked, op: BulkOperation, now: float, sent: float) -> None:
@@ -307,6 +336,7 @@ class Watcher:
         if progressed:
             t.changed_at = now
         t.op = op
+        t.answered_at = now
         t.failures = 0
         t.last_error = None
         if op.processed_rows is not None:
@@ -314,10 +344,11 @@ class Watcher:
         if op.finished:
             t.done = True
             t.ended_at = now
+            t.verdict = verdicts.of_operation(op, self.config.max_errors)
         else:
             t.interval = self._next_interval(t, progressed, now)
-            # From when the poll went out, not when its batch came back: with many operations
-            # a batch takes a while, and counting from its end would stretch every interval.
+            # From when the poll went out, not when its answer came back: a slow answer must
+            # not stretch every interval.
             t.next_due = sent + t.interval
         self.display.observed(t, changed, now)
 
@@ -331,6 +362,7 @@ class Watcher:
             t.error = err
             t.done = True
             t.ended_at = now
+            t.verdict = verdicts.of_error(err)
             self.display.failed_poll(t, err, None, now)
             return
         retry_after = getattr(err, "retry_after", None)
@@ -363,24 +395,36 @@ class Watcher:
         jitter = 1.0 + self.random.uniform(-JITTER, JITTER)
         return max(AUTO_MIN, min(AUTO_MAX, interval) * jitter)
 
-    # ------------------------------------------------------------------ exit code
+    # ------------------------------------------------------------------ verdicts
+
+    def _verdict(self, t: Tracked) -> Verdict:
+        """What became of an operation that ended (or of one still running, for now)."""
+        if t.verdict is not None:
+            return t.verdict
+        if t.error is not None:
+            return verdicts.of_error(t.error)
+        if t.op is not None and t.op.finished:
+            return verdicts.of_operation(t.op, self.config.max_errors)
+        return verdicts.timed_out(self.config.timeout, seen=t.op is not None) if self.timed_out else verdicts.stopped()
+
+    def _conclude(self, outcome: str) -> None:
+        """Give every operation its verdict, once the watch is over."""
+        for t in self.ops:
+            if t.verdict is not None:
+                continue
+            if t.done:
+                t.verdict = self._verdict(t)
+            elif outcome in ("interrupted", "terminated"):
+                t.verdict = verdicts.interrupted(terminated=outcome == "terminated")
+            elif outcome == "timeout":
+                t.verdict = verdicts.timed_out(self.config.timeout, seen=t.op is not None)
+            else:
+                t.verdict = verdicts.stopped()
 
     def _code(self, t: Tracked) -> int:
-        if t.error is not None:
-            return int(t.error.exit_code)
-        if t.op is None or not t.op.finished:
-            return ExitCode.TIMEOUT if self.timed_out else ExitCode.NOT_FINISHED
-        if t.op.status is Status.FAILED:
-            return ExitCode.FAILED
-        limit = self.config.max_errors
-        if limit is not None and (t.op.error_count or 0) > limit:
-            return ExitCode.FAILED
-        return ExitCode.OK
+        return self._verdict(t).code
 
     def exit_code(self) -> int:
         from bulkop.errors import most_severe
 
-        codes = [self._code(t) for t in self.ops]
-        if self.stopped_early:
-            codes = [c for c in codes if c not in (ExitCode.NOT_FINISHED,)]
-        return most_severe(codes)
+        return most_severe([self._code(t) for t in self.ops])

@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
             int | None,
             typer.Option(
                 "--max-errors",
-                help="Exit 1 if a completed operation has more error rows than N (env: BULKOP_MAX_ERRORS; default: errors alone do not fail).",
+                help="Exit 1 if a completed operation has more error rows than N, or an error count that cannot be known (env: BULKOP_MAX_ERRORS; default: errors alone do not fail).",
                 rich_help_panel=POLLING,
                 show_default=False,
                 min=0,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkop.commands.targets import Target, outcome_code, resolve_targets
+from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, most_severe
 from bulkop.models import BulkOperation
@@ -31,13 +30,18 @@ def run(opts: Options, ctx: Context) -> int:
     output = opts.output or ("table" if ctx.isatty(ctx.stdout) else "text")
     if found:
         write(found, output, opts, ctx)
-    codes = []
-    for r in results:
+    codes: list[int] = []
+    for target, r in zip(targets, results, strict=True):
         if isinstance(r, BulkopError):
             ctx.report(r)
             codes.append(r.exit_code)
         elif opts.exit_status:
-            codes.append(outcome_code(r))
+            from bulkop.commands.status import report_verdict
+            from bulkop.verdict import of_operation
+
+            verdict = of_operation(r)
+            report_verdict(ctx, verdict, str(r.id), r.name, target.profile)
+            codes.append(verdict.code)
     return most_severe(codes)
 
 
@@ -52,8 +56,26 @@ def fetch_all(targets: list[Target]) -> list[BulkOperation | BulkopError]:
 
     if len(targets) <= 1:
         return [one(t) for t in targets]
-    with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENCY, len(targets))) as pool:
-        return list(pool.map(one, targets))
+    # Daemon threads, and answers read from a queue the main thread waits on: Ctrl-C and
+    # SIGTERM stop the command at once, whatever the network does (an executor would join
+    # its workers, held by a server that never answers, before the process could exit).
+    import functools
+    import queue
+
+    from bulkop.watcher import DaemonPool
+
+    answers: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
+    pool = DaemonPool(min(MAX_CONCURRENCY, len(targets)), answers)
+    for i, target in enumerate(targets):
+        pool.submit(i, functools.partial(one, target))
+    pool.shutdown()
+    results: dict[int, BulkOperation | BulkopError] = {}
+    while len(results) < len(targets):
+        i, result = answers.get()
+        if isinstance(result, BaseException) and not isinstance(result, BulkopError):
+            raise result  # a bug in a worker: reported as one, not lost
+        results[i] = result
+    return [results[i] for i in range(len(targets))]
 
 
 def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) -> None:

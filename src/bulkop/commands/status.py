@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bulkop.commands.targets import outcome_code, resolve_targets
+from bulkop.commands.targets import resolve_targets
 from bulkop.context import Context
 from bulkop.progress import fraction
 from bulkop.render.jsonout import dumps
+from bulkop.verdict import Verdict, explain, of_operation
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Options:
 def run(opts: Options, ctx: Context) -> int:
     (target,) = resolve_targets([opts.id], opts.flags, ctx)
     op = target.client.get(target.id)
+    verdict = of_operation(op)
     if opts.output == "json":
         f = fraction(op)
         data = {
@@ -32,7 +34,9 @@ def run(opts: Options, ctx: Context) -> int:
             "estimated_total_rows": op.estimated_total_rows,
             "percent": None if f.value is None else round(f.value * 100, 1),
             "error_count": op.known_error_count,
-            "exit_code": outcome_code(op),
+            "exit_code": verdict.code,
+            "verdict": verdict.kind.value,
+            "reason": verdict.reason,
         }
         ctx.stdout.write(dumps(data) + "\n")
     else:
@@ -40,4 +44,16 @@ def run(opts: Options, ctx: Context) -> int:
 
         ctx.stdout.write(status_line(op) + "\n")
     ctx.stdout.flush()
-    return outcome_code(op)
+    report_verdict(ctx, verdict, str(op.id), op.name, target.profile)
+    return verdict.code
+
+
+def report_verdict(ctx: Context, verdict: Verdict, op_id: str, name: str | None, profile: str | None) -> None:
+    """On stderr, when an operation is why the command exits non-zero: which, why, what next.
+    (Not under -o json: stdout carries the verdict there, and stderr holds only JSON errors.)"""
+    if not verdict.needs_action or ctx.json_errors:
+        return
+    from bulkop.sanitize import clean
+
+    ctx.stderr.write(f"bulkop: {clean(explain(verdict, op_id, name, profile))}\n")
+    ctx.stderr.flush()

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bulkop.api import Client, RequestEvent
-from bulkop.context import Context
 from bulkop.config import PROFILE_NAME
-from bulkop.errors import ExitCode, UsageError
-from bulkop.models import BulkOperation, Status
+from bulkop.context import Context
+from bulkop.errors import UsageError
 from bulkop.sanitize import clean
 from bulkop.settings import Settings, known_profiles
 
@@ -94,12 +93,3 @@ def _origin(source: str, detail: str) -> str:
     if source == "profile":
         return f"profile {clean(detail)}"
     return f"{source} {detail}".strip()
-
-
-def outcome_code(op: BulkOperation) -> int:
-    """The exit code an operation's state maps to: 0 completed, 1 failed, 3 unfinished."""
-    if op.status is Status.COMPLETED:
-        return ExitCode.OK
-    if op.status is Status.FAILED:
-        return ExitCode.FAILED
-    return ExitCode.NOT_FINISHED

@@ -99,9 +99,19 @@ def run(opts: Options, ctx: Context) -> int:
             )
         )
     if not display.lines:  # the lines view has already said it, in its place
+        from bulkop.render.watch_common import full_id, verdict_line
+
         for t in watcher.ops:
             if t.error is not None:
+                # One `bulkop: error:` line, as every command reports an error, naming the
+                # operation when the message does not (one of several may be the one).
+                op_id = full_id(t)
+                if op_id not in t.error.message:
+                    t.error.message = f"{op_id}: {t.error.message}"
                 ctx.report(t.error)
+            elif display.quiet and (line := verdict_line(t)):  # the live view said it below its frame
+                ctx.stderr.write(f"bulkop: {line}\n")
+        ctx.stderr.flush()
     return code
 
 
@@ -114,7 +124,13 @@ def _collect_ids(given: list[str], ctx: Context) -> list[str]:
                     "`-` reads ids from stdin, but stdin is a terminal",
                     hint="pipe ids in, e.g. `echo $ID | bulkop watch -`",
                 )
-            ids += read_ids(ctx.stdin.read())
+            from_stdin = read_ids(ctx.stdin.read())
+            if not from_stdin:
+                raise UsageError(
+                    "stdin had no operation ids (it was empty, or only blank lines and comments)",
+                    hint="pipe one id per line, or BulkOperation JSON, e.g. `echo $ID | bulkop watch -`",
+                )
+            ids += from_stdin
         else:
             ids.append(raw)
     if not ids:
@@ -136,6 +152,7 @@ def track(targets: list[Target], now: float) -> list[Tracked]:
             key=key,
             label=target.label if target.profile is None else f"{target.profile}:{target.id}",
             profile=target.profile,
+            op_id=target.id,
             fetch=_fetcher(target),
             bucket=buckets[target.profile],
         )
@@ -159,6 +176,7 @@ class _Composite:
         self.views = views
         self.live = mode == "live"
         self.lines = mode == "lines"
+        self.quiet = mode == "quiet"
 
     def started(self, ops: Sequence[Tracked], now: float) -> None:
         for v in self.views:
@@ -182,10 +200,12 @@ class _Composite:
 
 
 class _JsonLines:
-    """NDJSON on stdout: one object per observed change, each operation's final state last."""
+    """NDJSON on stdout: one object per observed change; each operation's last record is
+    `"final": true` with its `"verdict"` and `"reason"`, however its watch ended."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._final: set[str] = set()
 
     def started(self, ops: Sequence[Tracked], now: float) -> None:
         pass
@@ -193,17 +213,24 @@ class _JsonLines:
     def observed(self, t: Tracked, changed: bool, now: float) -> None:
         if not changed and not t.done:
             return
-        from bulkop.render.fmt import rfc3339
+        self._write(t)
 
-        assert t.op is not None
+    def _write(self, t: Tracked) -> None:
+        from bulkop.render.fmt import rfc3339
+        from bulkop.render.watch_common import full_id
+
         # The operation as the API sent it, wrapped so that no field of ours can collide.
         record: dict[str, Any] = {
             "observed_at": rfc3339(self.ctx.wall()),
             "profile": t.profile,
-            "operation": t.op.to_json_record(),
+            "id": full_id(t),
+            "operation": t.op.to_json_record() if t.op is not None else None,
         }
-        if t.done:
+        if t.verdict is not None:
             record["final"] = True
+            record["verdict"] = t.verdict.kind.value
+            record["reason"] = t.verdict.reason
+            self._final.add(t.key)
         self.ctx.stdout.write(dumps(record) + "\n")
         self.ctx.stdout.flush()
 
@@ -214,7 +241,9 @@ class _JsonLines:
         pass
 
     def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
-        pass
+        for t in ops:  # those that ended without a last answer: an error, --timeout, Ctrl-C
+            if t.key not in self._final:
+                self._write(t)
 
 
 def _display(opts: Options, ctx: Context) -> _Composite:
@@ -225,7 +254,7 @@ def _display(opts: Options, ctx: Context) -> _Composite:
     if mode == "live":
         from bulkop.render.live import LiveDisplay
 
-        live = LiveDisplay(ctx.console(ctx.stderr))
+        live = LiveDisplay(ctx.console(ctx.stderr), ctx.wall)
         ctx.debug_sink = live.log
         views.append(live)
     elif mode == "lines":

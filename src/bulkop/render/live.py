@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Literal
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -18,14 +20,18 @@ from bulkop.render import fmt
 from bulkop.render.watch_common import (
     elapsed_seconds,
     eta_text,
+    full_id,
     label,
     percent_text,
+    rate_text,
     rows_text,
     state,
     status_counts,
     totals,
+    verdict_line,
 )
 from bulkop.sanitize import clean
+from bulkop.verdict import error_count
 from bulkop.watcher import Tracked
 
 MIN_REFRESH = 0.1  # seconds between redraws: at most 10 per second
@@ -42,106 +48,180 @@ STATE_STYLE = {
 _PRIORITY = {"error": 0, "retrying": 1, "failed": 2, "processing": 3, "queued": 4, "waiting": 5, "completed": 6}
 
 
-def bar(t: Tracked, width: int = 20) -> RenderableType:
+def bar(t: Tracked, width: int = 20, now: float | None = None) -> RenderableType:
+    # The pulse of an unknown total moves with the watch's clock (a test's clock stands still).
+    pulse_at = time.monotonic() if now is None else now
     op = t.op
     if op is None or not op.counts_known:
         # SAYMON reports only finished or not: an indeterminate bar, never a fake percentage.
         if op is not None and op.finished:
             return ProgressBar(total=1, completed=1, width=width, finished_style="green")
-        return ProgressBar(total=None, width=width, pulse=True, animation_time=time.monotonic())
+        return ProgressBar(total=None, width=width, pulse=True, animation_time=pulse_at)
     if op.status is Status.COMPLETED:
         return ProgressBar(total=1, completed=1, width=width, finished_style="green")
     f = fraction_of(op.processed_rows or 0, op.estimated_total_rows or 0)
     if f.value is None:
-        return ProgressBar(total=None, width=width, pulse=True, animation_time=time.monotonic())
+        return ProgressBar(total=None, width=width, pulse=True, animation_time=pulse_at)
     style = "red" if op.status is Status.FAILED else "cyan"
     return ProgressBar(total=1, completed=f.value, width=width, complete_style=style)
-
-
-def _short_rate(t: Tracked) -> str:
-    op = t.op
-    speed = t.speed()
-    if op is None or not op.counts_known or op.finished or speed is None:
-        return "-"
-    return f"{speed:,.0f}/s" if speed >= 10 else f"{speed:.1f}/s"
 
 
 def _ok_err(t: Tracked) -> Text:
     op = t.op
     if op is None or not op.counts_known:
         return Text("-")
-    return Text(f"{fmt.count(op.success_count)}/{fmt.count(op.error_count)}", style="red" if op.error_count else "")
+    errors = error_count(op)
+    return Text(f"{fmt.count(op.success_count)}/{fmt.count(errors)}", style="red" if errors else "")
 
 
-# (header, priority: lower is dropped last, minimum width, justify, cell)
-_COLUMNS: list[tuple[str, int, int, str, Callable[[Tracked, float], RenderableType]]] = [
-    ("Operation", 0, 14, "left", lambda t, now: Text(label(t))),
-    ("Status", 0, 10, "left", lambda t, now: Text(state(t), style=STATE_STYLE.get(state(t), ""))),
-    ("Progress", 3, 10, "left", lambda t, now: bar(t)),
-    ("%", 1, 4, "right", lambda t, now: Text(percent_text(t).replace(" (overrun)", "+"))),
-    ("Rows", 4, 13, "right", lambda t, now: Text(rows_text(t))),
-    ("Rate", 5, 8, "right", lambda t, now: Text(_short_rate(t))),
-    ("ETA", 2, 6, "right", lambda t, now: Text(eta_text(t, now))),
-    ("OK/Err", 6, 11, "right", lambda t, now: _ok_err(t)),
-    ("Elapsed", 2, 7, "right", lambda t, now: Text(fmt.duration(elapsed_seconds(t, now)))),
+def _name(t: Tracked, with_id: bool) -> str:
+    """The Operation cell: the name; without a name, the id (when no ID column shows it)."""
+    if t.op is not None and t.op.name:
+        return label(t)
+    if with_id:
+        return clean(t.profile) if t.profile else "-"
+    return full_id(t)
+
+
+def _elapsed(t: Tracked, now: float, wall: datetime | None) -> Text:
+    return Text(fmt.duration(elapsed_seconds(t, now)))
+
+
+# (header, drop rank: the highest is dropped first when the terminal is narrow, justify, cell)
+# Operation and Status are never dropped; a number, percentage, status or id is never cut:
+# its whole column goes first. Only a long name is shortened (with an ellipsis).
+_Cell = Callable[[Tracked, float, datetime | None], RenderableType]
+_COLUMNS: list[tuple[str, int, Literal["left", "right"], _Cell]] = [
+    ("Operation", 0, "left", lambda t, now, wall: Text(label(t))),
+    ("ID", 5, "left", lambda t, now, wall: Text(full_id(t))),
+    ("Status", 0, "left", lambda t, now, wall: Text(state(t), style=STATE_STYLE.get(state(t), ""))),
+    ("Progress", 3, "left", lambda t, now, wall: bar(t, now=now)),
+    ("%", 1, "right", lambda t, now, wall: Text(percent_text(t).replace(" (overrun)", "+"))),
+    ("Rows", 7, "right", lambda t, now, wall: Text(rows_text(t))),
+    ("Rate", 8, "right", lambda t, now, wall: Text(rate_text(t))),
+    ("ETA", 2, "right", lambda t, now, wall: Text(eta_text(t, now))),
+    ("OK/Err", 9, "right", lambda t, now, wall: _ok_err(t)),
+    ("Elapsed", 4, "right", _elapsed),
 ]
+NAME_MIN, NAME_MAX = 8, 28  # the Operation column: shortened down to this, never wider than that
+BAR_MIN, BAR_MAX = 10, 24
+LOW_VALUE = 2  # columns ranked above this are dropped before a name is shortened
 
 
-def _fit_columns(width: int) -> tuple[list[int], int]:
-    """Which columns fit the terminal (dropping the least useful first), and the bar's width."""
-    keep = list(range(len(_COLUMNS)))
-    by_priority = sorted(keep, key=lambda i: -_COLUMNS[i][1])
+def _fit_columns(
+    widths: dict[str, int], width: int, without: frozenset[str] = frozenset()
+) -> tuple[list[int], dict[str, int]]:
+    """Which columns fit the terminal (dropping whole columns, least useful first), and the
+    width of each: spare room goes to the name first, then to the bar."""
+    keep = [i for i in range(len(_COLUMNS)) if _COLUMNS[i][0] not in without]
 
-    def need(cols: list[int]) -> int:
-        return sum(_COLUMNS[i][2] for i in cols) + (len(cols) - 1) + 14  # gaps; Operation grows to ~28
+    def floor(i: int, whole_name: bool = False) -> int:
+        header = _COLUMNS[i][0]
+        if header == "Operation":  # a name may be shortened; an id in its place may not
+            return widths[header] if whole_name else min(widths[header], max(NAME_MIN, widths["_id"]))
+        if header == "Progress":
+            return BAR_MIN
+        return widths[header]
 
-    for i in by_priority:
-        if need(keep) <= width or _COLUMNS[i][1] == 0:
+    def need(cols: list[int], whole_name: bool = False) -> int:
+        return sum(floor(i, whole_name) for i in cols) + len(cols) - 1  # one space between columns
+
+    for i in sorted(keep, key=lambda i: -_COLUMNS[i][1]):
+        rank = _COLUMNS[i][1]
+        # The least useful columns (counts, rate) give way to a whole name; the rest only
+        # when even a shortened name leaves no room.
+        if need(keep, whole_name=rank > LOW_VALUE) <= width or rank == 0:
             break
         keep.remove(i)
+    sized = {_COLUMNS[i][0]: floor(i) for i in keep}
     spare = width - need(keep)
-    return keep, max(10, min(24, 10 + spare))
+    grow = min(spare, max(0, widths["Operation"] - sized["Operation"]))
+    sized["Operation"] += grow
+    spare -= grow
+    if "Progress" in sized:
+        sized["Progress"] += max(0, min(spare, BAR_MAX - BAR_MIN))
+    return keep, sized
+
+
+def _plain(cell: RenderableType) -> str:
+    return cell.plain if isinstance(cell, Text) else ""
+
+
+def _phrases(parts: Sequence[Text], width: int, sep: str) -> list[Text]:
+    """Lines of whole phrases: a footer wraps between phrases, never inside one."""
+    lines: list[Text] = []
+    line = Text()
+    for part in parts:
+        if not part.plain:
+            continue
+        if line.plain and len(line.plain) + len(sep) + len(part.plain) > width:
+            lines.append(line)
+            line = Text()
+        if line.plain:
+            line.append(sep)
+        line.append_text(part)
+    if line.plain:
+        lines.append(line)
+    return lines
 
 
 def watch_table(
-    ops: Sequence[Tracked], now: float, max_rows: int, last_event: str | None, width: int = 80
+    ops: Sequence[Tracked],
+    now: float,
+    max_rows: int,
+    last_event: str | None,
+    width: int = 80,
+    wall: datetime | None = None,
 ) -> RenderableType:
-    columns, bar_width = _fit_columns(width)
+    shown = _pick_rows(ops, max_rows)
+    named = any(t.op is not None and t.op.name for t in shown)
+    rows = [{header: cell(t, now, wall) for header, _, _, cell in _COLUMNS} for t in shown]
+
+    def layout(with_id: bool) -> tuple[list[int], dict[str, int]]:
+        for t, row in zip(shown, rows, strict=True):
+            row["Operation"] = Text(_name(t, with_id))
+        widths = {header: max([len(header), *(len(_plain(r[header])) for r in rows)]) for header, _, _, _ in _COLUMNS}
+        widths["Operation"] = min(widths["Operation"], NAME_MAX if with_id else 10**6)
+        unnamed = [len(_plain(r["Operation"])) for t, r in zip(shown, rows, strict=True) if not (t.op and t.op.name)]
+        widths["_id"] = 0 if with_id else max(unnamed, default=0)
+        return _fit_columns(widths, max(20, width), frozenset() if with_id else frozenset({"ID"}))
+
+    # With names, an ID column when there is room; without one (or without names), the
+    # Operation column shows what has no name by its id.
+    columns, sized = layout(with_id=named)
+    if named and "ID" not in sized:
+        columns, sized = layout(with_id=False)
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 1, 0, 0))
     for i in columns:
-        header, _, minimum, justify, _cell = _COLUMNS[i]
-        if header == "Operation":
-            table.add_column(header, overflow="ellipsis", no_wrap=True, min_width=minimum, max_width=28, ratio=1)
-        else:
-            table.add_column(header, justify=justify, no_wrap=True, min_width=minimum)  # type: ignore[arg-type]
-    shown = _pick_rows(ops, max_rows)
-    for t in shown:
+        header, _, justify, _cell = _COLUMNS[i]
+        overflow: Literal["ellipsis", "crop"] = "ellipsis" if header == "Operation" else "crop"
+        table.add_column(header, justify=justify, no_wrap=True, width=sized[header], overflow=overflow)
+    for t, row in zip(shown, rows, strict=True):
         cells = []
         for i in columns:
-            cell = _COLUMNS[i][4](t, now)
-            if _COLUMNS[i][0] == "Progress":
-                cell = bar(t, bar_width)
-            cells.append(cell)
+            header = _COLUMNS[i][0]
+            cells.append(bar(t, sized[header], now) if header == "Progress" else row[header])
         table.add_row(*cells)
     parts: list[RenderableType] = [table]
     hidden = len(ops) - len(shown)
     if len(ops) > 1:
         processed, estimated, ok, errors, rate = totals(ops)
         agg = fraction_of(processed, estimated)
-        summary = Text.assemble(
-            ("All ", "bold"),
-            f"{len(ops):,} operations  ",
-            f"{fmt.count(processed)}/{fmt.count(estimated)} rows  ",
-            f"{fmt.percent(agg)}  " if agg.value is not None else "",
-            f"{fmt.rate(rate)}  " if rate is not None else "",
-            (f"{ok:,} ok ", "green"),
-            (f"{errors:,} errors", "red" if errors else ""),
-        )
-        parts.append(summary)
-        more = f"  (+{hidden:,} more not shown)" if hidden else ""
-        parts.append(Text(status_counts(ops) + more, style="dim"))
+        summary = [
+            Text.assemble(("All ", "bold"), f"{len(ops):,} operations"),
+            Text(f"{fmt.count(processed)}/{fmt.count(estimated)} rows"),
+            Text(fmt.percent(agg) if agg.value is not None else ""),
+            Text(fmt.rate(rate) if rate is not None else ""),
+            Text(f"{ok:,} ok", style="green"),
+            Text(f"{errors:,} errors", style="red" if errors else ""),
+        ]
+        parts += _phrases(summary, width, "  ")
+        counts = [Text(p, style="dim") for p in status_counts(ops).split(" · ")]
+        if hidden:
+            counts.append(Text(f"(+{hidden:,} more not shown)", style="dim"))
+        parts += _phrases(counts, width, " · ")
     if last_event:
-        parts.append(Text(last_event, style="magenta"))
+        parts.append(Text(last_event, style="magenta", no_wrap=True, overflow="ellipsis"))
     return Group(*parts)
 
 
@@ -157,8 +237,9 @@ def _pick_rows(ops: Sequence[Tracked], max_rows: int) -> list[Tracked]:
 class LiveDisplay:
     """Redraws at most 10 times a second; the last frame stays on screen when it ends."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.console = console
+        self.wall = wall
         self.live: Live | None = None
         self._ops: Sequence[Tracked] = ()
         self._last_draw = 0.0
@@ -168,7 +249,7 @@ class LiveDisplay:
         return max(3, self.console.size.height - 6)
 
     def _render(self, now: float) -> RenderableType:
-        return watch_table(self._ops, now, self._max_rows(), self._last_event, self.console.size.width)
+        return watch_table(self._ops, now, self._max_rows(), self._last_event, self.console.size.width, self.wall())
 
     def _draw(self, now: float, force: bool = False) -> None:
         if self.live is None:
@@ -215,12 +296,15 @@ class LiveDisplay:
     def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
         if self.live is None:
             return
-        if outcome not in ("done", "fail-fast"):
-            self._last_event = f"{outcome}: last known state shown"
-        elif not any(t.failures and not t.done for t in ops):
+        # The frame is the last known state; what ended the watch is said once, below it
+        # (a verdict line per operation, or the one `bulkop: interrupted` line).
+        if outcome != "done" or not any(t.failures and not t.done for t in ops):
             self._last_event = None
         try:
             self.live.update(self._render(now), refresh=True)
         finally:
             self.live.stop()
             self.live = None
+        for t in ops:  # which operation failed the watch, why, and what to run next
+            if line := verdict_line(t, errors=False):  # errors: one `bulkop: error:` line each
+                self.console.print(Text(line, style="red"), soft_wrap=True)

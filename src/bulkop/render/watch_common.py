@@ -9,6 +9,7 @@ from bulkop.models import Status
 from bulkop.progress import fraction
 from bulkop.render import fmt
 from bulkop.sanitize import clean
+from bulkop.verdict import Kind, error_count, explain
 from bulkop.watcher import Tracked
 
 STATUS_ORDER = ("processing", "queued", "retrying", "completed", "failed", "error", "waiting")
@@ -45,14 +46,40 @@ def rows_text(t: Tracked) -> str:
     return f"{fmt.count(op.processed_rows)}/{fmt.count(op.estimated_total_rows)}"
 
 
+def in_trouble(t: Tracked) -> bool:
+    """Its last poll failed: what was measured before (rate, ETA) is stale."""
+    return t.error is not None or (t.failures > 0 and not t.done)
+
+
 def eta_text(t: Tracked, now: float) -> str:
-    if t.op is None or t.op.finished or not t.op.counts_known:
+    if t.op is None or t.op.finished or not t.op.counts_known or in_trouble(t):
         return "-"
     return fmt.duration(t.eta(now))
 
 
+def rate_text(t: Tracked) -> str:
+    op = t.op
+    speed = t.speed()
+    if op is None or not op.counts_known or op.finished or speed is None or in_trouble(t):
+        return "-"
+    return fmt.rate(speed)
+
+
 def elapsed_seconds(t: Tracked, now: float) -> float | None:
-    """Time watched: from the first poll to the end (frozen once the operation ended)."""
+    """How long the operation has run, by the server's own timestamps when it sent them
+    (start to end; while it runs, start to its last update plus the time since that answer:
+    never our wall clock against the server's, which may disagree); else the time watched."""
+    op = t.op
+    if op is not None and op.started_at is not None:
+        end = op.completed_at or op.failed_at or op.updated_at
+        try:
+            took = (end - op.started_at).total_seconds() if end is not None else None
+        except (OverflowError, ValueError):  # timestamps at the ends of the calendar
+            took = None
+        if took is not None and took >= 0:
+            if not op.finished and t.answered_at is not None:
+                took += max(0.0, now - t.answered_at)
+            return took
     if t.first_seen is None:
         return None
     return max(0.0, (t.ended_at if t.ended_at is not None else now) - t.first_seen)
@@ -78,9 +105,30 @@ def totals(ops: Sequence[Tracked]) -> tuple[int, int, int, int, float | None]:
             else (op.estimated_total_rows or 0)
         )
         ok += op.success_count or 0
-        errors += op.error_count or 0
+        errors += error_count(op) or 0
         r = t.speed()
         if r is not None and not op.finished:
             rate_sum += r
             any_rate = True
     return processed, estimated, ok, errors, (rate_sum if any_rate else None)
+
+
+def full_id(t: Tracked) -> str:
+    """The operation's whole id: what a user must paste into the next command."""
+    if t.op is not None:
+        return clean(str(t.op.id))
+    return clean(t.op_id or t.label)
+
+
+def verdict_line(t: Tracked, *, errors: bool = True) -> str | None:
+    """Why this operation makes the watch fail, and what to run next; None when it does not
+    (nor, with `errors=False`, when it could not be fetched: that error is reported itself)."""
+    v = t.verdict
+    if v is None or not v.needs_action or (t.error is not None and not errors):
+        return None
+    name = clean(t.op.name, max_len=40) if t.op is not None and t.op.name else None
+    line = explain(v, full_id(t), name, t.profile)
+    if v.kind is Kind.TIMED_OUT and t.op is not None:
+        seen = f"{t.op.status.value} {percent_text(t)}" if t.op.counts_known else t.op.status.value
+        line = line.replace("; next:", f" (last known state: {seen}); next:", 1)
+    return clean(line)

@@ -8,18 +8,21 @@ from datetime import datetime
 from typing import IO
 
 from bulkop.errors import BulkopError
-from bulkop.models import Status
 from bulkop.progress import fraction
 from bulkop.render import fmt
 from bulkop.render.watch_common import (
     elapsed_seconds,
+    full_id,
+    in_trouble,
     label,
     percent_text,
     rows_text,
     state,
     status_counts,
+    verdict_line,
 )
 from bulkop.sanitize import clean, markdown_cell
+from bulkop.verdict import error_count
 from bulkop.watcher import Tracked
 
 HEARTBEAT = 60.0  # seconds: never silent longer than this
@@ -31,23 +34,21 @@ def timestamp(wall: datetime) -> str:
 
 
 def operation_line(t: Tracked, now: float) -> str:
-    """`users.identify 123e4567… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
-    parts = [
-        label(t),
-        fmt.short_id(t.op.id if t.op is not None else t.label) if t.op is None or t.op.name else "",
-        state(t),
-    ]
+    """`users.identify 123e4567-e89b-… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
+    named = t.op is not None and bool(t.op.name)
+    parts = [label(t), full_id(t)] if named else [clean(t.label)]
+    parts.append(state(t))
     op = t.op
     if op is not None and op.counts_known:
         parts += [percent_text(t), rows_text(t)]
-        if not op.finished:
+        if not op.finished and not in_trouble(t):  # a row in error has no rate or ETA to trust
             speed, left = t.speed(), t.eta(now)
             parts += [
                 fmt.rate(speed) if speed is not None else "",
                 f"eta {fmt.duration(left)}" if left is not None else "",
             ]
-        parts.append(f"errors {fmt.count(op.error_count)}")
-    elif op is not None:
+        parts.append(f"errors {fmt.count(error_count(op))}")
+    elif op is not None and not op.finished:  # a final line says how long it took
         parts.append(f"elapsed {fmt.duration(elapsed_seconds(t, now))}")
     return " ".join(p for p in parts if p)
 
@@ -97,7 +98,9 @@ class LinesDisplay:
             self._write(f"{label(t)} poll failed ({t.failures}x), retrying in {retry_in:.1f}s: {err.message}", now)
 
     def _final_line(self, t: Tracked, now: float) -> str:
-        return f"{operation_line(t, now)} (watched {fmt.duration(elapsed_seconds(t, now))})"
+        took = elapsed_seconds(t, now)
+        how = "took" if t.op is not None and t.op.started_at is not None else "watched"
+        return f"{operation_line(t, now)} ({how} {fmt.duration(took)})"
 
     def tick(self, ops: Sequence[Tracked], now: float) -> None:
         if now - self._last_line < HEARTBEAT - 1.0:  # ticks come up to 1 s apart
@@ -111,10 +114,14 @@ class LinesDisplay:
 
     def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
         for t in ops:
-            if not t.done and outcome in ("timeout", "interrupted"):
-                self._write(f"{operation_line(t, now)} ({outcome}: last known state)", now)
+            if not t.done and outcome in ("interrupted", "terminated"):
+                # The state only: the one `bulkop: interrupted` line says what happened.
+                self._write(f"{operation_line(t, now)} (last known state)", now)
         if len(ops) > 1:
             self._write(f"summary: {status_counts(ops)}", now)
+        for t in ops:  # one line per operation that makes the watch fail: which, why, what next
+            if line := verdict_line(t):
+                self._write(line, now)
         if self.github:
             self._github(ops)
         if self.step_summary:
@@ -125,12 +132,9 @@ class LinesDisplay:
     def _github(self, ops: Sequence[Tracked]) -> None:
         for t in ops:
             op = t.op
-            if t.error is not None:
-                self.stream.write(f"::error title=bulkop::{_gh_escape(label(t) + ': ' + t.error.message)}\n")
-            elif op is not None and op.status is Status.FAILED:
-                n = op.error_count or 0
-                message = f"{label(t)} ({clean(str(op.id))}) failed with {n:,} errors"
-                self.stream.write(f"::error title=bulk operation failed::{_gh_escape(message)}\n")
+            if line := verdict_line(t):
+                kind = t.verdict.kind.value if t.verdict is not None else "error"
+                self.stream.write(f"::error title=bulkop {kind}::{_gh_escape(line)}\n")
             if op is not None and op.error_items:
                 self.stream.write(f"::group::{_gh_escape(f'Error items of {label(t)} ({len(op.error_items):,})')}\n")
                 # Item ids are the server's text: a line starting with `::` would be obeyed as a
@@ -146,13 +150,15 @@ class LinesDisplay:
         lines = [
             "### bulkop watch",
             "",
-            "| Operation | ID | Status | Rows | Errors |",
-            "|---|---|---|---|---|",
+            "| Operation | ID | Status | Rows | Errors | Result |",
+            "|---|---|---|---|---|---|",
         ]
         for t in ops:
             op = t.op
-            errors = fmt.count(op.error_count) if op is not None and op.counts_known else "-"
-            lines.append(f"| {_md(label(t))} | {_md(t.label)} | {state(t)} | {rows_text(t)} | {errors} |")
+            errors = fmt.count(error_count(op)) if op is not None and op.counts_known else "-"
+            v = t.verdict
+            result = "-" if v is None else ("ok: " if v.passed else "**not ok**: ") + _md(clean(v.reason))
+            lines.append(f"| {_md(label(t))} | {_md(full_id(t))} | {state(t)} | {rows_text(t)} | {errors} | {result} |")
         try:
             with open(self.step_summary, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
                 f.write("\n".join(lines) + "\n\n")
