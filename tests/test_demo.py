@@ -48,11 +48,11 @@ def test_demo_watches_every_operation_to_its_end_in_lines(tmp_path):
         r"users\.identify \S+ completed 100% 1,000/1,000",
         r"objects\.bulk_set \S+ completed 100% 50,000/50,000",
         r"users\.bulk_delete \S+ failed 60% 4,800/8,000",
-        r"demo-saymon:[0-9a-f]{24} completed",
+        r"demo-saymon:[0-9a-f]{24} finished",
     ]
     for pattern in expected:
         assert [line for line in finals if re.search(f"^{TIMESTAMP} {pattern}", line)], (pattern, p.stderr)
-    assert "summary: 3 completed · 1 failed" in p.stderr
+    assert "summary: 2 completed · 1 finished · 1 failed" in p.stderr
     assert "an operation failed, as planned" in p.stderr
     assert "Traceback" not in p.stderr
 

@@ -259,16 +259,9 @@ SILENT_CASES = {
 }
 
 
-def minimal_env(isolated_env: Path, base_url: str) -> dict[str, str]:
-    """Only what bulkop needs: no developer's variable leaks into the child."""
-    return {
-        "KNOCK_API_KEY": KNOCK_TOKEN,
-        "BULKOP_BASE_URL": base_url,
-        "BULKOP_CONFIG": str(isolated_env),
-        "HOME": str(isolated_env.parent),
-        "NO_COLOR": "1",
-        "TZ": "UTC",
-    }
+def silent_env(isolated_env: Path, base_url: str) -> dict[str, str]:
+    """Only what bulkop needs (conftest's minimal environment) plus the key and the server."""
+    return minimal_env(KNOCK_API_KEY=KNOCK_TOKEN, BULKOP_BASE_URL=base_url, BULKOP_CONFIG=str(isolated_env))
 
 
 @pytest.mark.parametrize("case", sorted(SILENT_CASES))
@@ -280,7 +273,7 @@ def test_a_signal_ends_every_command_while_the_server_never_answers(isolated_env
     args, requests = SILENT_CASES[case]
     with CannedServer() as server:
         server.answer = hold(server)
-        with subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=minimal_env(isolated_env, server.url),
+        with subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=silent_env(isolated_env, server.url),
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
             deadline = time.monotonic() + 15
             while len(server.requests) < requests and time.monotonic() < deadline:

@@ -601,7 +601,7 @@ def test_the_step_summary_shows_a_hostile_name_as_text(make_sim, tmp_path):
     row = next(line for line in text.splitlines() if op in line)
     assert "<img" not in text and "](" not in text and "`x`" not in text
     assert "| &lt;img src=x&gt; \\[click\\]\\(https://evil.exampl… |" in row  # the name is capped at 40
-    assert row.count(" | ") - row.count("\\| ") == 4  # five cells, whatever the name holds
+    assert row.count(" | ") - row.count("\\| ") == 5  # six cells, whatever the name holds
 
 
 # --------------------------------------------------------------------------- issue 13 item 7: piped text

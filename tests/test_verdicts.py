@@ -124,7 +124,7 @@ def test_saymon_under_max_errors_fails_the_gate_as_unknown(make_sim):
         ["watch", op, "--max-errors", "0", "--display", "lines", "-o", "json"], env, now=clock, sleep=clock.sleep
     )
     assert r.code == 1, r.stderr
-    assert f"{op}: completed, but its error count is unknown, so --max-errors 0 cannot be checked" in r.stderr
+    assert f"{op}: finished, but its error count is unknown, so --max-errors 0 cannot be checked" in r.stderr
     (final,) = [json.loads(x) for x in r.stdout.splitlines() if json.loads(x).get("final")]
     assert final["verdict"] == "errors_unknown"
 

@@ -463,7 +463,7 @@ def test_saymon_operation_exits_0_when_finished(frozen_sim, clock):
     }
     r = watch(clock, [op], saymon_env)
     assert r.code == 0, r.stderr
-    assert "completed" in final_line(r.stderr, op)
+    assert "finished" in final_line(r.stderr, op)
     requests = frozen_sim.requests_for(op)
     assert len(requests) >= 2 and {q.headers["authorization"] for q in requests} == {SAYMON_BASIC}
     assert clock.t >= 7
@@ -497,8 +497,8 @@ password = "{SAYMON_PASSWORD}"
     assert finals["knock-prod"]["id"] == knock_op and finals["knock-prod"]["status"] == "completed"
     assert finals["saymon-lab"] == {"id": saymon_op, "finished": True}  # as sent, with the id asked
     assert "completed" in final_line(r.stderr, "users.identify")
-    assert "completed" in final_line(r.stderr, f"saymon-lab:{saymon_op}")
-    assert "summary: 2 completed" in r.stderr
+    assert "finished" in final_line(r.stderr, f"saymon-lab:{saymon_op}")
+    assert "summary: 1 completed · 1 finished" in r.stderr
     knock_auth = {q.headers["authorization"] for q in frozen_sim.requests_for(knock_op)}
     saymon_auth = {q.headers["authorization"] for q in frozen_sim.requests_for(saymon_op)}
     assert knock_auth == {f"Bearer {KNOCK_TOKEN}"}

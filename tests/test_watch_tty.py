@@ -261,7 +261,7 @@ def test_final_frame_snapshot_at_100_columns(snapshot):
         ("users.identify", "completed"),
         ("objects.bulk_set", "completed"),
         ("users.bulk_delete", "failed"),
-        ("5f3a9c1e2b7d4e6f8a0b1c2d", "completed"),
+        ("5f3a9c1e2b7d4e6f8a0b1c2d", "finished"),
     ]:
         assert re.search(re.escape(name) + r".*\s" + status, frame), frame
     assert "━" in frame and "Operation" in frame and "Status" in frame
@@ -298,7 +298,7 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
     header = lines[0].split()
     for line in lines[1:5]:
         cells = line.split()
-        assert any(s in cells for s in ("queued", "processing", "completed", "failed", "retrying")), line
+        assert any(s in cells for s in ("queued", "processing", "completed", "finished", "failed", "retrying")), line
         assert not any(c.endswith("…") and (c[0].isdigit() or "%" in c) for c in cells[1:]), line
     for op_id in IDS:  # whole, or not at all
         assert op_id in frame or op_id[:8] not in frame, frame
@@ -309,7 +309,7 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
     footer = [line for line in lines if line.startswith("All ")]
     assert footer and footer[0].split("  ")[0] == "All 4 operations", frame
     if when == "finished":
-        for phrase in ("55,800/59,000 rows", "55,644 ok", "156 errors", "3 completed"):
+        for phrase in ("55,800/59,000 rows", "55,644 ok", "156 errors", "2 completed · 1 finished"):
             assert phrase in frame, frame
     assert frame == screen
 

@@ -16,6 +16,7 @@ from bulkop.models import BulkOperation, Status
 
 class Kind(str, enum.Enum):
     COMPLETED = "completed"
+    FINISHED = "finished"  # an API that says only "finished" (SAYMON): ended, success unknown
     FAILED = "failed"
     TOO_MANY_ERRORS = "too_many_errors"
     ERRORS_UNKNOWN = "errors_unknown"  # completed, but --max-errors cannot be checked
@@ -52,20 +53,23 @@ def error_count(op: BulkOperation) -> int | None:
 
 def of_operation(op: BulkOperation, max_errors: int | None = None) -> Verdict:
     """The verdict on an operation as fetched: by its status, then by the --max-errors gate."""
+    word = op.status_word  # SAYMON's operations are "finished" or "not finished", never more
     if op.status is Status.FAILED:
         n = error_count(op)
         errors = f" with {n:,} error{'s' if n != 1 else ''}" if n else ""
         return Verdict(Kind.FAILED, ExitCode.FAILED, f"the operation failed{errors}")
     if op.status is not Status.COMPLETED:
-        return Verdict(Kind.NOT_FINISHED, ExitCode.NOT_FINISHED, f"the operation is still {op.status.value}")
+        state = f"still {op.status.value}" if word == op.status.value else word
+        return Verdict(Kind.NOT_FINISHED, ExitCode.NOT_FINISHED, f"the operation is {state}")
     if max_errors is None:
-        return Verdict(Kind.COMPLETED, ExitCode.OK, "the operation completed")
+        kind = Kind.COMPLETED if word == Status.COMPLETED.value else Kind.FINISHED
+        return Verdict(kind, ExitCode.OK, f"the operation {word}")
     n = error_count(op)
     if n is None:
         return Verdict(
             Kind.ERRORS_UNKNOWN,
             ExitCode.FAILED,
-            f"completed, but its error count is unknown, so --max-errors {max_errors} cannot be checked",
+            f"{word}, but its error count is unknown, so --max-errors {max_errors} cannot be checked",
         )
     if n > max_errors:
         return Verdict(

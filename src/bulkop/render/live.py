@@ -39,6 +39,8 @@ STATE_STYLE = {
     "queued": "yellow",
     "processing": "cyan",
     "completed": "green",
+    "finished": "green",
+    "not finished": "cyan",
     "failed": "bold red",
     "error": "bold red",
     "retrying": "magenta",

@@ -12,7 +12,7 @@ from bulkop.sanitize import clean
 from bulkop.verdict import Kind, error_count, explain
 from bulkop.watcher import Tracked
 
-STATUS_ORDER = ("processing", "queued", "retrying", "completed", "failed", "error", "waiting")
+STATUS_ORDER = ("processing", "queued", "not finished", "retrying", "completed", "finished", "failed", "error", "waiting")
 
 
 def label(t: Tracked) -> str:
@@ -30,7 +30,7 @@ def state(t: Tracked) -> str:
         return "retrying" if t.failures else "waiting"
     if t.failures and not t.done:
         return "retrying"
-    return t.op.status.value
+    return t.op.status_word
 
 
 def percent_text(t: Tracked) -> str:
@@ -129,6 +129,6 @@ def verdict_line(t: Tracked, *, errors: bool = True) -> str | None:
     name = clean(t.op.name, max_len=40) if t.op is not None and t.op.name else None
     line = explain(v, full_id(t), name, t.profile)
     if v.kind is Kind.TIMED_OUT and t.op is not None:
-        seen = f"{t.op.status.value} {percent_text(t)}" if t.op.counts_known else t.op.status.value
+        seen = f"{t.op.status_word} {percent_text(t)}" if t.op.counts_known else t.op.status_word
         line = line.replace("; next:", f" (last known state: {seen}); next:", 1)
     return clean(line)
