@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from bulkop.commands.list import record_seen, show_history
 from bulkop.commands.targets import Target, outcome_code, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, most_severe
@@ -29,8 +30,11 @@ def run(opts: Options, ctx: Context) -> int:
     results = fetch_all(targets)
     found = [r for r in results if isinstance(r, BulkOperation)]
     output = opts.output or ("table" if ctx.isatty(ctx.stdout) else "text")
+    record_seen(ctx, targets, results)
     if found:
         write(found, output, opts, ctx)
+        if output == "table" and len(targets) == 1:
+            show_history(ctx, targets[0], found[0])
     codes = []
     for r in results:
         if isinstance(r, BulkopError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bulkop.commands.list import record_seen
 from bulkop.commands.targets import outcome_code, resolve_targets
 from bulkop.context import Context
 from bulkop.progress import fraction
@@ -21,6 +22,7 @@ class Options:
 def run(opts: Options, ctx: Context) -> int:
     (target,) = resolve_targets([opts.id], opts.flags, ctx)
     op = target.client.get(target.id)
+    record_seen(ctx, [target], [op])
     if opts.output == "json":
         f = fraction(op)
         data = {
