@@ -173,6 +173,42 @@ def seen_op(op: Any, *, profile: str | None, host: str) -> Seen:
     )
 
 
+def seen_json(data: Mapping[str, Any], *, profile: str | None, provider: str, host: str, op_id: str) -> Seen:
+    """A Seen from what a bulk endpoint answered (leniently: a field of the wrong type is skipped)."""
+
+    def count(key: str) -> int | None:
+        value = data.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def when(*keys: str) -> float | None:
+        for key in keys:
+            value = data.get(key)
+            if isinstance(value, str):
+                try:
+                    parsed = datetime.fromisoformat(value)
+                except ValueError:
+                    continue
+                if parsed.tzinfo is not None:
+                    return parsed.timestamp()
+        return None
+
+    status = data.get("status")
+    return Seen(
+        profile=profile,
+        provider=provider,
+        host=host,
+        id=op_id,
+        status=status if status in ("queued", "processing", "completed", "failed") else None,
+        name=data.get("name") if isinstance(data.get("name"), str) else None,
+        processed_rows=count("processed_rows"),
+        estimated_total_rows=count("estimated_total_rows"),
+        success_count=count("success_count"),
+        error_count=count("error_count"),
+        started_at=when("started_at", "inserted_at"),
+        ended_at=when("completed_at", "failed_at"),
+    )
+
+
 def seen_in_json(data: Any) -> list[dict[str, Any]]:
     """The BulkOperation-like objects in a bulk endpoint's JSON (what `watch -` reads)."""
     found: list[dict[str, Any]] = []

@@ -155,34 +155,36 @@ def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> 
 
 
 def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
-    """`watch -`: record the operations in a bulk endpoint's JSON before the first poll."""
+    """`watch -`: record the operations read from stdin (with what a bulk endpoint's JSON says
+    of them) before the first poll, so an interrupted watch leaves them in the journal."""
+    if not text.strip():
+        return
     import json
 
-    from bulkop.journal import seen_in_json
-    from bulkop.models import parse_knock
+    from bulkop.commands.watch import read_ids
+    from bulkop.journal import seen_in_json, seen_json
 
-    try:
-        objects = seen_in_json(json.loads(text))
-    except (ValueError, RecursionError):
-        objects = []
-        for line in text.splitlines():
-            if line.strip().startswith(("{", "[")):
-                try:
-                    objects += seen_in_json(json.loads(line))
-                except (ValueError, RecursionError):
-                    pass
-    by_id = {str(t.id): t for t in targets}
-    seen = []
-    for data in objects:
+    objects: list[dict[str, Any]] = []
+    for chunk in [text, *text.splitlines()]:
         try:
-            op = parse_knock(data)
-        except BulkopError:
+            objects += seen_in_json(json.loads(chunk))
+        except (ValueError, RecursionError):
             continue
-        target = by_id.get(str(op.id))
-        if target is not None:
-            seen.append(seen_op(op, profile=target.profile, host=host_of(target.settings.base_url)))
+        if chunk is text:
+            break
+    by_id: dict[str, dict[str, Any]] = {}
+    for data in objects:
+        by_id.setdefault(str(data["id"]).strip().lower(), data)
+    piped = {raw.strip() for raw in read_ids(text)}
+    seen = []
+    for t in targets:
+        if t.label.strip() not in piped:
+            continue
+        data = by_id.get(str(t.id).lower(), {})
+        host = host_of(t.settings.base_url)
+        seen.append(seen_json(data, profile=t.profile, provider=t.settings.provider, host=host, op_id=t.id))
     if seen:
-        ctx.journal().record(seen, ctx.wall().timestamp())
+        ctx.journal().record(seen, ctx.wall().timestamp(), samples=False)
 
 
 def show_history(ctx: Context, target: Any, op: BulkOperation) -> None:
