@@ -257,6 +257,9 @@ class Journal:
             )
             try:
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]  # also: is it SQLite?
+                if version > SCHEMA_VERSION:
+                    raise _Newer(version)  # before WAL: a newer bulkop's file is left untouched
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoint, never corrupt

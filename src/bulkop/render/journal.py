@@ -18,15 +18,6 @@ BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 32
 
 
-def _progress(e: Entry) -> str:
-    if e.processed_rows is None:
-        return "finished" if e.finished else fmt.UNKNOWN
-    if e.estimated_total_rows:
-        pct = min(100, int(100 * max(0, e.processed_rows) / e.estimated_total_rows))
-        return f"{pct}% {fmt.count(e.processed_rows)}/{fmt.count(e.estimated_total_rows)}"
-    return fmt.count(e.processed_rows)
-
-
 def _when(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
@@ -40,23 +31,37 @@ def _status_text(status: str | None) -> Text:
 
 
 def entries_table(entries: Sequence[Entry], now: datetime) -> RenderableType:
-    """`bulkop list` in a terminal: one row per operation, newest first."""
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "PROFILE", "PROVIDER", "NAME", "STATUS", "PROGRESS", "DURATION", "LAST SEEN"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS", "LAST SEEN"))
+    """`bulkop list` in a terminal: a row per operation, newest first, in 80 columns like `get`'s
+    table (short ids: `-o text` and `-o json` give them whole)."""
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0), expand=False)
+    table.add_column("Name", overflow="ellipsis", no_wrap=True, min_width=14, max_width=28)
+    table.add_column("ID", no_wrap=True)
+    table.add_column("API", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Progress", no_wrap=True, justify="right")
+    table.add_column("Duration", no_wrap=True, justify="right")
+    table.add_column("Last seen", no_wrap=True)
     wall = now.timestamp()
     for e in entries:
+        ref = fmt.short_id(e.id)
         table.add_row(
-            Text(clean(e.id)),
-            Text(clean(e.profile or "-")),
-            Text(clean(e.provider)),
             Text(clean(e.name) if e.name else "-"),
+            Text(f"{clean(e.profile)}:{ref}" if e.profile else ref),
+            Text(clean(e.provider)),
             _status_text(e.status),
-            Text(_progress(e)),
+            Text(_percent(e)),
             Text(fmt.duration(e.duration(wall))),
             Text(fmt.relative(_when(e.last_seen), now)),
         )
     return table
+
+
+def _percent(e: Entry) -> str:
+    if e.status == "completed":
+        return "100%"
+    if e.processed_rows is None or not e.estimated_total_rows:
+        return fmt.UNKNOWN if not e.finished else "-"
+    return f"{min(100, int(100 * max(0, e.processed_rows) / e.estimated_total_rows))}%"
 
 
 def entries_text(entries: Sequence[Entry], now: float) -> str:
