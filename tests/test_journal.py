@@ -27,7 +27,6 @@ from conftest import (
     Scenario,
     knock_env_for,
     run_cli,
-    saymon_env_for,
 )
 
 EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
@@ -103,9 +102,7 @@ def test_status_records_a_saymon_operation_under_its_provider(sim, saymon_env):
     op = sim.add(running(provider="saymon", id="4da5e709d4713d60c8a70639"))
     r = run_cli(["status", op], saymon_env)
     assert r.code == 3, r.stderr
-    assert rows("SELECT provider, id, status, processed_rows FROM operations") == [
-        ("saymon", op, "processing", None)
-    ]
+    assert rows("SELECT provider, id, status, processed_rows FROM operations") == [("saymon", op, "processing", None)]
 
 
 def test_a_second_fetch_updates_the_entry_and_keeps_first_seen(make_sim):
@@ -501,7 +498,7 @@ def test_a_journal_locked_for_long_is_waited_for_not_reported(sim, knock_env):
     time.sleep(1.0)
     holder.execute("COMMIT")
     holder.close()
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and err == "", err
 
 

@@ -11,6 +11,7 @@ the operation's name, status, counts and times, and (time, processed rows) sampl
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -304,10 +305,8 @@ class Journal:
     def _fail(self, e: BaseException) -> None:
         self._broken = True
         if self._conn is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._conn.close()
-            except Exception:
-                pass
             self._conn = None
         if self._warn is not None:
             reason = str(e) or type(e).__name__
@@ -316,10 +315,8 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(Exception):
                     self._conn.close()
-                except Exception:
-                    pass
                 self._conn = None
 
     # ------------------------------------------------------------------ writing
@@ -411,7 +408,8 @@ class Journal:
         limit: int | None = None,
     ) -> list[Entry]:
         """Operations seen since `since` (epoch seconds), newest first."""
-        where, args = ["1"], []
+        where: list[str] = ["1"]
+        args: list[Any] = []
         if since is not None:
             where.append("last_seen >= ?")
             args.append(since)
@@ -534,9 +532,10 @@ class JournalView:
         pass
 
     def observed(self, t: Any, changed: bool, now: float) -> None:
-        provider, host = self.where.get(t.key, (None, None))
-        if provider is None or t.op is None:
+        where = self.where.get(t.key)
+        if where is None or t.op is None:
             return
+        host = where[1]
         self._pending[t.key] = seen_op(t.op, profile=t.profile, host=host)
         if t.done:
             self.flush()
@@ -554,4 +553,3 @@ class JournalView:
         if self._pending:
             batch, self._pending = list(self._pending.values()), {}
             self.journal.record(batch, self.wall())
-

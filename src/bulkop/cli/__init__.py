@@ -112,7 +112,9 @@ def get(
     ctx: typer.Context,
     ids: Annotated[
         list[str],
-        typer.Argument(help="Operation ids (Knock: UUIDs), or @last for the most recent.", show_default=False, metavar="ID..."),
+        typer.Argument(
+            help="Operation ids (Knock: UUIDs), or @last for the most recent.", show_default=False, metavar="ID..."
+        ),
     ],
     output: Annotated[
         GetOutput | None,
@@ -164,7 +166,9 @@ def get(
 )
 def status(
     ctx: typer.Context,
-    id: Annotated[str, typer.Argument(help="Operation id, or @last for the most recent.", show_default=False, metavar="ID")],
+    id: Annotated[
+        str, typer.Argument(help="Operation id, or @last for the most recent.", show_default=False, metavar="ID")
+    ],
     output: Annotated[
         StatusOutput,
         typer.Option("--output", "-o", help="text or json.", rich_help_panel="Output", case_sensitive=False),

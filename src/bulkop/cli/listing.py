@@ -55,7 +55,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         since: Annotated[
             str,
-            typer.Option("--since", help="Only operations seen within this long: 1h, 7d, 30d, or all.", metavar="DURATION"),
+            typer.Option(
+                "--since", help="Only operations seen within this long: 1h, 7d, 30d, or all.", metavar="DURATION"
+            ),
         ] = "7d",
         limit: Annotated[
             int, typer.Option("--limit", "-n", help="At most this many (0: no limit).", min=0, metavar="N")

@@ -54,7 +54,9 @@ def register(app: typer.Typer) -> None:
         ids: Annotated[
             list[str] | None,
             typer.Argument(
-                help="Operation ids, PROFILE:ID, @last, or - to read ids from stdin.", show_default=False, metavar="ID..."
+                help="Operation ids, PROFILE:ID, @last, or - to read ids from stdin.",
+                show_default=False,
+                metavar="ID...",
             ),
         ] = None,
         output: Annotated[
@@ -135,7 +137,8 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--fail-fast", help="Stop as soon as one operation fails.", rich_help_panel=POLLING)
         ] = False,
         unfinished: Annotated[
-            bool, typer.Option("--unfinished", help="Also watch every operation the journal last saw queued or processing.")
+            bool,
+            typer.Option("--unfinished", help="Also watch every operation the journal last saw queued or processing."),
         ] = False,
         since: Annotated[
             str, typer.Option("--since", help="With --unfinished: seen within this long (24h, 7d).", metavar="DURATION")

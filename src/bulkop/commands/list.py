@@ -72,7 +72,7 @@ def _refresh(entries: list[Entry], flags: dict[str, Any], ctx: Context) -> list[
     targets = resolve_targets(refs, flags, ctx)
     results = fetch_all(targets)
     record_seen(ctx, targets, results)
-    codes = []
+    codes: list[int] = []
     for r in results:
         if isinstance(r, BulkopError):
             ctx.report(r)

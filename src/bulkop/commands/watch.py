@@ -72,7 +72,7 @@ def _ids_from_json(data: Any) -> list[str]:
 
 
 def run(opts: Options, ctx: Context) -> int:
-    given, piped = list(opts.ids), []
+    given, piped = list(opts.ids), list[str]()
     if opts.unfinished and not (given := given + unfinished_refs(opts.since, opts.flags, ctx)):
         ctx.stderr.write("bulkop: no unfinished operations in the journal\n")
         return 0

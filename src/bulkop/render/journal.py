@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
-
-from rich.console import RenderableType
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from bulkop.journal import Entry
 from bulkop.models import Status
 from bulkop.render import fmt
 from bulkop.sanitize import clean
+
+if TYPE_CHECKING:  # Rich only for the terminal views: piped `list` does not pay for importing it
+    from rich.console import RenderableType
+    from rich.text import Text
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 32
@@ -23,6 +25,8 @@ def _when(t: float) -> datetime:
 
 
 def _status_text(status: str | None) -> Text:
+    from rich.text import Text
+
     try:
         style = fmt.STATUS_STYLE[Status(status)]
     except ValueError:
@@ -100,13 +104,13 @@ def throughput(samples: Sequence[tuple[float, int]], width: int = SPARK_WIDTH) -
 
     def rows_at(t: float) -> float:
         # Linear between samples: processed rows at any moment of the span.
-        for (ta, ra), (tb, rb) in zip(samples, samples[1:], strict=False):
+        for (ta, ra), (tb, rb) in itertools.pairwise(samples):
             if ta <= t <= tb:
                 return ra if tb == ta else ra + (rb - ra) * (t - ta) / (tb - ta)
         return float(samples[-1][1])
 
     points = [rows_at(t0 + i * step) for i in range(width + 1)]
-    return [max(0.0, (b - a) / step) for a, b in zip(points, points[1:], strict=False)]
+    return [max(0.0, (b - a) / step) for a, b in itertools.pairwise(points)]
 
 
 def sparkline(values: Sequence[float]) -> str:
@@ -122,6 +126,8 @@ def throughput_view(samples: Sequence[tuple[float, int]]) -> Text | None:
     rates = throughput(samples)
     if not rates:
         return None
+    from rich.text import Text
+
     (t0, r0), (t1, r1) = samples[0], samples[-1]
     average = max(0.0, (r1 - r0) / (t1 - t0))
     text = Text("Throughput  ", style="bold")
