@@ -30,11 +30,11 @@ def run(opts: Options, ctx: Context) -> int:
     results = fetch_all(targets)
     found = [r for r in results if isinstance(r, BulkOperation)]
     output = opts.output or ("table" if ctx.isatty(ctx.stdout) else "text")
-    record_seen(ctx, targets, results)
     if found:
         write(found, output, opts, ctx)
-        if output == "table" and len(targets) == 1:
-            show_history(ctx, targets[0], found[0])
+    record_seen(ctx, targets, results)  # after the output: a busy journal never delays it
+    if found and output == "table" and len(targets) == 1:
+        show_history(ctx, targets[0], found[0])
     codes = []
     for r in results:
         if isinstance(r, BulkopError):

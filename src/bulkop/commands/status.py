@@ -22,7 +22,6 @@ class Options:
 def run(opts: Options, ctx: Context) -> int:
     (target,) = resolve_targets([opts.id], opts.flags, ctx)
     op = target.client.get(target.id)
-    record_seen(ctx, [target], [op])
     if opts.output == "json":
         f = fraction(op)
         data = {
@@ -42,4 +41,5 @@ def run(opts: Options, ctx: Context) -> int:
 
         ctx.stdout.write(status_line(op) + "\n")
     ctx.stdout.flush()
+    record_seen(ctx, [target], [op])
     return outcome_code(op)
