@@ -37,6 +37,9 @@ def _status_text(status: str | None) -> Text:
 def entries_table(entries: Sequence[Entry], now: datetime) -> RenderableType:
     """`bulkop list` in a terminal: a row per operation, newest first, in 80 columns like `get`'s
     table (short ids: `-o text` and `-o json` give them whole)."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0), expand=False)
     table.add_column("Name", overflow="ellipsis", no_wrap=True, min_width=14, max_width=28)
     table.add_column("ID", no_wrap=True)
