@@ -535,14 +535,14 @@ def test_a_v1_journal_keeps_its_entries_when_opened_again(tmp_path):
 
 
 def test_entries_older_than_journal_days_are_pruned(tmp_path):
-    j = Journal(tmp_path / "j.sqlite3", days=30)
     day = 86400.0
-    j.record([Seen(None, "knock", "h", "old", "completed", processed_rows=1)], 1000 * day)
-    j.record([Seen(None, "knock", "h", "recent", "completed")], 1025 * day)
-    j.record([Seen(None, "knock", "h", "new", "queued")], 1031 * day)
-    assert [e.id for e in j.entries()] == ["new", "recent"]
+    for name, when in (("old", 1000), ("recent", 1025), ("new", 1031)):  # one process (Journal) each
+        Journal(tmp_path / "j.sqlite3", days=30).record(
+            [Seen(None, "knock", "h", name, "completed", processed_rows=1)], when * day
+        )
+    assert [e.id for e in Journal(tmp_path / "j.sqlite3").entries()] == ["new", "recent"]
     conn = sqlite3.connect(tmp_path / "j.sqlite3")
-    assert conn.execute("SELECT count(*) FROM samples").fetchone() == (0,)  # went with its entry
+    assert conn.execute("SELECT count(*) FROM samples").fetchone() == (2,)  # old's went with it
     conn.close()
 
 

@@ -239,6 +239,7 @@ class Journal:
         self._warn = warn
         self._conn: Any = None
         self._broken = False
+        self._pruned = False
         self._lock = threading.Lock()  # watch records from one thread, but be safe
 
     @property
@@ -334,11 +335,13 @@ class Journal:
                     rowid = self._upsert(conn, s, now)
                     if samples and s.processed_rows is not None and rowid is not None:
                         self._sample(conn, rowid, now, s.processed_rows)
-                conn.execute("DELETE FROM operations WHERE last_seen < ?", (now - self.days * 86400.0,))
+                if not self._pruned:  # once per process: its samples go with it (ON DELETE CASCADE)
+                    conn.execute("DELETE FROM operations WHERE last_seen < ?", (now - self.days * 86400.0,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            self._pruned = True
 
         self._guard(write, None)
 
