@@ -73,6 +73,7 @@ def clean_env(extra: Mapping[str, str] | None = None, home: str | None = None) -
         # No developer config may leak into a measurement.
         env["BULKOP_CONFIG"] = os.path.join(home, "config.toml")
         env["XDG_CONFIG_HOME"] = home
+        env["XDG_STATE_HOME"] = home  # the journal, too, stays in the run's directory
     env.update(extra or {})
     return env
 

@@ -31,6 +31,7 @@ except ImportError:
 
 import report
 import suite_bodies
+import suite_journal
 import suite_simulator
 import suite_startup
 import suite_watch
@@ -43,6 +44,7 @@ SUITES: dict[str, tuple[str, Callable[[Bench], list[Row]]]] = {
     "watch": (suite_watch.SECTION, suite_watch.run),
     "bodies": (suite_bodies.SECTION, suite_bodies.run),
     "simulator": (suite_simulator.SECTION, suite_simulator.run),
+    "journal": (suite_journal.SECTION, suite_journal.run),
 }
 
 

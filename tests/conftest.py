@@ -32,6 +32,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     config = tmp_path / "config" / "config.toml"
     monkeypatch.setenv("BULKOP_CONFIG", str(config))
+    monkeypatch.setenv("BULKOP_JOURNAL", str(tmp_path / "state" / "journal.sqlite3"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "80")

@@ -67,6 +67,12 @@ OTHER_ENV: tuple[EnvVar, ...] = (
            "annotations and folds error items into `::group::` blocks.", "watch"),
     EnvVar("GITHUB_STEP_SUMMARY", "A file `watch` appends a Markdown table of the operations to "
            "(GitHub Actions sets it).", "watch"),
+    EnvVar("BULKOP_JOURNAL", "Path of the journal of operations seen (`bulkop list`), instead of "
+           "`journal.sqlite3` in the user state directory (`~/.local/state/bulkop` on Linux)."),
+    EnvVar("BULKOP_NO_JOURNAL", "`1`: neither read nor write the journal, as `--no-journal` or "
+           "`journal = false` at the top of the config file."),
+    EnvVar("BULKOP_JOURNAL_DAYS", "Days an operation stays in the journal after it was last seen, "
+           "instead of the config file's top-level `journal_days` (default 30)."),
 )
 
 CONFIG_FILE = "$XDG_CONFIG_HOME/bulkop/config.toml"

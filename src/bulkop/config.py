@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bulkop.errors import ConfigError, UsageError
-from bulkop.settings import BY_NAME, PROFILE_KEYS, PROVIDER_NAMES, SETTINGS, Setting, convert, known_profiles
+from bulkop.settings import (
+    BY_NAME,
+    PROFILE_KEYS,
+    PROVIDER_NAMES,
+    SETTINGS,
+    TOP_LEVEL_KEYS,
+    Setting,
+    convert,
+    known_profiles,
+)
 
 CONFIG_ENV = "BULKOP_CONFIG"
 # `watch PROFILE:ID` splits on ':', and names appear unquoted in commands and TOML table headers.
@@ -38,6 +47,7 @@ class ConfigFile:
     path: Path
     default_profile: str | None = None
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    top_level: dict[str, Any] = field(default_factory=dict)  # journal, journal_days
 
     def profile(self, name: str) -> dict[str, Any]:
         """The named profile's table, or a ConfigError listing the profiles there are."""
@@ -156,11 +166,13 @@ def _check_permissions(path: Path, warn: Callable[[str], None]) -> None:
 def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
     """Validate a parsed TOML document against the settings table."""
     for key in document:
-        if key not in ("default_profile", "profiles"):
+        if key not in ("default_profile", "profiles", *TOP_LEVEL_KEYS):
             raise ConfigError(
                 f"{path}: unknown key {key!r}",
-                hint="the top level holds only default_profile and [profiles.NAME] tables",
+                hint="the top level holds only default_profile, journal, journal_days and [profiles.NAME] tables",
             )
+        if key in TOP_LEVEL_KEYS and not isinstance(document[key], TOP_LEVEL_KEYS[key]):
+            raise ConfigError(f"{path}: {key} should be {TOP_LEVEL_KEYS[key].__name__}", hint="see README, Journal")
     default = document.get("default_profile")
     if default is not None and not isinstance(default, str):
         raise ConfigError(
@@ -173,7 +185,7 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
             f"{path}: profiles should be tables like [profiles.prod]",
             hint="add profiles with `bulkop config add NAME`",
         )
-    cf = ConfigFile(path, default or None, {})
+    cf = ConfigFile(path, default or None, {}, {k: document[k] for k in TOP_LEVEL_KEYS if k in document})
     for name, table in profiles.items():
         if not PROFILE_NAME.fullmatch(name):
             raise ConfigError(f"{path}: profile name {name!r} {PROFILE_NAME_RULE}", hint="rename that table")
@@ -322,6 +334,7 @@ def _document(cf: ConfigFile) -> dict[str, Any]:
     document: dict[str, Any] = {}
     if cf.default_profile:
         document["default_profile"] = cf.default_profile
+    document.update(cf.top_level)
     if cf.profiles:
         document["profiles"] = {
             name: dict(sorted(table.items(), key=lambda kv: _KEY_ORDER.index(kv[0])))

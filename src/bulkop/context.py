@@ -63,12 +63,14 @@ class Context:
     color: str = "auto"  # auto | always | never
     debug: bool = False
     json_errors: bool = False  # set by commands run with -o json: errors become JSON on stderr
+    no_journal: bool = False  # --no-journal
     # Where --debug lines go instead of stderr (the live view prints them above itself, so
     # they do not tear its frame).
     debug_sink: Callable[[str], None] | None = None
     _cfg: ConfigFile | None = field(default=None, repr=False)
     _cfg_loaded: bool = field(default=False, repr=False)
     _http: Any = field(default=None, repr=False)
+    _journal: Any = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- terminals
 
@@ -161,6 +163,14 @@ class Context:
         self.stderr.write(line + "\n")
         self.stderr.flush()
 
+    def journal(self) -> Any:
+        """The journal of operations seen (bulkop.journal.Journal), opened on first use."""
+        if self._journal is None:
+            from bulkop.journal import open_journal
+
+            self._journal = open_journal(self.env, self.config().top_level, no_journal=self.no_journal, warn=self.warn)
+        return self._journal
+
     # ---------------------------------------------------------------- HTTP
 
     def client(self, settings: Settings, *, on_event: Callable[[Any], None] | None = None) -> Client:
@@ -177,6 +187,8 @@ class Context:
             self.log_debug(str(event))
 
     def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
         if self._http is not None:
             self._http.close()
             self._http = None

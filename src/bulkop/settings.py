@@ -177,6 +177,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+# Top-level config keys, not per profile (the journal: README, Journal). Their environment
+# variables: BULKOP_NO_JOURNAL=1, BULKOP_JOURNAL (the file), BULKOP_JOURNAL_DAYS.
+TOP_LEVEL_KEYS: dict[str, type] = {"journal": bool, "journal_days": int}
 # Keys a profile table may hold: every setting, plus the *_env indirections for secrets.
 PROFILE_KEYS: frozenset[str] = frozenset([s.name for s in SETTINGS] + [s.env_key for s in SETTINGS if s.env_key])
 DEFAULT_BASE_URLS = {"knock": "https://api.knock.app", "saymon": None}

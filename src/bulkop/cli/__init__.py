@@ -55,6 +55,10 @@ def root(
     profile: Profile = None,
     color: ColorOpt = Color.auto,
     debug: Debug = False,
+    no_journal: Annotated[
+        bool,
+        typer.Option("--no-journal", help="Do not read or write the journal of operations (env: BULKOP_NO_JOURNAL=1)."),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", "-V", help="Show the version and exit.", is_eager=True, callback=_version),
@@ -65,7 +69,7 @@ def root(
     `bulkop get` shows operations, `bulkop status` says in one line and its exit code whether one has ended, and `bulkop watch` follows operations until they end. Endpoints and credentials come from options, environment variables or a profile (`bulkop config`).
     """
     c = _ctx(ctx)
-    c.profile, c.color, c.debug = profile, color.value, debug
+    c.profile, c.color, c.debug, c.no_journal = profile, color.value, debug, no_journal
 
 
 def _ctx(ctx: typer.Context) -> Context:
@@ -112,7 +116,10 @@ class StatusOutput(str, Enum):
 def get(
     ctx: typer.Context,
     ids: Annotated[
-        list[str], typer.Argument(help="Operation ids (Knock: UUIDs).", show_default=False, metavar="ID...")
+        list[str],
+        typer.Argument(
+            help="Operation ids (Knock: UUIDs), or @last for the most recent.", show_default=False, metavar="ID..."
+        ),
     ],
     output: Annotated[
         GetOutput | None,
@@ -165,7 +172,9 @@ def get(
 )
 def status(
     ctx: typer.Context,
-    id: Annotated[str, typer.Argument(help="Operation id.", show_default=False, metavar="ID")],
+    id: Annotated[
+        str, typer.Argument(help="Operation id, or @last for the most recent.", show_default=False, metavar="ID")
+    ],
     output: Annotated[
         StatusOutput,
         typer.Option("--output", "-o", help="text or json.", rich_help_panel="Output", case_sensitive=False),
@@ -195,9 +204,11 @@ def status(
 def _register_subcommands() -> None:
     from bulkop.cli import config as config_cli
     from bulkop.cli import demo as demo_cli
+    from bulkop.cli import listing as list_cli
     from bulkop.cli import watch as watch_cli
 
     watch_cli.register(app)
+    list_cli.register(app)
     app.add_typer(config_cli.app, name="config")
     app.add_typer(demo_cli.app, name="demo")
 

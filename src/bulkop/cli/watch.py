@@ -52,11 +52,13 @@ def register(app: typer.Typer) -> None:
     def watch(
         ctx: typer.Context,
         ids: Annotated[
-            list[str],
+            list[str] | None,
             typer.Argument(
-                help="Operation ids, PROFILE:ID, or - to read ids from stdin.", show_default=False, metavar="ID..."
+                help="Operation ids, PROFILE:ID, @last, or - to read ids from stdin.",
+                show_default=False,
+                metavar="ID...",
             ),
-        ],
+        ] = None,
         output: Annotated[
             WatchOutput,
             typer.Option(
@@ -134,6 +136,13 @@ def register(app: typer.Typer) -> None:
         fail_fast: Annotated[
             bool, typer.Option("--fail-fast", help="Stop as soon as one operation fails.", rich_help_panel=POLLING)
         ] = False,
+        unfinished: Annotated[
+            bool,
+            typer.Option("--unfinished", help="Also watch every operation the journal last saw queued or processing."),
+        ] = False,
+        since: Annotated[
+            str, typer.Option("--since", help="With --unfinished: seen within this long (24h, 7d).", metavar="DURATION")
+        ] = "24h",
         profile: Profile = None,
         provider: Provider = None,
         base_url: BaseUrl = None,
@@ -145,6 +154,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Watch operations until they complete or fail: live progress, CI-friendly lines, exit codes."""
         from bulkop.cli import _apply_common
+        from bulkop.cli.listing import parse_since
         from bulkop.commands import watch as cmd
         from bulkop.settings import validate_flag
 
@@ -159,10 +169,12 @@ def register(app: typer.Typer) -> None:
             max_consecutive_failures=max_consecutive_failures,
         )
         opts = cmd.Options(
-            ids=ids,
+            ids=ids or [],
             output=output.value,
             display=display.value if display else None,
             fail_fast=fail_fast,
             flags=flags,
+            unfinished=unfinished,
+            since=parse_since(since) or 1e9,
         )
         raise typer.Exit(cmd.run(opts, c))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bulkop.commands.list import record_seen, show_history
 from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, most_severe
@@ -30,6 +31,9 @@ def run(opts: Options, ctx: Context) -> int:
     output = opts.output or ("table" if ctx.isatty(ctx.stdout) else "text")
     if found:
         write(found, output, opts, ctx)
+    record_seen(ctx, targets, results)  # after the output: a busy journal never delays it
+    if found and output == "table" and len(targets) == 1:
+        show_history(ctx, targets[0], found[0])
     codes: list[int] = []
     for target, r in zip(targets, results, strict=True):
         if isinstance(r, BulkopError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bulkop.commands.list import record_seen
 from bulkop.commands.targets import resolve_targets
 from bulkop.context import Context
 from bulkop.progress import fraction
@@ -45,6 +46,7 @@ def run(opts: Options, ctx: Context) -> int:
         ctx.stdout.write(status_line(op) + "\n")
     ctx.stdout.flush()
     report_verdict(ctx, verdict, str(op.id), op.name, target.profile)
+    record_seen(ctx, [target], [op])  # after the output: a busy journal never delays it
     return verdict.code
 
 

@@ -52,6 +52,9 @@ def resolve_targets(
     on_event: Callable[[RequestEvent], None] | None = None,
 ) -> list[Target]:
     """Resolve every id; malformed ids and bad configuration fail here, before any request."""
+    from bulkop.commands.list import expand_refs
+
+    ids = expand_refs(ids, ctx)  # @last
     profiles = ctx.config().profiles
     clients: dict[str | None, tuple[Settings, Client]] = {}
     targets = []

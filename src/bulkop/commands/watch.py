@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bulkop.commands.list import record_piped, seed_watch, unfinished_refs
 from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, UsageError, WatchTimeout
@@ -22,6 +23,8 @@ class Options:
     display: str | None = None  # live | lines | quiet; None: live in a terminal, else lines
     fail_fast: bool = False
     flags: dict[str, Any] = field(default_factory=dict)
+    unfinished: bool = False  # add every unfinished operation in the journal seen within `since`
+    since: float = 86400.0
 
 
 def read_ids(text: str) -> list[str]:
@@ -69,8 +72,13 @@ def _ids_from_json(data: Any) -> list[str]:
 
 
 def run(opts: Options, ctx: Context) -> int:
-    ids = _collect_ids(opts.ids, ctx)
+    given, piped = list(opts.ids), list[str]()
+    if opts.unfinished and not (given := given + unfinished_refs(opts.since, opts.flags, ctx)):
+        ctx.stderr.write("bulkop: no unfinished operations in the journal\n")
+        return 0
+    ids = _collect_ids(given, ctx, piped)
     targets = resolve_targets(ids, opts.flags, ctx)
+    record_piped(ctx, "\n".join(piped), targets)  # before the first poll
     settings = targets[0].settings
     config = WatchConfig(
         interval=settings.interval,
@@ -80,8 +88,10 @@ def run(opts: Options, ctx: Context) -> int:
         fail_fast=opts.fail_fast,
     )
     display = _display(opts, ctx)
+    tracked = track(targets, ctx.now())
+    display.views = [*display.views, seed_watch(ctx, targets, tracked)]  # rate from the journal; record
     watcher = Watcher(
-        track(targets, ctx.now()),
+        tracked,
         config,
         display,
         now=ctx.now,
@@ -115,7 +125,7 @@ def run(opts: Options, ctx: Context) -> int:
     return code
 
 
-def _collect_ids(given: list[str], ctx: Context) -> list[str]:
+def _collect_ids(given: list[str], ctx: Context, piped: list[str] | None = None) -> list[str]:
     ids: list[str] = []
     for raw in given:
         if raw == "-":
@@ -124,13 +134,16 @@ def _collect_ids(given: list[str], ctx: Context) -> list[str]:
                     "`-` reads ids from stdin, but stdin is a terminal",
                     hint="pipe ids in, e.g. `echo $ID | bulkop watch -`",
                 )
-            from_stdin = read_ids(ctx.stdin.read())
+            text = ctx.stdin.read()
+            from_stdin = read_ids(text)
             if not from_stdin:
                 raise UsageError(
                     "stdin had no operation ids (it was empty, or only blank lines and comments)",
                     hint="pipe one id per line, or BulkOperation JSON, e.g. `echo $ID | bulkop watch -`",
                 )
             ids += from_stdin
+            if piped is not None:
+                piped.append(text)
         else:
             ids.append(raw)
     if not ids:

@@ -1,0 +1,109 @@
+"""`bulkop list`: Typer wiring (behaviour in commands/list.py; not cli/list.py, which would shadow the builtin `list` in cli/__init__)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from bulkop.cli.common import Color, ColorOpt, Debug
+
+EPILOG = (
+    "Examples:\n\n"
+    "  bulkop list                                  # the last 7 days, newest first\n\n"
+    "  bulkop list --status processing --refresh    # fetch the unfinished ones again first\n\n"
+    "  bulkop list --since 30d -o json | jq -r '.[] | select(.status==\"failed\") | .id'\n\n"
+    "  bulkop get @last; bulkop watch --unfinished  # the most recent one; re-attach\n\n"
+    "The journal lives in the user state directory (BULKOP_JOURNAL moves it; --no-journal, "
+    "BULKOP_NO_JOURNAL=1 or `journal = false` in config.toml turn it off).\n\n"
+    "Exit codes: 0, or as for `get` when --refresh could not fetch one."
+)
+
+
+class ListOutput(str, Enum):
+    table = "table"
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class StatusFilter(str, Enum):
+    queued = "queued"
+    processing = "processing"
+    completed = "completed"
+    failed = "failed"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("list", epilog=EPILOG)
+    def list_(
+        ctx: typer.Context,
+        status: Annotated[
+            list[StatusFilter] | None,
+            typer.Option(
+                "--status",
+                "-s",
+                help="Only operations last seen in this state (repeatable).",
+                case_sensitive=False,
+                show_default=False,
+            ),
+        ] = None,
+        profile: Annotated[
+            str | None,
+            typer.Option("--profile", "-p", help="Only operations seen through this profile.", show_default=False),
+        ] = None,
+        since: Annotated[
+            str,
+            typer.Option(
+                "--since", help="Only operations seen within this long: 1h, 7d, 30d, or all.", metavar="DURATION"
+            ),
+        ] = "7d",
+        limit: Annotated[
+            int, typer.Option("--limit", "-n", help="At most this many (0: no limit).", min=0, metavar="N")
+        ] = 50,
+        output: Annotated[
+            ListOutput | None,
+            typer.Option(
+                "--output",
+                "-o",
+                help="table (terminal default), text (piped default), json or jsonl.",
+                rich_help_panel="Output",
+                show_default=False,
+                case_sensitive=False,
+            ),
+        ] = None,
+        refresh: Annotated[
+            bool, typer.Option("--refresh", help="Fetch the unfinished operations again before listing.")
+        ] = False,
+        color: ColorOpt = Color.auto,
+        debug: Debug = False,
+    ) -> None:
+        """List the operations bulkop has seen (its journal), newest first, with their last known state."""
+        from bulkop.cli import _apply_common
+        from bulkop.commands import list as cmd
+
+        c = _apply_common(ctx, None, color, debug)
+        c.json_errors = output in (ListOutput.json, ListOutput.jsonl)
+        opts = cmd.Options(
+            statuses=[s.value for s in status or []],
+            profile=profile,
+            since=parse_since(since),
+            limit=limit or None,
+            output=output.value if output else None,
+            refresh=refresh,
+        )
+        raise typer.Exit(cmd.run(opts, c))
+
+
+def parse_since(text: str, flag: str = "--since") -> float | None:
+    """A duration (7d, 24h, 90m) in seconds, or None for `all`."""
+    from bulkop.errors import UsageError
+    from bulkop.settings import parse_duration
+
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise UsageError(f"{flag} {e}", hint="e.g. --since 24h, --since 7d, --since all") from None

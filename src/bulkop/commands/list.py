@@ -1,0 +1,201 @@
+"""`bulkop list`: the operations in the journal, newest first; and the journal's hooks into
+get, status and watch (record what was fetched, `@last`, `--unfinished`, re-attach)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkop.context import Context
+from bulkop.errors import BulkopError, UsageError, most_severe
+from bulkop.journal import UNFINISHED, Entry, Journal, host_of, seen_op
+from bulkop.models import BulkOperation
+from bulkop.render.jsonout import dumps
+
+LAST = "@last"
+DEFAULT_LIMIT = 50
+
+
+@dataclass
+class Options:
+    statuses: list[str] = field(default_factory=list)
+    profile: str | None = None
+    since: float | None = 7 * 86400.0  # seconds back from now; None: all
+    limit: int | None = DEFAULT_LIMIT
+    output: str | None = None  # table | text | json | jsonl; None: table in a terminal, else text
+    refresh: bool = False
+    flags: dict[str, Any] = field(default_factory=dict)
+
+
+def run(opts: Options, ctx: Context) -> int:
+    journal: Journal = ctx.journal()
+    now = ctx.wall().timestamp()
+    since = None if opts.since is None else now - opts.since
+    profile = opts.profile or ctx.profile
+    codes: list[int] = []
+    if opts.refresh:
+        stale = journal.entries(since=since, statuses=UNFINISHED, profile=profile)
+        codes = _refresh(stale, opts.flags, ctx)
+    entries = journal.entries(since=since, statuses=opts.statuses, profile=profile, limit=opts.limit)
+    output = opts.output or ("table" if ctx.isatty(ctx.stdout) else "text")
+    out = ctx.stdout
+    if output == "json":
+        out.write(dumps([e.to_json() for e in entries], indent=2) + "\n")
+    elif output == "jsonl":
+        for e in entries:
+            out.write(dumps(e.to_json()) + "\n")
+    elif output == "text":
+        from bulkop.render.journal import entries_text
+
+        if entries:
+            out.write(entries_text(entries, now) + "\n")
+    else:
+        from bulkop.render.journal import entries_table
+
+        if entries:
+            ctx.console(out).print(entries_table(entries, ctx.wall()))
+        else:
+            ctx.stderr.write("bulkop: no operations in the journal" + (" (try --since)\n" if since else "\n"))
+    out.flush()
+    return most_severe(codes)
+
+
+def _refresh(entries: list[Entry], flags: dict[str, Any], ctx: Context) -> list[int]:
+    """Fetch the unfinished entries again (those the current settings can reach); record them."""
+    from bulkop.commands.get import fetch_all
+    from bulkop.commands.targets import resolve_targets
+
+    refs = reachable(entries, flags, ctx)
+    if not refs:
+        return []
+    targets = resolve_targets(refs, flags, ctx)
+    results = fetch_all(targets)
+    record_seen(ctx, targets, results)
+    codes: list[int] = []
+    for r in results:
+        if isinstance(r, BulkopError):
+            ctx.report(r)
+            codes.append(r.exit_code)
+    return codes
+
+
+def reachable(entries: Sequence[Entry], flags: dict[str, Any], ctx: Context) -> list[str]:
+    """The refs of entries that the settings of their profile point at (same provider and host):
+    an id is never sent, with credentials, to an account other than the one it was seen on."""
+    profiles = ctx.config().profiles
+    refs = []
+    account: dict[str | None, tuple[str, str] | None] = {}
+    for e in entries:
+        if e.profile is not None and e.profile not in profiles:
+            continue
+        if e.profile not in account:
+            try:
+                s = ctx.settings(flags, e.profile)
+                account[e.profile] = (s.provider, host_of(s.base_url))
+            except BulkopError:
+                account[e.profile] = None
+        if account[e.profile] == (e.provider, e.host):
+            refs.append(e.ref)
+    return refs
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+def record_seen(ctx: Context, targets: Sequence[Any], results: Sequence[Any]) -> None:
+    """Record what `get`/`status` fetched (Target, result pairs; errors are skipped)."""
+    seen = [
+        seen_op(r, profile=t.profile, host=host_of(t.settings.base_url))
+        for t, r in zip(targets, results, strict=False)
+        if isinstance(r, BulkOperation)
+    ]
+    if seen:
+        ctx.journal().record(seen, ctx.wall().timestamp())
+
+
+def expand_refs(ids: Sequence[str], ctx: Context) -> list[str]:
+    """`@last` → the most recently seen operation (as PROFILE:ID when it was seen through one)."""
+    if LAST not in (i.strip() for i in ids):
+        return list(ids)
+    journal = ctx.journal()
+    latest = journal.entries(limit=1)
+    if not latest:
+        why = "the journal is off" if not journal.enabled else "the journal holds no operation yet"
+        raise UsageError(f"{LAST} names the most recent operation, but {why}", hint="give an operation id")
+    entry = latest[0]
+    ref = entry.ref if entry.profile in ctx.config().profiles else entry.id
+    return [ref if i.strip() == LAST else i for i in ids]
+
+
+def unfinished_refs(since: float, flags: dict[str, Any], ctx: Context) -> list[str]:
+    """`watch --unfinished`: every operation last seen queued or processing within `since` s."""
+    entries = ctx.journal().entries(since=ctx.wall().timestamp() - since, statuses=UNFINISHED)
+    return reachable(entries, flags, ctx)
+
+
+def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> Any:
+    """Before a watch's first poll: seed each operation's rate from the journal's samples and
+    return the Display that records every batch of observations."""
+    from bulkop.journal import JournalView, Seen, seed_rate
+
+    journal = ctx.journal()
+    where = {}
+    wall, mono = ctx.wall().timestamp(), ctx.now()
+    by_key = {f"{t.profile or ''}:{t.id}": t for t in targets}
+    for tr in tracked:
+        target = by_key.get(tr.key)
+        if target is None:
+            continue
+        where[tr.key] = (target.settings.provider, host_of(target.settings.base_url))
+        if journal.enabled:
+            key = Seen(target.profile, target.settings.provider, where[tr.key][1], target.id)
+            seed_rate(tr.rate, journal.samples(key), mono_now=mono, wall_now=wall)
+    return JournalView(journal, where, lambda: ctx.wall().timestamp())
+
+
+def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
+    """`watch -`: record the operations read from stdin (with what a bulk endpoint's JSON says
+    of them) before the first poll, so an interrupted watch leaves them in the journal."""
+    if not text.strip():
+        return
+    import json
+
+    from bulkop.commands.watch import read_ids
+    from bulkop.journal import seen_in_json, seen_json
+
+    objects: list[dict[str, Any]] = []
+    for chunk in [text, *text.splitlines()]:
+        try:
+            objects += seen_in_json(json.loads(chunk))
+        except (ValueError, RecursionError):
+            continue
+        if chunk is text:
+            break
+    by_id: dict[str, dict[str, Any]] = {}
+    for data in objects:
+        by_id.setdefault(str(data["id"]).strip().lower(), data)
+    piped = {raw.strip() for raw in read_ids(text)}
+    seen = []
+    for t in targets:
+        if t.label.strip() not in piped:
+            continue
+        data = by_id.get(str(t.id).lower(), {})
+        host = host_of(t.settings.base_url)
+        seen.append(seen_json(data, profile=t.profile, provider=t.settings.provider, host=host, op_id=t.id))
+    if seen:
+        ctx.journal().record(seen, ctx.wall().timestamp(), samples=False)
+
+
+def show_history(ctx: Context, target: Any, op: BulkOperation) -> None:
+    """`get` in a terminal: throughput over time from the journal's samples, with the average."""
+    from bulkop.journal import Seen
+    from bulkop.render.journal import throughput_view
+
+    journal = ctx.journal()
+    if not journal.enabled:
+        return
+    key = Seen(target.profile, target.settings.provider, host_of(target.settings.base_url), target.id)
+    view = throughput_view(journal.samples(key))
+    if view is not None:
+        ctx.console(ctx.stdout).print(view)

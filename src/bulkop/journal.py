@@ -1,0 +1,558 @@
+"""The journal: a local SQLite record of every operation bulkop has seen (never a secret).
+
+Stdlib only. Opened on first use, one transaction per command or per batch of polls. It never
+costs a result: any problem with the file (corrupt, not SQLite, read-only, full, locked for too
+long) is one warning line on stderr, and the journal is off for the rest of the process.
+
+Only these leave the process: profile name, provider name (a plain string, so providers defined
+as data later keep working), the base URL's host[:port] (never userinfo, path or query), the id,
+the operation's name, status, counts and times, and (time, processed rows) samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+FILE_NAME = "journal.sqlite3"
+DEFAULT_DAYS = 30
+SAMPLE_CAP = 240  # samples kept per operation; beyond it the older half is thinned
+BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another bulkop process's transaction
+UNFINISHED = ("queued", "processing")
+
+# Schema migrations, each from the version before it to its own number (PRAGMA user_version).
+# Never edit a released step: append the next one.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE operations (
+            key INTEGER PRIMARY KEY,
+            profile TEXT NOT NULL DEFAULT '',
+            provider TEXT NOT NULL,
+            host TEXT NOT NULL,
+            id TEXT NOT NULL,
+            name TEXT,
+            status TEXT,
+            processed_rows INTEGER,
+            estimated_total_rows INTEGER,
+            success_count INTEGER,
+            error_count INTEGER,
+            started_at REAL,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            ended_at REAL,
+            UNIQUE (profile, provider, host, id)
+        )""",
+        "CREATE INDEX operations_last_seen ON operations (last_seen)",
+        """CREATE TABLE samples (
+            op INTEGER NOT NULL REFERENCES operations (key) ON DELETE CASCADE,
+            t REAL NOT NULL,
+            processed INTEGER NOT NULL
+        )""",
+        "CREATE INDEX samples_op_t ON samples (op, t)",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One observation of an operation, as the journal stores it."""
+
+    profile: str | None
+    provider: str
+    host: str
+    id: str
+    status: str | None = None
+    name: str | None = None
+    processed_rows: int | None = None
+    estimated_total_rows: int | None = None
+    success_count: int | None = None
+    error_count: int | None = None
+    started_at: float | None = None
+    ended_at: float | None = None  # the operation's own end time, when the API says it
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One operation as the journal remembers it."""
+
+    id: str
+    profile: str | None
+    provider: str
+    host: str
+    name: str | None
+    status: str | None
+    processed_rows: int | None
+    estimated_total_rows: int | None
+    success_count: int | None
+    error_count: int | None
+    started_at: float | None
+    first_seen: float
+    last_seen: float
+    ended_at: float | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed")
+
+    @property
+    def ref(self) -> str:
+        """How to name it on the command line: PROFILE:ID, or the id alone."""
+        return f"{self.profile}:{self.id}" if self.profile else self.id
+
+    def duration(self, now: float) -> float | None:
+        """From its start (or first sight) to its end, or to now while it is unfinished."""
+        start = self.started_at if self.started_at is not None else self.first_seen
+        end = self.ended_at if self.ended_at is not None else (self.last_seen if self.finished else now)
+        return max(0.0, end - start)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "profile": self.profile,
+            "provider": self.provider,
+            "host": self.host,
+            "name": self.name,
+            "status": self.status,
+            "processed_rows": self.processed_rows,
+            "estimated_total_rows": self.estimated_total_rows,
+            "success_count": self.success_count,
+            "error_count": self.error_count,
+            "started_at": _iso(self.started_at),
+            "first_seen": _iso(self.first_seen),
+            "last_seen": _iso(self.last_seen),
+            "ended_at": _iso(self.ended_at),
+        }
+
+
+def _iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def host_of(base_url: str | None) -> str:
+    """`https://user:pw@api.example.com:8443/x` → `api.example.com:8443`: no userinfo, ever."""
+    if not base_url:
+        return ""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return ""
+    return f"{host}:{port}" if port else host
+
+
+def _epoch(when: datetime | None) -> float | None:
+    return None if when is None else when.timestamp()
+
+
+def seen_op(op: Any, *, profile: str | None, host: str) -> Seen:
+    """A Seen from a BulkOperation (models.py) fetched from `host` (see host_of)."""
+    return Seen(
+        profile=profile,
+        provider=str(op.provider),
+        host=host,
+        id=str(op.id),
+        status=op.status.value,
+        name=op.name,
+        processed_rows=op.processed_rows,
+        estimated_total_rows=op.estimated_total_rows,
+        success_count=op.success_count,
+        error_count=op.error_count,
+        started_at=_epoch(op.started_at or op.inserted_at),
+        ended_at=_epoch(op.completed_at or op.failed_at),
+    )
+
+
+def seen_json(data: Mapping[str, Any], *, profile: str | None, provider: str, host: str, op_id: str) -> Seen:
+    """A Seen from what a bulk endpoint answered (leniently: a field of the wrong type is skipped)."""
+
+    def count(key: str) -> int | None:
+        value = data.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def when(*keys: str) -> float | None:
+        for key in keys:
+            value = data.get(key)
+            if isinstance(value, str):
+                try:
+                    parsed = datetime.fromisoformat(value)
+                except ValueError:
+                    continue
+                if parsed.tzinfo is not None:
+                    return parsed.timestamp()
+        return None
+
+    status = data.get("status")
+    return Seen(
+        profile=profile,
+        provider=provider,
+        host=host,
+        id=op_id,
+        status=status if status in ("queued", "processing", "completed", "failed") else None,
+        name=data.get("name") if isinstance(data.get("name"), str) else None,
+        processed_rows=count("processed_rows"),
+        estimated_total_rows=count("estimated_total_rows"),
+        success_count=count("success_count"),
+        error_count=count("error_count"),
+        started_at=when("started_at", "inserted_at"),
+        ended_at=when("completed_at", "failed_at"),
+    )
+
+
+def seen_in_json(data: Any) -> list[dict[str, Any]]:
+    """The BulkOperation-like objects in a bulk endpoint's JSON (what `watch -` reads)."""
+    found: list[dict[str, Any]] = []
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("bulk_operation"), dict):
+            found += seen_in_json(item["bulk_operation"])
+        elif isinstance(item, dict) and isinstance(item.get("id"), str):
+            found.append(item)
+    return found
+
+
+class Journal:
+    """The journal file. Every method is safe to call when the journal is off or broken."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        days: int = DEFAULT_DAYS,
+        warn: Callable[[str], None] | None = None,
+        sample_cap: int = SAMPLE_CAP,
+    ) -> None:
+        self.path = path  # None: the journal is off
+        self.days = days
+        self.sample_cap = max(4, sample_cap)
+        self._warn = warn
+        self._conn: Any = None
+        self._broken = False
+        self._pruned = False
+        self._lock = threading.Lock()  # watch records from one thread, but be safe
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None and not self._broken
+
+    # ------------------------------------------------------------------ the file
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            import sqlite3
+
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]  # also: is it SQLite?
+                if version > SCHEMA_VERSION:
+                    raise _Newer(version)  # before WAL: a newer bulkop's file is left untouched
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoint, never corrupt
+                conn.execute("PRAGMA foreign_keys = ON")
+                self._migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _migrate(self, conn: Any) -> None:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise _Newer(version)
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[step]:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _guard(self, action: Callable[[Any], Any], default: Any) -> Any:
+        """Run `action(connection)`; any problem with the file: one warning, then off."""
+        if not self.enabled:
+            return default
+        import sqlite3
+
+        with self._lock:
+            try:
+                return action(self._connection())
+            except (sqlite3.Error, OSError, _Newer) as e:
+                self._fail(e)
+                return default
+
+    def _fail(self, e: BaseException) -> None:
+        self._broken = True
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        if self._warn is not None:
+            reason = str(e) or type(e).__name__
+            self._warn(f"journal {self.path} not used ({reason}); the command itself is unaffected")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+                self._conn = None
+
+    # ------------------------------------------------------------------ writing
+
+    def record(self, seen: Iterable[Seen], now: float, *, samples: bool = True) -> None:
+        """Record observations in one transaction; prune what is too old."""
+        batch = list(seen)
+        if not batch or not self.enabled:
+            return
+
+        def write(conn: Any) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for s in batch:
+                    rowid = self._upsert(conn, s, now)
+                    if samples and s.processed_rows is not None and rowid is not None:
+                        self._sample(conn, rowid, now, s.processed_rows)
+                if not self._pruned:  # once per process: its samples go with it (ON DELETE CASCADE)
+                    conn.execute("DELETE FROM operations WHERE last_seen < ?", (now - self.days * 86400.0,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._pruned = True
+
+        self._guard(write, None)
+
+    def _upsert(self, conn: Any, s: Seen, now: float) -> int | None:
+        finished = s.status in ("completed", "failed")
+        ended = (s.ended_at if s.ended_at is not None else now) if finished else None
+        row = conn.execute(
+            """INSERT INTO operations (profile, provider, host, id, name, status, processed_rows,
+                   estimated_total_rows, success_count, error_count, started_at, first_seen, last_seen, ended_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (profile, provider, host, id) DO UPDATE SET
+                   name = coalesce(excluded.name, name),
+                   status = coalesce(excluded.status, status),
+                   processed_rows = coalesce(excluded.processed_rows, processed_rows),
+                   estimated_total_rows = coalesce(excluded.estimated_total_rows, estimated_total_rows),
+                   success_count = coalesce(excluded.success_count, success_count),
+                   error_count = coalesce(excluded.error_count, error_count),
+                   started_at = coalesce(excluded.started_at, started_at),
+                   last_seen = max(last_seen, excluded.last_seen),
+                   ended_at = CASE WHEN excluded.status IS NULL THEN ended_at
+                                   ELSE coalesce(ended_at, excluded.ended_at) END
+               RETURNING key""",
+            (
+                s.profile or "",
+                s.provider,
+                s.host,
+                s.id,
+                _text(s.name),
+                s.status,
+                s.processed_rows,
+                s.estimated_total_rows,
+                s.success_count,
+                s.error_count,
+                _finite(s.started_at),
+                now,
+                now,
+                _finite(ended),
+            ),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def _sample(self, conn: Any, op: int, t: float, processed: int) -> None:
+        last = conn.execute("SELECT t, processed FROM samples WHERE op = ? ORDER BY t DESC LIMIT 1", (op,)).fetchone()
+        if last is not None and t <= last[0]:
+            return
+        conn.execute("INSERT INTO samples (op, t, processed) VALUES (?, ?, ?)", (op, t, processed))
+        (n,) = conn.execute("SELECT count(*) FROM samples WHERE op = ?", (op,)).fetchone()
+        if n > self.sample_cap:
+            # Thin the older half to every other sample: the series keeps its whole span (for
+            # the chart) and its recent detail (for the rate), in bounded space.
+            conn.execute(
+                """DELETE FROM samples WHERE rowid IN (
+                       SELECT rowid FROM (
+                           SELECT rowid, row_number() OVER (ORDER BY t) AS k FROM samples WHERE op = ?
+                       ) WHERE k % 2 = 0 AND k <= ?)""",
+                (op, n // 2),
+            )
+
+    # ------------------------------------------------------------------ reading
+
+    def entries(
+        self,
+        *,
+        since: float | None = None,
+        statuses: Sequence[str] = (),
+        profile: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Operations seen since `since` (epoch seconds), newest first."""
+        where: list[str] = ["1"]
+        args: list[Any] = []
+        if since is not None:
+            where.append("last_seen >= ?")
+            args.append(since)
+        if statuses:
+            where.append(f"status IN ({', '.join('?' * len(statuses))})")
+            args += list(statuses)
+        if profile is not None:
+            where.append("profile = ?")
+            args.append(profile)
+        sql = f"SELECT {_COLUMNS} FROM operations WHERE {' AND '.join(where)} ORDER BY last_seen DESC, key DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+
+        def read(conn: Any) -> list[Entry]:
+            return [_entry(row) for row in conn.execute(sql, args)]
+
+        result: list[Entry] = self._guard(read, [])
+        return result
+
+    def samples(self, entry: Entry | Seen) -> list[tuple[float, int]]:
+        """The (time, processed rows) series of one operation, oldest first."""
+
+        def read(conn: Any) -> list[tuple[float, int]]:
+            return [
+                (float(t), int(p))
+                for t, p in conn.execute(
+                    """SELECT s.t, s.processed FROM samples s JOIN operations o ON o.key = s.op
+                       WHERE o.profile = ? AND o.provider = ? AND o.host = ? AND o.id = ? ORDER BY s.t""",
+                    (entry.profile or "", entry.provider, entry.host, entry.id),
+                )
+            ]
+
+        result: list[tuple[float, int]] = self._guard(read, [])
+        return result
+
+
+_COLUMNS = (
+    "id, profile, provider, host, name, status, processed_rows, estimated_total_rows, success_count, "
+    "error_count, started_at, first_seen, last_seen, ended_at"
+)
+
+
+def _entry(row: Sequence[Any]) -> Entry:
+    values = list(row)
+    values[1] = values[1] or None
+    return Entry(*values)
+
+
+def _text(value: Any, limit: int = 200) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+class _Newer(Exception):
+    def __init__(self, version: int) -> None:
+        super().__init__(f"written by a newer bulkop (schema {version}, this one reads {SCHEMA_VERSION})")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def open_journal(
+    env: Mapping[str, str],
+    top_level: Mapping[str, Any],
+    *,
+    no_journal: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Journal:
+    """The journal as configured: --no-journal > BULKOP_NO_JOURNAL > config `journal = false`;
+    BULKOP_JOURNAL moves the file; BULKOP_JOURNAL_DAYS or config `journal_days` ages it."""
+    off = no_journal or _flag(env.get("BULKOP_NO_JOURNAL")) or top_level.get("journal") is False
+    days = DEFAULT_DAYS
+    raw_days = env.get("BULKOP_JOURNAL_DAYS") or top_level.get("journal_days")
+    if raw_days is not None:
+        try:
+            days = max(1, int(raw_days))
+        except (TypeError, ValueError):
+            if warn is not None:
+                warn(f"journal_days {raw_days!r} is not a whole number of days; using {DEFAULT_DAYS}")
+    if off:
+        return Journal(None, days=days, warn=warn)
+    return Journal(journal_path(env), days=days, warn=warn)
+
+
+def journal_path(env: Mapping[str, str]) -> Path:
+    if env.get("BULKOP_JOURNAL"):
+        return Path(env["BULKOP_JOURNAL"]).expanduser()
+    from platformdirs import user_state_path
+
+    return user_state_path("bulkop") / FILE_NAME
+
+
+# --------------------------------------------------------------------------- watch
+
+
+def seed_rate(rate: Any, samples: Sequence[tuple[float, int]], *, mono_now: float, wall_now: float) -> None:
+    """Seed a progress.RateEstimator from journal samples (wall times) on the watch's clock, so
+    a re-attached watch knows its rate and ETA at the first poll."""
+    for t, processed in samples:
+        rate.observe(mono_now - (wall_now - t), processed)
+
+
+class JournalView:
+    """A watch Display that records each batch of observations in one transaction."""
+
+    def __init__(self, journal: Journal, where: Mapping[str, tuple[str, str]], wall: Callable[[], float]) -> None:
+        self.journal = journal
+        self.where = where  # Tracked.key → (provider, host)
+        self.wall = wall
+        self._pending: dict[str, Seen] = {}
+
+    def started(self, ops: Sequence[Any], now: float) -> None:
+        pass
+
+    def observed(self, t: Any, changed: bool, now: float) -> None:
+        where = self.where.get(t.key)
+        if where is None or t.op is None:
+            return
+        host = where[1]
+        self._pending[t.key] = seen_op(t.op, profile=t.profile, host=host)
+        if t.done:
+            self.flush()
+
+    def failed_poll(self, t: Any, err: Any, retry_in: float | None, now: float) -> None:
+        pass
+
+    def tick(self, ops: Sequence[Any], now: float) -> None:
+        self.flush()
+
+    def finished(self, ops: Sequence[Any], now: float, outcome: str) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            batch, self._pending = list(self._pending.values()), {}
+            self.journal.record(batch, self.wall())
