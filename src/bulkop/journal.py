@@ -156,19 +156,39 @@ def _epoch(when: datetime | None) -> float | None:
     return None if when is None else when.timestamp()
 
 
+_MAX_INT = 2**63 - 1  # SQLite's INTEGER
+
+
+def _text(value: object) -> str | None:
+    """Server text as the journal keeps it: one printable line (no lone surrogates, which
+    SQLite cannot encode), capped."""
+    if not isinstance(value, str):
+        return None
+    from bulkop.sanitize import clean
+
+    return clean(value, max_len=200)
+
+
+def _count(value: object) -> int | None:
+    """A count SQLite can hold, or None (unknown) for anything else."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_INT:
+        return value
+    return None
+
+
 def seen_op(op: Any, *, profile: str | None, host: str) -> Seen:
     """A Seen from a BulkOperation (models.py) fetched from `host` (see host_of)."""
     return Seen(
         profile=profile,
         provider=str(op.provider),
         host=host,
-        id=str(op.id),
+        id=_text(str(op.id)) or "",
         status=op.status.value,
-        name=op.name,
-        processed_rows=op.processed_rows,
-        estimated_total_rows=op.estimated_total_rows,
-        success_count=op.success_count,
-        error_count=op.error_count,
+        name=_text(op.name),
+        processed_rows=_count(op.processed_rows),
+        estimated_total_rows=_count(op.estimated_total_rows),
+        success_count=_count(op.success_count),
+        error_count=_count(op.known_error_count),
         started_at=_epoch(op.started_at or op.inserted_at),
         ended_at=_epoch(op.completed_at or op.failed_at),
     )
@@ -178,8 +198,7 @@ def seen_json(data: Mapping[str, Any], *, profile: str | None, provider: str, ho
     """A Seen from what a bulk endpoint answered (leniently: a field of the wrong type is skipped)."""
 
     def count(key: str) -> int | None:
-        value = data.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return _count(data.get(key))
 
     def when(*keys: str) -> float | None:
         for key in keys:
@@ -200,7 +219,7 @@ def seen_json(data: Mapping[str, Any], *, profile: str | None, provider: str, ho
         host=host,
         id=op_id,
         status=status if status in ("queued", "processing", "completed", "failed") else None,
-        name=data.get("name") if isinstance(data.get("name"), str) else None,
+        name=_text(data.get("name")),
         processed_rows=count("processed_rows"),
         estimated_total_rows=count("estimated_total_rows"),
         success_count=count("success_count"),
@@ -299,7 +318,9 @@ class Journal:
         with self._lock:
             try:
                 return action(self._connection())
-            except (sqlite3.Error, OSError, _Newer) as e:
+            # ValueError/OverflowError: a value SQLite cannot bind (the journal must never cost
+            # a result, whatever a server sent).
+            except (sqlite3.Error, OSError, ValueError, OverflowError, _Newer) as e:
                 self._fail(e)
                 return default
 
