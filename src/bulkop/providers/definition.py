@@ -371,10 +371,10 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     if not url.startswith("{base_url}/"):
         raise ConfigError(f"{prefix}.url: must start with '{{base_url}}/', got {_clean(url)[:80]!r}")
     path = url[len("{base_url}") :]
-    if path.count("{id}") != 1 or not re.search(r"/\{id\}(/|$)", path):
-        raise ConfigError(f"{prefix}.url: must contain {{id}} exactly once, as a whole path segment like /jobs/{{id}}")
     if "{base_url}" in path or re.search(r"[{}?#\s]", path.replace("{id}", "")):
         raise ConfigError(f"{prefix}.url: the path may hold only {{id}}: no other braces, '?', '#' or spaces")
+    if path.count("{id}") != 1 or not re.search(r"/\{id\}(/|$)", path):
+        raise ConfigError(f"{prefix}.url: must contain {{id}} exactly once, as a whole path segment like /jobs/{{id}}")
 
     auth = _string(prefix, table, "auth") or "none"
     if auth.startswith("header:"):
