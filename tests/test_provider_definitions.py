@@ -97,6 +97,8 @@ class Secrets:
         (acme(url="{base_url}/jobs/{id}?x=1"), "providers.acme.url: the path may hold only {id}"),
         (acme(url=None), "providers.acme.url: missing"),
         (acme(url=42), "providers.acme.url: must be a string, not a number"),
+        (acme(auth_scheme="ApiKey"), "providers.acme.auth_scheme: only for auth = \"header:NAME\""),
+        (acme(auth="header:Authorization", auth_scheme="Api Key"), "providers.acme.auth_scheme: must be one word"),
         (acme(id_pattern="[0-9"), "providers.acme.id_pattern: not a valid regular expression"),
         (acme(base_url="ftp://x"), "providers.acme.base_url: must be an http:// or https:// URL"),
         (acme(headers={"Authorization": "x"}), "providers.acme.headers: 'Authorization' is not a header"),
@@ -126,7 +128,7 @@ def test_unknown_keys_are_listed_with_the_valid_ones() -> None:
         parse_definition("acme", acme(colour="red", size=1))
     message = str(info.value)
     assert "unknown keys 'colour', 'size'" in message
-    assert "valid: url, auth, id_pattern, base_url, headers" in message
+    assert "valid: url, auth, auth_scheme, id_pattern, base_url, headers" in message
 
 
 def test_bad_provider_names_are_refused() -> None:
@@ -232,6 +234,8 @@ def test_bearer_basic_header_and_none() -> None:
     header = parse_definition("acme", acme(auth="header:X-Api-Key", headers=None))
     assert header.auth_headers(Secrets(api_key="k-1")) == {"X-Api-Key": "k-1"}
     assert header.header_name == "X-Api-Key"
+    scheme = parse_definition("acme", acme(auth="header:Authorization", auth_scheme="ApiKey", headers=None))
+    assert scheme.auth_headers(Secrets(api_key="a2V5")) == {"Authorization": "ApiKey a2V5"}
     none = parse_definition("acme", acme(auth=None, headers=None))
     assert none.auth_headers(Secrets()) == {}
     assert none.secrets_needed == ()
@@ -499,6 +503,8 @@ def test_to_toml_round_trips_every_builtin(name: str) -> None:
 
 def test_to_toml_round_trips_a_user_definition_with_every_key() -> None:
     table = acme(
+        auth="header:Authorization",
+        auth_scheme="Token",
         required=["name"],
         error_message=["error.message"],
         formats={"created_at": "epoch_ms"},

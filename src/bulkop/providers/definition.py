@@ -4,6 +4,7 @@ A definition is the `[providers.NAME]` table of config.toml (or a built-in TOML 
 
     url = "{base_url}/api/jobs/{id}"   # {id} percent-encoded as one path segment
     auth = "bearer"                    # bearer | basic | "header:NAME" | none
+    auth_scheme = "ApiKey"             # optional, header auth only: sends "ApiKey <api_key>"
     id_pattern = "[0-9]+"              # full match, checked before any request
     base_url = "https://api.example"   # optional default
     headers = { "Api-Version" = "1" }  # optional, non-secret
@@ -50,6 +51,7 @@ FORMATS = {"id": ("string", "uuid"), **{f: ("rfc3339", "epoch_s", "epoch_ms") fo
 TOP_KEYS = (
     "url",
     "auth",
+    "auth_scheme",
     "id_pattern",
     "base_url",
     "headers",
@@ -90,6 +92,7 @@ class ProviderDefinition:
     name: str
     url: str
     auth: str = "none"
+    auth_scheme: str | None = None
     id_pattern: str | None = None
     base_url: str | None = None
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -193,7 +196,7 @@ class ProviderDefinition:
         if self.auth == "bearer":
             headers["Authorization"] = f"Bearer {key}"
         else:
-            headers[self.header_name or ""] = key
+            headers[self.header_name or ""] = f"{self.auth_scheme} {key}" if self.auth_scheme else key
         return headers
 
     # -- the response -------------------------------------------------------------------------
@@ -384,6 +387,13 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     elif auth not in AUTH_KINDS:
         raise ConfigError(f"{prefix}.auth: unknown auth {_clean(auth)[:40]!r}; valid: {', '.join(AUTH_KINDS)}")
 
+    auth_scheme = _string(prefix, table, "auth_scheme")
+    if auth_scheme is not None:
+        if not auth.startswith("header:"):
+            raise ConfigError(f"{prefix}.auth_scheme: only for auth = \"header:NAME\" (bearer and basic have their own)")
+        if not _HEADER_NAME.fullmatch(auth_scheme):
+            raise ConfigError(f"{prefix}.auth_scheme: must be one word of letters, digits or '-', like ApiKey")
+
     id_pattern = _string(prefix, table, "id_pattern")
     id_regex = None
     if id_pattern is not None:
@@ -428,6 +438,7 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         name=name,
         url=url,
         auth=auth,
+        auth_scheme=auth_scheme,
         id_pattern=id_pattern,
         base_url=base_url.rstrip("/") if base_url else None,
         headers=MappingProxyType(dict(headers)),
@@ -449,6 +460,8 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
         table["description"] = defn.description
     table["url"] = defn.url
     table["auth"] = defn.auth
+    if defn.auth_scheme:
+        table["auth_scheme"] = defn.auth_scheme
     if defn.id_pattern is not None:
         table["id_pattern"] = defn.id_pattern
     if defn.base_url:

@@ -23,7 +23,7 @@ class Api:
     name: str
     prefix: str
     suffix: str
-    auth: str  # "bearer" | "basic" | "header:NAME SCHEME" (the header, then the scheme word before the key)
+    auth: str  # "bearer" | "basic" | "apikey" (Authorization: <auth> <credential>)
 
     def path(self, op_id: str) -> str:
         return f"{self.prefix}{op_id}{self.suffix}"
@@ -33,7 +33,7 @@ CATALOGUE: dict[str, Api] = {
     "zendesk": Api("zendesk", "/api/v2/job_statuses/", "", "basic"),
     "auth0": Api("auth0", "/api/v2/jobs/", "", "bearer"),
     "mailchimp": Api("mailchimp", "/3.0/batches/", "", "basic"),
-    "elasticsearch": Api("elasticsearch", "/_tasks/", "", "basic"),
+    "elasticsearch": Api("elasticsearch", "/_tasks/", "", "apikey"),
 }
 
 

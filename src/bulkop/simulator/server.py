@@ -329,12 +329,13 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(op, _SAYMON_RATE_LIMITED, lambda: op.saymon_body(sim.now()))
 
     def _catalogue(self, api: catalogue.Api, op_id: str) -> None:
-        """Zendesk, Auth0, Mailchimp, Elasticsearch: bearer routes take knock_token, basic ones SAYMON's pair."""
+        """Zendesk, Auth0, Mailchimp, Elasticsearch: bearer and ApiKey routes take knock_token, basic ones
+        SAYMON's login and password."""
         sim = self.server.sim
         if self.command not in ("GET", "HEAD"):
             return self.send_body(405, catalogue.error_body(api.name, 405, "Method Not Allowed"), headers=_ALLOW)
         scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
-        expected = sim.knock_token.encode() if api.auth == "bearer" else sim._saymon_credentials
+        expected = sim._saymon_credentials if api.auth == "basic" else sim.knock_token.encode()
         if scheme.lower() != api.auth or not hmac.compare_digest(credentials.strip().encode(), expected):
             challenge = (("WWW-Authenticate", f'Basic realm="{api.name}"'),) if api.auth == "basic" else ()
             return self.send_body(401, catalogue.error_body(api.name, 401, "Unauthorized"), headers=challenge)
