@@ -55,7 +55,12 @@ def test_zendesk_documented_example() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "status"),
-    [("queued", Status.QUEUED), ("working", Status.PROCESSING), ("completed", Status.COMPLETED), ("failed", Status.FAILED)],
+    [
+        ("queued", Status.QUEUED),
+        ("working", Status.PROCESSING),
+        ("completed", Status.COMPLETED),
+        ("failed", Status.FAILED),
+    ],
 )
 def test_zendesk_documented_status_values(raw: str, status: Status) -> None:
     body = copy.deepcopy(fixture("zendesk"))
@@ -254,7 +259,7 @@ def test_catalogue_scenarios_keep_rate_limits_and_fixed_bodies(sim: Simulator) -
 
 
 def test_scenarios_name_the_catalogue_providers() -> None:
-    with pytest.raises(ValueError, match="provider must be one of .*'elasticsearch'"):
+    with pytest.raises(ValueError, match=r"provider must be one of .*'elasticsearch'"):
         Scenario(provider="hubspot")
     for name in CATALOGUE:
         assert Scenario(provider=name).provider == name

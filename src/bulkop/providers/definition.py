@@ -390,7 +390,7 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     auth_scheme = _string(prefix, table, "auth_scheme")
     if auth_scheme is not None:
         if not auth.startswith("header:"):
-            raise ConfigError(f"{prefix}.auth_scheme: only for auth = \"header:NAME\" (bearer and basic have their own)")
+            raise ConfigError(f'{prefix}.auth_scheme: only for auth = "header:NAME" (bearer and basic have their own)')
         if not _HEADER_NAME.fullmatch(auth_scheme):
             raise ConfigError(f"{prefix}.auth_scheme: must be one word of letters, digits or '-', like ApiKey")
 
@@ -575,7 +575,9 @@ def _unknown_keys(prefix: str, table: dict[str, Any], valid: tuple[str, ...]) ->
     guess = difflib.get_close_matches(str(unknown[0]), valid, n=1) if len(unknown) == 1 else []
     hint = f" (did you mean {guess[0]!r}?)" if guess else ""
     listed = ", ".join(repr(_clean(k)[:40]) for k in unknown)
-    raise ConfigError(f"{prefix}: unknown key{'s' if len(unknown) > 1 else ''} {listed}{hint}; valid: {', '.join(valid)}")
+    raise ConfigError(
+        f"{prefix}: unknown key{'s' if len(unknown) > 1 else ''} {listed}{hint}; valid: {', '.join(valid)}"
+    )
 
 
 def _string(prefix: str, table: dict[str, Any], key: str, *, required: bool = False) -> Any:

@@ -153,8 +153,13 @@ def error_body(provider: str, status: int, reason: str) -> bytes:
     elif provider == "auth0":
         shape = {"statusCode": status, "error": reason, "message": f"{reason} (simulated)"}
     elif provider == "mailchimp":
-        shape = {"type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": reason,
-                 "status": status, "detail": f"{reason} (simulated)", "instance": ""}
+        shape = {
+            "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+            "title": reason,
+            "status": status,
+            "detail": f"{reason} (simulated)",
+            "instance": "",
+        }
     else:
         shape = {"error": {"type": "status_exception", "reason": reason}, "status": status}
     return json.dumps(shape, separators=(",", ":")).encode()

@@ -36,9 +36,12 @@ class Scenario:
     auth, latency, rate_limit, server_errors and fault still apply to it.
     """
 
-    provider: str = _doc("knock", "Which API serves the operation: knock, saymon, zendesk, auth0, mailchimp or elasticsearch.")
+    provider: str = _doc(
+        "knock", "Which API serves the operation: knock, saymon, zendesk, auth0, mailchimp or elasticsearch."
+    )
     id: str | None = _doc(
-        None, "The operation id (null: a random one in the provider's format: a UUID for Knock, 24 hex digits for SAYMON)."
+        None,
+        "The operation id (null: a random one in the provider's format: a UUID for Knock, 24 hex digits for SAYMON).",
     )
     name: str = _doc("bulk operation", "The operation's name (Knock's `name`).")
     total_rows: int = _doc(1000, "Rows the operation processes in all.")

@@ -22,7 +22,6 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
 from urllib.parse import unquote
 
 from bulkop.simulator import catalogue
