@@ -564,8 +564,10 @@ def test_loading_the_package_parses_nothing_and_imports_no_jmespath() -> None:
         "p.load_builtin()\n"
         "assert 'jmespath' not in sys.modules\n"
         "p.builtin('saymon')\n"
-        "assert 'jmespath' in sys.modules\n"
-        "assert p.builtin.cache_info().currsize == 1\n"
+        "assert 'jmespath' not in sys.modules  # plain paths only\n"
+        "p.builtin('knock')\n"
+        "assert 'jmespath' in sys.modules  # its error_message expressions need it\n"
+        "assert p.builtin.cache_info().currsize == 2\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": "/usr/bin:/bin"}, timeout=60)
 
@@ -699,3 +701,34 @@ def test_knock_toml_refuses_what_parse_knock_refuses(change: dict[str, Any]) -> 
         parse_knock(body)
     with pytest.raises(InvalidResponse):
         builtin("knock").normalize(body["id"] or "x", body)
+
+
+def test_builtin_names_list_every_file_in_the_builtin_directory() -> None:
+    from pathlib import Path
+
+    import bulkop.providers
+
+    files = sorted(p.stem for p in (Path(bulkop.providers.__file__).parent / "builtin").glob("*.toml"))
+    assert files == sorted(BUILTIN_NAMES)
+
+
+PATHS = st.lists(st.sampled_from(["a", "b", "_c", "d1"]), min_size=1, max_size=3).map(".".join)
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "_c", "d1"]), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PATHS, JSONISH)
+def test_plain_paths_read_exactly_what_jmespath_reads(path: str, body: Any) -> None:
+    import jmespath
+
+    from bulkop.providers.definition import _compile
+
+    expr = _compile("x", path)
+    assert expr.path is not None
+    assert expr.search(body) == jmespath.search(path, body)
