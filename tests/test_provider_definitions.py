@@ -732,3 +732,44 @@ def test_plain_paths_read_exactly_what_jmespath_reads(path: str, body: Any) -> N
     expr = _compile("x", path)
     assert expr.path is not None
     assert expr.search(body) == jmespath.search(path, body)
+
+
+ERROR_BODIES = [
+    {"code": "invalid_api_key", "message": "The API key provided is invalid", "status": 401, "type": "x"},
+    {"code": "resource_missing", "message": None},
+    {"code": "rate_limit_exceeded"},
+    {"code": "", "message": "m"},
+    {"code": 401, "message": "Unauthorized"},
+    {"errors": {"detail": "404 Not Found"}},
+    {"errors": {"detail": 4}},
+    {"errors": "x"},
+    {"message": "only a message"},
+    {"error": "e", "detail": "d"},
+    {"code": "x\x1b[31m", "message": "\u202eevil"},
+    {"code": "c", "message": "y" * 300},
+    [1, 2],
+    "text",
+    None,
+]
+
+
+@pytest.mark.parametrize("body", ERROR_BODIES)
+def test_error_messages_match_todays_knock_and_saymon_modules(body: Any) -> None:
+    from bulkop.api import knock, saymon
+    from bulkop.api.http import Response
+
+    response = Response(400, "application/json", json.dumps(body).encode(), httpx.Headers())
+    assert builtin("knock").describe_error(body) == knock.describe_error(response)
+    assert builtin("saymon").describe_error(body) == saymon.describe_error(response)
+
+
+def test_check_user_tables_parses_every_user_definition() -> None:
+    from bulkop.providers import check_user_tables
+
+    defs = check_user_tables({"acme": ACME, "other": acme(auth="basic")})
+    assert set(defs) == {"acme", "other"} and defs["other"].auth == "basic"
+    assert check_user_tables(None) == {}
+    with pytest.raises(ConfigError, match=r"providers\.other\.fields\.total"):
+        check_user_tables({"acme": ACME, "other": acme_with("fields", total="[")})
+    with pytest.raises(ConfigError, match="is a built-in provider"):
+        check_user_tables({"saymon": ACME})
