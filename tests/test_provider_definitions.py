@@ -773,3 +773,15 @@ def test_check_user_tables_parses_every_user_definition() -> None:
         check_user_tables({"acme": ACME, "other": acme_with("fields", total="[")})
     with pytest.raises(ConfigError, match="is a built-in provider"):
         check_user_tables({"saymon": ACME})
+
+
+def test_the_documented_example_definition_parses() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "providers.md").read_text()
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    defn = resolve("acme", tomllib.loads(block)["providers"])
+    assert defn.auth_headers(Secrets(api_key="k")) == {"Acme-Version": "2024-01", "Authorization": "Token k"}
+    op = defn.normalize("42", {"job": {"state": "DONE", "title": "t", "of": 3, "key": "42", "created": 1458585884904}})
+    assert (op.status, op.name, op.estimated_total_rows, op.id) == (Status.COMPLETED, "t", 3, "42")
+    assert op.inserted_at == datetime(2016, 3, 21, 18, 44, 44, 904000, tzinfo=UTC)
