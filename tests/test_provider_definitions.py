@@ -785,3 +785,21 @@ def test_the_documented_example_definition_parses() -> None:
     op = defn.normalize("42", {"job": {"state": "DONE", "title": "t", "of": 3, "key": "42", "created": 1458585884904}})
     assert (op.status, op.name, op.estimated_total_rows, op.id) == (Status.COMPLETED, "t", 3, "42")
     assert op.inserted_at == datetime(2016, 3, 21, 18, 44, 44, 904000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("op_id", ["a/b", "x" * 201, "job\x00", ""])
+def test_saymon_ids_refused_as_today(op_id: str) -> None:
+    from bulkop.api import saymon
+
+    with pytest.raises(UsageError):
+        saymon.normalize_id(op_id)
+    with pytest.raises(UsageError):
+        builtin("saymon").check_id(op_id)
+
+
+@pytest.mark.parametrize("op_id", ["5f0c0ffee0ddba11", "job 1", "x" * 200, "a?b"])
+def test_saymon_ids_accepted_as_today(op_id: str) -> None:
+    from bulkop.api import saymon
+
+    assert builtin("saymon").check_id(op_id) == saymon.normalize_id(op_id)
+    assert builtin("saymon").build_url("http://h", op_id) == "http://h" + saymon.path(op_id)
