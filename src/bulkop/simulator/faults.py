@@ -26,6 +26,9 @@ _HTML_PAGE = (
 
 def hang(handler: Handler, op: Operation, body: bytes) -> None:
     """Read the request, never answer; released (connection closed) only by Simulator.stop()."""
+    # Recorded as it starts hanging (status 0: no answer), not when stop() releases the thread:
+    # stop() does not wait for handler threads, so a record made then could come too late.
+    handler._save(0)
     handler.server.stopping.wait()
     handler.close_connection = True
 

@@ -37,6 +37,17 @@ def saymon_path(op_id: str) -> str:
     return f"/node/api/bulk/{op_id}/status"
 
 
+def provider_path(provider: str, op_id: str) -> str:
+    """The route an operation of this provider lives at (the id as given, not encoded)."""
+    if provider == "knock":
+        return knock_path(op_id)
+    if provider == "saymon":
+        return saymon_path(op_id)
+    from bulkop.simulator.catalogue import CATALOGUE
+
+    return CATALOGUE[provider].path(op_id)
+
+
 @dataclass(frozen=True)
 class State:
     """Where an operation stands at one simulated instant (times are simulated seconds)."""
@@ -58,7 +69,7 @@ class Operation:
         self.epoch = epoch
         self.scenario = scenario
         self.created = created
-        self.path = knock_path(op_id) if scenario.provider == "knock" else saymon_path(op_id)
+        self.path = provider_path(scenario.provider, op_id)
         self._start = created + scenario.queued_seconds
         self._duration = scenario.processing_seconds
         self._count_lock = threading.Lock()
@@ -112,6 +123,26 @@ class Operation:
         body = self._encode_knock(state, base_url)
         self._body_cache = (key, body)
         return body
+
+    def catalogue_body(self, now: float, base_url: str) -> bytes:
+        """A catalogue provider's body (Zendesk, Auth0, Mailchimp, Elasticsearch) for this moment."""
+        if self._fixed_body is not None:
+            return self._fixed_body
+        from bulkop.simulator.catalogue import body
+
+        state = self.state(now)
+        key = (state.status, state.processed_rows)
+        cached = self._body_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        encoded = _compact(body(self, state, base_url, lambda t: rfc3339(t, self.epoch))).encode()
+        self._body_cache = (key, encoded)
+        return encoded
+
+    def error_items(self, count: int) -> list[dict[str, str | None]]:
+        """The first `count` error items as objects ({"id", "collection"})."""
+        items: list[dict[str, str | None]] = json.loads("[" + self._items_json[: self._items_end[count]] + "]")
+        return items
 
     def _encode_knock(self, state: State, base_url: str) -> bytes:
         s = self.scenario

@@ -12,7 +12,8 @@ from typing import Any
 
 from bulkop.simulator.faults import FAULTS
 
-PROVIDERS = ("knock", "saymon")
+# Knock and SAYMON, then the catalogue APIs (bulkop.simulator.catalogue has their shapes).
+PROVIDERS = ("knock", "saymon", "zendesk", "auth0", "mailchimp", "elasticsearch")
 
 
 def _doc(default: Any, doc: str) -> Any:
@@ -35,8 +36,13 @@ class Scenario:
     auth, latency, rate_limit, server_errors and fault still apply to it.
     """
 
-    provider: str = _doc("knock", "Which API serves the operation: knock or saymon.")
-    id: str | None = _doc(None, "The operation id (null: a random UUID for Knock, 24 hex digits for SAYMON).")
+    provider: str = _doc(
+        "knock", "Which API serves the operation: knock, saymon, zendesk, auth0, mailchimp or elasticsearch."
+    )
+    id: str | None = _doc(
+        None,
+        "The operation id (null: a random one in the provider's format: a UUID for Knock, 24 hex digits for SAYMON).",
+    )
     name: str = _doc("bulk operation", "The operation's name (Knock's `name`).")
     total_rows: int = _doc(1000, "Rows the operation processes in all.")
     estimated_total_rows: int | None = _doc(

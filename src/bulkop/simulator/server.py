@@ -22,9 +22,11 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
+from bulkop.simulator import catalogue
 from bulkop.simulator.faults import FAULTS
-from bulkop.simulator.operation import EPOCH, Operation, knock_path, saymon_path
+from bulkop.simulator.operation import EPOCH, Operation, knock_path, provider_path, saymon_path
 from bulkop.simulator.scenario import Scenario
 
 _KNOCK_PREFIX = "/v1/bulk_operations/"
@@ -290,6 +292,12 @@ class Handler(BaseHTTPRequestHandler):
             op_id = path[len(_SAYMON_PREFIX) : -len(_SAYMON_SUFFIX)]
             if op_id and "/" not in op_id:
                 return self._saymon(op_id)
+        else:
+            for api in catalogue.CATALOGUE.values():
+                if path.startswith(api.prefix) and path.endswith(api.suffix):
+                    op_id = unquote(path[len(api.prefix) : len(path) - len(api.suffix)])
+                    if op_id and "/" not in op_id:
+                        return self._catalogue(api, op_id)
         self.send_body(404, _SAYMON_NOT_FOUND if _is_saymon(path) else _ROUTER_404)
 
     def _knock(self, op_id: str) -> None:
@@ -318,6 +326,23 @@ class Handler(BaseHTTPRequestHandler):
         if op is None or op.scenario.provider != "saymon":
             return self.send_body(404, _SAYMON_NOT_FOUND)
         self._answer(op, _SAYMON_RATE_LIMITED, lambda: op.saymon_body(sim.now()))
+
+    def _catalogue(self, api: catalogue.Api, op_id: str) -> None:
+        """Zendesk, Auth0, Mailchimp, Elasticsearch: bearer and ApiKey routes take knock_token, basic ones
+        SAYMON's login and password."""
+        sim = self.server.sim
+        if self.command not in ("GET", "HEAD"):
+            return self.send_body(405, catalogue.error_body(api.name, 405, "Method Not Allowed"), headers=_ALLOW)
+        scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
+        expected = sim._saymon_credentials if api.auth == "basic" else sim.knock_token.encode()
+        if scheme.lower() != api.auth or not hmac.compare_digest(credentials.strip().encode(), expected):
+            challenge = (("WWW-Authenticate", f'Basic realm="{api.name}"'),) if api.auth == "basic" else ()
+            return self.send_body(401, catalogue.error_body(api.name, 401, "Unauthorized"), headers=challenge)
+        op = sim._operations.get(op_id)
+        if op is None or op.scenario.provider != api.name:
+            return self.send_body(404, catalogue.error_body(api.name, 404, "Not Found"))
+        limited = catalogue.error_body(api.name, 429, "Too Many Requests")
+        self._answer(op, limited, lambda: op.catalogue_body(sim.now(), sim.base_url))
 
     def _answer(self, op: Operation, rate_limited: bytes, body: Callable[[], bytes]) -> None:
         """Apply the scenario's latency, 429 and 5xx bursts and fault, else answer normally."""
@@ -384,6 +409,8 @@ _CONTROL_ROUTES = {
 def _server_error(provider: str, status: int) -> bytes:
     if provider == "saymon":
         return _saymon_error(status)
+    if provider in catalogue.CATALOGUE:
+        return catalogue.error_body(provider, status, _REASONS.get(status, "Server Error"))
     return _knock_error(status, "internal_error", "api_error", _REASONS.get(status, "Server Error"))
 
 
@@ -540,7 +567,9 @@ class Simulator:
     def _new_id(self, provider: str) -> str:
         if provider == "knock":
             return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
-        return f"{self._ids.getrandbits(96):024x}"
+        if provider == "saymon":
+            return f"{self._ids.getrandbits(96):024x}"
+        return catalogue.new_id(provider, self._ids.getrandbits(128))
 
     def _describe(self, op_id: str) -> dict[str, str]:
         op = self._operations[op_id]
@@ -573,8 +602,12 @@ class Simulator:
             self._requests.clear()
 
     def requests_for(self, op_id: str) -> list[RecordedRequest]:
-        """Requests to either provider's route for this id (query strings ignored)."""
+        """Requests to any provider's route for this id, encoded or not (query strings ignored)."""
+        from urllib.parse import quote
+
         paths = {knock_path(op_id), saymon_path(op_id)}
+        for name in catalogue.CATALOGUE:
+            paths |= {provider_path(name, op_id), provider_path(name, quote(op_id, safe=""))}
         return [r for r in self.requests if r.path.split("?", 1)[0] in paths]
 
     def request_counts(self) -> dict[str, Any]:

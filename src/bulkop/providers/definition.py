@@ -1,0 +1,657 @@
+"""ProviderDefinition: how to fetch one bulk operation over GET and read it with JMESPath (data, not code).
+
+A definition is the `[providers.NAME]` table of config.toml (or a built-in TOML file):
+
+    url = "{base_url}/api/jobs/{id}"   # {id} percent-encoded as one path segment
+    auth = "bearer"                    # bearer | basic | "header:NAME" | none
+    auth_scheme = "ApiKey"             # optional, header auth only: sends "ApiKey <api_key>"
+    id_pattern = "[0-9]+"              # full match, checked before any request
+    base_url = "https://api.example"   # optional default
+    headers = { "Api-Version" = "1" }  # optional, non-secret
+    required = ["name", "total"]       # optional: fields that must be present (not null)
+    error_message = ["message"]        # optional: expressions over an error (non-2xx) body
+    [fields]                           # JMESPath over the JSON body; only `status` is required
+    [status]                           # raw value -> queued | processing | completed | failed
+    [formats]                          # optional: "uuid" for id; "epoch_s"/"epoch_ms" for times
+
+Status values are matched by JSON type and value: the string "true" never matches the boolean
+true, nor 1 the boolean true (TOML arrays hold strings, integers and booleans alike, so
+`completed = [true]` maps SAYMON's `"finished": true`). What a body lacks stays None ("unknown"),
+never a made-up 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+from uuid import UUID
+
+from bulkop.errors import ConfigError, InvalidResponse, UsageError
+from bulkop.models import BulkOperation, ErrorItem, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+AUTH_KINDS = ("bearer", "basic", "header:NAME", "none")
+STATES = tuple(s.value for s in Status)
+
+# Field name -> what its value must be. Names from the issue, plus what Knock's output needs.
+INT_FIELDS = ("total", "processed", "succeeded", "failed")
+TIME_FIELDS = ("created_at", "updated_at", "started_at", "ended_at", "completed_at", "failed_at")
+TEXT_FIELDS = ("name", "progress_path", "typename")
+FIELDS = ("status", "id", *TEXT_FIELDS[:1], *INT_FIELDS, "error_items", *TIME_FIELDS, *TEXT_FIELDS[1:])
+FORMATS = {"id": ("string", "uuid"), **{f: ("rfc3339", "epoch_s", "epoch_ms") for f in TIME_FIELDS}}
+TOP_KEYS = (
+    "url",
+    "auth",
+    "auth_scheme",
+    "id_pattern",
+    "base_url",
+    "headers",
+    "required",
+    "error_message",
+    "fields",
+    "status",
+    "formats",
+    "description",
+)
+
+# JSON numbers beyond this are refused rather than shown as a 300-digit count.
+MAX_COUNT = 2**63 - 1
+# Epoch timestamps are checked against this window (years 1970..9999) before conversion.
+_MAX_EPOCH_S = 253402300799
+# Unquoted JMESPath identifiers joined by dots: read without the JMESPath machinery.
+_PLAIN_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_SECRET_OK = re.compile(r"[\x20-\x7e]+")
+_TOKEN_OK = re.compile(r"[\x21-\x7e]+")
+# Headers bulkop sets itself or that would change what the request means.
+_RESERVED_HEADERS = frozenset({"authorization", "host", "content-length", "transfer-encoding", "connection", "cookie"})
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A JMESPath expression compiled once, at load time, with its source text for messages.
+
+    A plain path (`job.state`, `__typename`) is read with dict lookups: the same result as
+    JMESPath (null as soon as a step is not an object or lacks the key), at a third of the cost
+    per poll, and without importing jmespath at all when a definition has nothing else.
+    """
+
+    source: str
+    compiled: Any = field(compare=False, repr=False)
+    path: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+
+    def search(self, body: Any) -> Any:
+        if self.path is None:
+            return self.compiled.search(body)
+        value = body
+        for key in self.path:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+
+@dataclass(frozen=True)
+class ProviderDefinition:
+    """One provider: where an operation lives, how to authenticate, and how to read the body."""
+
+    name: str
+    url: str
+    auth: str = "none"
+    auth_scheme: str | None = None
+    id_pattern: str | None = None
+    base_url: str | None = None
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    fields: Mapping[str, Expression] = field(default_factory=lambda: MappingProxyType({}))
+    status_map: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    formats: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    required: tuple[str, ...] = ()
+    error_message: tuple[Expression, ...] = ()
+    description: str | None = None
+    _lookup: Mapping[tuple[str, Any], Status] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
+    _id_regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    # -- the request --------------------------------------------------------------------------
+
+    @property
+    def header_name(self) -> str | None:
+        """The header that carries the secret for `auth = "header:NAME"`, else None."""
+        return self.auth.partition(":")[2] if self.auth.startswith("header:") else None
+
+    @property
+    def secrets_needed(self) -> tuple[str, ...]:
+        """The credential settings this auth reads (today's key names)."""
+        if self.auth == "basic":
+            return ("login", "password")
+        if self.auth == "none":
+            return ()
+        return ("api_key",)
+
+    def check_id(self, op_id: str) -> str:
+        """The id as given (stripped), or UsageError (exit 2) before any request is made."""
+        op_id = op_id.strip()
+        shown = _clean(op_id)[:80]
+        if op_id in ("", ".", ".."):
+            raise UsageError(f"{shown!r} is not a {self.name} operation id (it cannot be empty, '.' or '..')")
+        if not op_id.isprintable():
+            raise UsageError(f"{shown!r} is not a {self.name} operation id (it has control characters)")
+        if self._id_regex is not None and not self._id_regex.fullmatch(op_id):
+            raise UsageError(
+                f"{shown!r} is not a {self.name} operation id",
+                hint=f"a {self.name} id matches the pattern {self.id_pattern}",
+            )
+        if self.formats.get("id") == "uuid":
+            try:
+                return str(UUID(op_id))  # one spelling for the URL, the journal and the display
+            except ValueError:
+                raise UsageError(
+                    f"{shown!r} is not a {self.name} operation id",
+                    hint="it is a UUID such as 123e4567-e89b-12d3-a456-426614174000",
+                ) from None
+        return op_id
+
+    def build_url(self, base_url: str | None, op_id: str) -> str:
+        """The operation's URL: the id checked, then percent-encoded as exactly one path segment."""
+        base = base_url or self.base_url
+        if not base:
+            raise ConfigError(
+                f"no base URL for provider {self.name}",
+                hint=f"pass --base-url, set BULKOP_BASE_URL, the profile's base_url or providers.{self.name}.base_url",
+            )
+        op_id = self.check_id(op_id)
+        return self.url.replace("{base_url}", base.rstrip("/"), 1).replace("{id}", quote(op_id, safe=""), 1)
+
+    def auth_headers(self, secrets: Any) -> dict[str, str]:
+        """The request headers: the definition's own, then the credential in its header.
+
+        `secrets` has attributes (or keys) api_key, login, password. A secret is never echoed,
+        only what is wrong with it.
+        """
+        headers = dict(self.headers)
+        if self.auth == "none":
+            return headers
+        if self.auth == "basic":
+            login, password = _secret(secrets, "login"), _secret(secrets, "password")
+            if not login or not password:
+                missing = "login" if not login else "password"
+                raise ConfigError(
+                    f"no {self.name} {missing} configured",
+                    hint=f"set the profile's login and password (`bulkop config add NAME --provider {self.name}`)",
+                )
+            if ":" in login or not _SECRET_OK.fullmatch(login) or not _SECRET_OK.fullmatch(password):
+                raise ConfigError(
+                    f"the {self.name} login or password has a ':' in the login, control characters or non-ASCII",
+                    hint="check the profile or its environment variables for a stray newline",
+                )
+            token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
+            return headers
+        key = _secret(secrets, "api_key")
+        if not key:
+            raise ConfigError(
+                f"no {self.name} API key configured",
+                hint=f"set the profile's api_key or api_key_env (`bulkop config add NAME --provider {self.name}`)",
+            )
+        if not _TOKEN_OK.fullmatch(key):
+            raise ConfigError(
+                f"the {self.name} API key has spaces, line breaks or non-ASCII characters",
+                hint="check for a stray newline or quote in the profile's api_key or its variable",
+            )
+        if self.auth == "bearer":
+            headers["Authorization"] = f"Bearer {key}"
+        else:
+            headers[self.header_name or ""] = f"{self.auth_scheme} {key}" if self.auth_scheme else key
+        return headers
+
+    # -- the response -------------------------------------------------------------------------
+
+    def normalize(self, op_id: str, body: Any) -> BulkOperation:
+        """Read a 2xx JSON body into a BulkOperation, or raise InvalidResponse naming the field."""
+        if not isinstance(body, dict):
+            raise InvalidResponse(f"expected a JSON object, got {_json_type(body)}")
+        values: dict[str, Any] = {}
+        for name, expr in self.fields.items():
+            try:
+                values[name] = expr.search(body)
+            except Exception as exc:  # JMESPath raises its own errors for type mismatches
+                raise InvalidResponse(
+                    f"{self._where(name)} cannot be read from this body: {_clean(exc)[:120]}"
+                ) from None
+        for name in self.required:
+            if values.get(name) is None:
+                raise InvalidResponse(f"{self._where(name)} is missing or null (the provider requires it)")
+        status = self._status(values.get("status"))
+        ended_at = self._time(values, "ended_at")
+        completed_at = self._time(values, "completed_at")
+        failed_at = self._time(values, "failed_at")
+        # ended_at is the generic "when it stopped": it fills whichever end the status names.
+        if ended_at is not None:
+            if status is Status.COMPLETED and completed_at is None:
+                completed_at = ended_at
+            elif status is Status.FAILED and failed_at is None:
+                failed_at = ended_at
+        return BulkOperation(
+            id=self._id(op_id, values),
+            status=status,
+            provider=self.name,
+            name=self._text(values, "name"),
+            estimated_total_rows=self._int(values, "total"),
+            processed_rows=self._int(values, "processed"),
+            success_count=self._int(values, "succeeded"),
+            error_count=self._int(values, "failed"),
+            error_items=self._error_items(values.get("error_items")),
+            inserted_at=self._time(values, "created_at"),
+            updated_at=self._time(values, "updated_at"),
+            started_at=self._time(values, "started_at"),
+            completed_at=completed_at,
+            failed_at=failed_at,
+            progress_path=self._text(values, "progress_path"),
+            typename=self._text(values, "typename"),
+            raw=body,
+        )
+
+    def describe_error(self, body: Any) -> str | None:
+        """A one-line message from an error body: the first expression giving a non-empty string."""
+        for expr in self.error_message:
+            try:
+                value = expr.search(body)
+            except Exception:
+                continue  # a shape this expression does not fit: try the next one
+            if isinstance(value, str) and value.strip():
+                return _clean(value, max_len=160)
+        return None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _where(self, name: str) -> str:
+        expr = self.fields.get(name)
+        source = f" = {expr.source!r}" if expr is not None else ""
+        return f"field {name!r} (providers.{self.name}.fields.{name}{source})"
+
+    def _status(self, raw: Any) -> Status:
+        if raw is None:
+            raise InvalidResponse(f"{self._where('status')} is missing or null")
+        key = _scalar_key(raw)
+        status = self._lookup.get(key) if key is not None else None
+        if status is None:
+            shown = _clean(_json_text(raw))[:80]
+            raise InvalidResponse(
+                f"status {shown} is not one this provider knows",
+                hint=f"map it in providers.{self.name}.status (queued, processing, completed or failed)",
+            )
+        return status
+
+    def _id(self, op_id: str, values: dict[str, Any]) -> UUID | str:
+        value = values.get("id")
+        if value is None:
+            return UUID(op_id) if self.formats.get("id") == "uuid" else op_id
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise InvalidResponse(f"{self._where('id')} should be a string, got {_json_type(value)}")
+        if self.formats.get("id") == "uuid":
+            try:
+                return UUID(str(value))
+            except ValueError:
+                raise InvalidResponse(f"{self._where('id')} should be a UUID, got {_clean(value)[:60]!r}") from None
+        return str(value)
+
+    def _text(self, values: dict[str, Any], name: str) -> str | None:
+        value = values.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        raise InvalidResponse(f"{self._where(name)} should be a string, got {_json_type(value)}")
+
+    def _int(self, values: dict[str, Any], name: str) -> int | None:
+        value = values.get(name)
+        if value is None:
+            return None
+        # JSON has one number type: 12.0 is 12, 12.5 is not a count, and a boolean is no number.
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) <= MAX_COUNT:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidResponse(f"{self._where(name)} should be an integer, got {_json_type(value)}")
+        if value < 0:
+            raise InvalidResponse(f"{self._where(name)} should not be negative, got {value}")
+        if value > MAX_COUNT:
+            raise InvalidResponse(f"{self._where(name)} is implausibly large ({str(value)[:30]}…)")
+        return value
+
+    def _time(self, values: dict[str, Any], name: str) -> datetime | None:
+        value = values.get(name)
+        if value is None:
+            return None
+        fmt = self.formats.get(name, "rfc3339")
+        if fmt == "rfc3339":
+            if not isinstance(value, str):
+                raise InvalidResponse(f"{self._where(name)} should be a date-time string, got {_json_type(value)}")
+            parsed = parse_rfc3339(value)
+            if parsed is None:
+                raise InvalidResponse(
+                    f"{self._where(name)} should be an RFC 3339 date-time with a timezone, got {_clean(value)[:60]!r}"
+                )
+            return parsed
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidResponse(f"{self._where(name)} should be a number of {fmt[6:]}, got {_json_type(value)}")
+        seconds = value / 1000 if fmt == "epoch_ms" else value
+        if not 0 <= seconds <= _MAX_EPOCH_S:
+            raise InvalidResponse(f"{self._where(name)} is out of range for {fmt}: {str(value)[:30]}")
+        return datetime.fromtimestamp(seconds, UTC)
+
+    def _error_items(self, value: Any) -> tuple[ErrorItem, ...]:
+        if value is None:
+            return ()
+        where = self._where("error_items")
+        if not isinstance(value, list):
+            raise InvalidResponse(f"{where} should be an array, got {_json_type(value)}")
+        items = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise InvalidResponse(f"{where}[{i}] should be an object, got {_json_type(item)}")
+            item_id, collection = item.get("id"), item.get("collection")
+            if isinstance(item_id, int) and not isinstance(item_id, bool):
+                item_id = str(item_id)
+            if not isinstance(item_id, str):
+                raise InvalidResponse(f"{where}[{i}].id should be a string, got {_json_type(item_id)}")
+            if collection is not None and not isinstance(collection, str):
+                raise InvalidResponse(
+                    f"{where}[{i}].collection should be a string or null, got {_json_type(collection)}"
+                )
+            items.append(ErrorItem(item_id, collection))
+        return tuple(items)
+
+
+# ----------------------------------------------------------------------------------- parsing
+
+
+def parse_definition(name: str, table: Any, *, where: str | None = None) -> ProviderDefinition:
+    """Check a `[providers.NAME]` table and compile its expressions; ConfigError (exit 7) names the key."""
+    prefix = where or f"providers.{name}"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", name):
+        raise ConfigError(
+            f"{prefix}: invalid provider name {name!r}",
+            hint="use 1-40 lower-case letters, digits, '-' or '_', starting with a letter or digit",
+        )
+    if not isinstance(table, dict):
+        raise ConfigError(f"{prefix}: must be a table, not {_json_type(table)}")
+    _unknown_keys(prefix, table, TOP_KEYS)
+
+    url = _string(prefix, table, "url", required=True)
+    if not url.startswith("{base_url}/"):
+        raise ConfigError(f"{prefix}.url: must start with '{{base_url}}/', got {_clean(url)[:80]!r}")
+    path = url[len("{base_url}") :]
+    if "{base_url}" in path or re.search(r"[{}?#\s]", path.replace("{id}", "")):
+        raise ConfigError(f"{prefix}.url: the path may hold only {{id}}: no other braces, '?', '#' or spaces")
+    if path.count("{id}") != 1 or not re.search(r"/\{id\}(/|$)", path):
+        raise ConfigError(f"{prefix}.url: must contain {{id}} exactly once, as a whole path segment like /jobs/{{id}}")
+
+    auth = _string(prefix, table, "auth") or "none"
+    if auth.startswith("header:"):
+        header = auth[len("header:") :]
+        if not _HEADER_NAME.fullmatch(header) or header.lower() in _RESERVED_HEADERS - {"authorization"}:
+            raise ConfigError(f"{prefix}.auth: {header!r} is not a header name bulkop can send a secret in")
+    elif auth not in AUTH_KINDS:
+        raise ConfigError(f"{prefix}.auth: unknown auth {_clean(auth)[:40]!r}; valid: {', '.join(AUTH_KINDS)}")
+
+    auth_scheme = _string(prefix, table, "auth_scheme")
+    if auth_scheme is not None:
+        if not auth.startswith("header:"):
+            raise ConfigError(f'{prefix}.auth_scheme: only for auth = "header:NAME" (bearer and basic have their own)')
+        if not _HEADER_NAME.fullmatch(auth_scheme):
+            raise ConfigError(f"{prefix}.auth_scheme: must be one word of letters, digits or '-', like ApiKey")
+
+    id_pattern = _string(prefix, table, "id_pattern")
+    id_regex = None
+    if id_pattern is not None:
+        try:
+            id_regex = re.compile(id_pattern)
+        except re.error as exc:
+            raise ConfigError(f"{prefix}.id_pattern: not a valid regular expression: {exc}") from None
+
+    base_url = _string(prefix, table, "base_url")
+    if base_url is not None and not re.match(r"https?://[^/\s]", base_url):
+        raise ConfigError(f"{prefix}.base_url: must be an http:// or https:// URL, got {_clean(base_url)[:80]!r}")
+
+    headers = table.get("headers", {})
+    if not isinstance(headers, dict):
+        raise ConfigError(f"{prefix}.headers: must be a table of header names to strings")
+    for key, value in headers.items():
+        if not _HEADER_NAME.fullmatch(key) or key.lower() in _RESERVED_HEADERS:
+            raise ConfigError(f"{prefix}.headers: {_clean(key)[:40]!r} is not a header bulkop lets a definition set")
+        if not isinstance(value, str) or not _SECRET_OK.fullmatch(value):
+            raise ConfigError(f"{prefix}.headers.{key}: must be a printable ASCII string")
+
+    fields = _fields(prefix, table.get("fields"))
+    status_map, lookup = _status_map(prefix, table.get("status"))
+    formats = _formats(prefix, table.get("formats", {}))
+
+    required = table.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise ConfigError(f"{prefix}.required: must be a list of field names")
+    for r in required:
+        if r not in fields:
+            raise ConfigError(f"{prefix}.required: {r!r} is not among the definition's fields ({', '.join(fields)})")
+
+    messages = table.get("error_message", [])
+    if isinstance(messages, str):
+        messages = [messages]
+    if not isinstance(messages, list) or not all(isinstance(m, str) for m in messages):
+        raise ConfigError(f"{prefix}.error_message: must be a JMESPath expression or a list of them")
+    error_message = tuple(_compile(f"{prefix}.error_message[{i}]", m) for i, m in enumerate(messages))
+
+    description = _string(prefix, table, "description")
+    return ProviderDefinition(
+        name=name,
+        url=url,
+        auth=auth,
+        auth_scheme=auth_scheme,
+        id_pattern=id_pattern,
+        base_url=base_url.rstrip("/") if base_url else None,
+        headers=MappingProxyType(dict(headers)),
+        fields=MappingProxyType(fields),
+        status_map=MappingProxyType(status_map),
+        formats=MappingProxyType(formats),
+        required=tuple(required),
+        error_message=error_message,
+        description=description,
+        _lookup=MappingProxyType(lookup),
+        _id_regex=id_regex,
+    )
+
+
+def to_table(defn: ProviderDefinition) -> dict[str, Any]:
+    """The definition as plain TOML-shaped data (what parse_definition reads back)."""
+    table: dict[str, Any] = {}
+    if defn.description:
+        table["description"] = defn.description
+    table["url"] = defn.url
+    table["auth"] = defn.auth
+    if defn.auth_scheme:
+        table["auth_scheme"] = defn.auth_scheme
+    if defn.id_pattern is not None:
+        table["id_pattern"] = defn.id_pattern
+    if defn.base_url:
+        table["base_url"] = defn.base_url
+    if defn.headers:
+        table["headers"] = dict(defn.headers)
+    if defn.required:
+        table["required"] = list(defn.required)
+    if defn.error_message:
+        table["error_message"] = [e.source for e in defn.error_message]
+    table["fields"] = {name: expr.source for name, expr in defn.fields.items()}
+    table["status"] = {state: list(values) for state, values in defn.status_map.items() if values}
+    if defn.formats:
+        table["formats"] = dict(defn.formats)
+    return table
+
+
+def to_toml(defn: ProviderDefinition) -> str:
+    """`[providers.NAME]` TOML for the definition: a starting point to copy into config.toml."""
+    import tomli_w
+
+    return tomli_w.dumps({"providers": {defn.name: to_table(defn)}})
+
+
+def parse_rfc3339(value: str) -> datetime | None:
+    """An RFC 3339 / ISO 8601 timestamp with a timezone; None when it is not one."""
+    if len(value) > 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    try:
+        parsed.astimezone(UTC)  # year 1 at +05:00 parses, but is before datetime.min in UTC
+    except OverflowError:
+        return None
+    return parsed
+
+
+# ----------------------------------------------------------------------------------- helpers
+
+
+def _compile(where: str, source: Any) -> Expression:
+    if not isinstance(source, str) or not source.strip():
+        raise ConfigError(f"{where}: must be a non-empty JMESPath expression string")
+    if _PLAIN_PATH.fullmatch(source):
+        return Expression(source, None, tuple(source.split(".")))
+    import jmespath  # only when a definition is loaded: start-up of --help and --version stays lean
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return Expression(source, jmespath.compile(source))
+    except JMESPathError as exc:
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"{where}: invalid JMESPath expression: {_clean(detail)[:160]}") from None
+
+
+def _fields(prefix: str, table: Any) -> dict[str, Expression]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{prefix}.fields: missing; a table of JMESPath expressions with at least `status`")
+    _unknown_keys(f"{prefix}.fields", table, FIELDS)
+    if "status" not in table:
+        raise ConfigError(f"{prefix}.fields.status: missing; it is required (a JMESPath expression)")
+    # Kept in FIELDS order so to_toml is stable whatever order the file used.
+    return {name: _compile(f"{prefix}.fields.{name}", table[name]) for name in FIELDS if name in table}
+
+
+def _status_map(prefix: str, table: Any) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, Any], Status]]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{prefix}.status: missing; a table mapping raw values to {', '.join(STATES)}")
+    _unknown_keys(f"{prefix}.status", table, STATES)
+    status_map: dict[str, tuple[Any, ...]] = {}
+    lookup: dict[tuple[str, Any], Status] = {}
+    for state in STATES:
+        values = table.get(state, [])
+        if not isinstance(values, list):
+            values = [values]
+        for value in values:
+            key = _scalar_key(value)
+            if key is None:
+                raise ConfigError(
+                    f"{prefix}.status.{state}: {_clean(value)[:40]!r} is not a string, integer or boolean"
+                )
+            if key in lookup:
+                raise ConfigError(
+                    f"{prefix}.status.{state}: {_json_text(value)} is already mapped to {lookup[key].value}"
+                )
+            lookup[key] = Status(state)
+        status_map[state] = tuple(values)
+    if not status_map["completed"]:
+        raise ConfigError(f"{prefix}.status.completed: missing; at least one raw value must mean completed")
+    return status_map, lookup
+
+
+def _formats(prefix: str, table: Any) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{prefix}.formats: must be a table of field names to formats")
+    _unknown_keys(f"{prefix}.formats", table, tuple(FORMATS))
+    for name, fmt in table.items():
+        if fmt not in FORMATS[name]:
+            raise ConfigError(
+                f"{prefix}.formats.{name}: unknown format {_clean(fmt)[:40]!r}; valid: {', '.join(FORMATS[name])}"
+            )
+    return dict(table)
+
+
+def _unknown_keys(prefix: str, table: dict[str, Any], valid: tuple[str, ...]) -> None:
+    unknown = [k for k in table if k not in valid]
+    if not unknown:
+        return
+    guess = difflib.get_close_matches(str(unknown[0]), valid, n=1) if len(unknown) == 1 else []
+    hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+    listed = ", ".join(repr(_clean(k)[:40]) for k in unknown)
+    raise ConfigError(
+        f"{prefix}: unknown key{'s' if len(unknown) > 1 else ''} {listed}{hint}; valid: {', '.join(valid)}"
+    )
+
+
+def _string(prefix: str, table: dict[str, Any], key: str, *, required: bool = False) -> Any:
+    value = table.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{prefix}.{key}: missing; it is required")
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{prefix}.{key}: must be a string, not {_json_type(value)}")
+    return value
+
+
+def _scalar_key(value: Any) -> tuple[str, Any] | None:
+    """A status value's identity: JSON type and value, so true, 1 and "true" stay distinct."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, int):
+        return ("number", value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return ("number", int(value))
+    if isinstance(value, str):
+        return ("string", value)
+    return None
+
+
+def _secret(secrets: Any, name: str) -> str | None:
+    value = secrets.get(name) if isinstance(secrets, dict) else getattr(secrets, name, None)
+    return value if isinstance(value, str) else None
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _clean(text: object, max_len: int | None = None) -> str:
+    from bulkop.sanitize import clean
+
+    return clean(text, max_len=max_len)
