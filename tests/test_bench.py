@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import minimal_env
 
 RUN = Path(__file__).resolve().parent.parent / "bench" / "run.py"

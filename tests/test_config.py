@@ -827,7 +827,9 @@ def test_in_a_terminal_the_secret_is_asked_for_without_echo(
         (["--provider", "saymon", "--base-url", "https://mon.example.com"], ["ops", "\x03"]),  # at the password
     ],
 )
-def test_ctrl_c_at_a_prompt_ends_the_prompts_line_and_exits_130(path: Path, args: list[str], answers: list[str]) -> None:
+def test_ctrl_c_at_a_prompt_ends_the_prompts_line_and_exits_130(
+    path: Path, args: list[str], answers: list[str]
+) -> None:
     code, screen = _run_in_terminal(["config", "add", "prod", *args], _clean_env(path), answers)
     assert code == 130, screen
     lines = screen.replace("\r\n", "\n").splitlines()
@@ -908,7 +910,9 @@ def test_a_config_path_that_is_not_a_regular_file_is_refused_and_left_alone(
 
 
 @pytest.mark.parametrize("kind", ["fifo", "link-to-fifo", "directory"])
-@pytest.mark.parametrize("command", [["config", "list"], ["config", "show"], ["get", "e3e70682-c209-4cac-a29f-6fbed82c07cd"]])
+@pytest.mark.parametrize(
+    "command", [["config", "list"], ["config", "show"], ["get", "e3e70682-c209-4cac-a29f-6fbed82c07cd"]]
+)
 def test_reading_a_fifo_or_directory_as_the_config_is_exit_7_and_never_hangs(
     tmp_path: Path, kind: str, command: list[str]
 ) -> None:

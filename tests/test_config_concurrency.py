@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from conftest import minimal_env
 
 pytestmark = pytest.mark.slow

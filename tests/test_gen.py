@@ -22,8 +22,17 @@ from conftest import minimal_env
 BULKOP = shutil.which("bulkop", path=str(Path(sys.executable).parent))
 # Read outside the settings table, so only a test keeps their documentation from drifting.
 OTHER_ENV = (
-    "BULKOP_PROFILE", "BULKOP_CONFIG", "NO_COLOR", "FORCE_COLOR", "CI", "GITHUB_ACTIONS",
-    "GITHUB_STEP_SUMMARY", "KNOCK_API_KEY", "KNOCK_BASE_URL", "SAYMON_LOGIN", "SAYMON_PASSWORD",
+    "BULKOP_PROFILE",
+    "BULKOP_CONFIG",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "KNOCK_API_KEY",
+    "KNOCK_BASE_URL",
+    "SAYMON_LOGIN",
+    "SAYMON_PASSWORD",
 )
 PROTOCOL_HINT = (
     "the shipped scripts speak click's completion protocol (_BULKOP_COMPLETE=bash_complete); "
@@ -89,9 +98,7 @@ def test_check_fails_with_the_command_to_run_when_a_help_text_changed() -> None:
     assert "Regenerate them with: python -m bulkop._gen\n" in output
 
 
-def test_check_names_missing_and_leftover_files_and_writing_fixes_them(
-    tmp_path: Path, files: dict[str, str]
-) -> None:
+def test_check_names_missing_and_leftover_files_and_writing_fixes_them(tmp_path: Path, files: dict[str, str]) -> None:
     _gen.write(tmp_path, files)
     (tmp_path / "man/bulkop-status.1").unlink()
     (tmp_path / "man/bulkop-retired.1").write_text(".TH OLD 1\n")
@@ -114,9 +121,7 @@ def test_output_is_deterministic_and_dated_only_by_source_date_epoch(
     monkeypatch: pytest.MonkeyPatch, files: dict[str, str]
 ) -> None:
     assert _gen.generate() == files
-    assert files["man/bulkop.1"].splitlines()[1] == (
-        f'.TH BULKOP 1 "" "bulkop {_gen.__version__}" "User Commands"'
-    )
+    assert files["man/bulkop.1"].splitlines()[1] == (f'.TH BULKOP 1 "" "bulkop {_gen.__version__}" "User Commands"')
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     dated = _gen.generate()
     assert '.TH BULKOP\\-GET 1 "2023-11-14" ' in dated["man/bulkop-get.1"]
@@ -128,8 +133,14 @@ def test_output_is_deterministic_and_dated_only_by_source_date_epoch(
 def test_there_is_a_page_for_every_command(files: dict[str, str], tree: list[_gen.Page]) -> None:
     pages = {name for name in files if name.startswith("man/")}
     assert pages == {page.file for page in tree}
-    assert {"man/bulkop.1", "man/bulkop-get.1", "man/bulkop-status.1", "man/bulkop-watch.1",
-            "man/bulkop-config.1", "man/bulkop-demo.1"} <= pages
+    assert {
+        "man/bulkop.1",
+        "man/bulkop-get.1",
+        "man/bulkop-status.1",
+        "man/bulkop-watch.1",
+        "man/bulkop-config.1",
+        "man/bulkop-demo.1",
+    } <= pages
     config = next(p for p in tree if p.path == ("bulkop", "config"))
     assert config.children, "bulkop config has no subcommands"
     for sub in config.children:
@@ -153,8 +164,18 @@ def test_every_option_and_argument_of_every_command_is_on_its_page(
 
 def test_the_main_page_has_every_section(files: dict[str, str], tree: list[_gen.Page]) -> None:
     page = files["man/bulkop.1"]
-    for title in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "EXIT STATUS",
-                  "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"):
+    for title in (
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "COMMANDS",
+        "OPTIONS",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ):
         section(page, title)
     exit_status = section(page, "EXIT STATUS")
     for code in EXIT_CODE_HELP:
@@ -212,7 +233,7 @@ def test_long_example_lines_are_folded_the_way_a_shell_reads_them() -> None:
         "# stops on 0 or 1",
         "until bulkop status $ID; do sleep 5; done",
     ]
-    assert _gen.example_lines("printf %s \"$PW\" | bulkop config add mon --provider saymon --login ops", 50) == [
+    assert _gen.example_lines('printf %s "$PW" | bulkop config add mon --provider saymon --login ops', 50) == [
         'printf %s "$PW" | bulkop config add mon \\',
         "    --provider saymon --login ops",
     ]
@@ -239,10 +260,7 @@ def test_roff_escaping() -> None:
 
 def synthetic_app() -> click.Group:
     """A command tree with every awkward character a help text can hold."""
-    nasty = (
-        ".starts with a dot\n\n'starts with a quote, C:\\path\\to, naïve — “ok”, "
-        "[bold]no markup[/bold], tab\there"
-    )
+    nasty = ".starts with a dot\n\n'starts with a quote, C:\\path\\to, naïve — “ok”, [bold]no markup[/bold], tab\there"
     sub = click.Command(
         "x-y",
         help=nasty,
@@ -270,7 +288,10 @@ def render(groff: str, *paths: str | Path) -> subprocess.CompletedProcess[str]:
     """Pages as a terminal shows them at 80 columns (man's line length), without bold."""
     return subprocess.run(
         [groff, "-man", "-ww", "-Tutf8", "-P-cbou", "-rLL=78n", *map(str, paths)],
-        capture_output=True, text=True, env=minimal_env(), check=False,
+        capture_output=True,
+        text=True,
+        env=minimal_env(),
+        check=False,
     )
 
 
@@ -281,11 +302,17 @@ def test_awkward_text_survives_roff(groff: str, tmp_path: Path) -> None:
     assert result.stderr == ""
     text = " ".join(result.stdout.split())
     for expected in (
-        ".starts with a dot", "'starts with a quote, C:\\path\\to, naïve — “ok”, no markup, tab here",
-        "-z, --opt-z REGEX", "A value like \\d (default: .5).", "--on / --off", "Default: true.",
-        "--level INTEGER Default: 2. Range: 1 to 5.", "NAMES...",
+        ".starts with a dot",
+        "'starts with a quote, C:\\path\\to, naïve — “ok”, no markup, tab here",
+        "-z, --opt-z REGEX",
+        "A value like \\d (default: .5).",
+        "--on / --off",
+        "Default: true.",
+        "--level INTEGER Default: 2. Range: 1 to 5.",
+        "NAMES...",
         "Keys retries (int) How often. style auto or never.",
-        "bulkop x-y --opt-z '\\d+' ...", ".hidden-file --is-not-a-request",
+        "bulkop x-y --opt-z '\\d+' ...",
+        ".hidden-file --is-not-a-request",
     ):
         assert expected in text, expected
     assert "[bold]" not in text
@@ -297,8 +324,13 @@ def man_pages(out: Path, files: dict[str, str]) -> list[str]:
 
 def test_groff_reports_nothing_on_any_page(groff: str, out: Path, files: dict[str, str]) -> None:
     # One run for all pages: groff names the file in every warning.
-    result = subprocess.run([groff, "-man", "-ww", "-z", *man_pages(out, files)],
-                            capture_output=True, text=True, env=minimal_env(), check=False)
+    result = subprocess.run(
+        [groff, "-man", "-ww", "-z", *man_pages(out, files)],
+        capture_output=True,
+        text=True,
+        env=minimal_env(),
+        check=False,
+    )
     assert (result.returncode, result.stderr) == (0, "")
 
 
@@ -332,23 +364,28 @@ def shell_env() -> dict[str, str]:
     return minimal_env(PATH=f"{Path(BULKOP).parent}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-@pytest.mark.parametrize(("name", "check"), [
-    ("completions/bulkop.bash", ["bash", "-n"]),
-    ("completions/_bulkop", ["zsh", "-n"]),
-    ("completions/bulkop.fish", ["fish", "--no-config", "-n"]),
-])
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [
+        ("completions/bulkop.bash", ["bash", "-n"]),
+        ("completions/_bulkop", ["zsh", "-n"]),
+        ("completions/bulkop.fish", ["fish", "--no-config", "-n"]),
+    ],
+)
 def test_completion_scripts_parse(out: Path, name: str, check: list[str]) -> None:
     program = shell(check[0])
-    result = subprocess.run([program, *check[1:], str(out / name)], capture_output=True, text=True,
-                            env=minimal_env(), check=False)
+    result = subprocess.run(
+        [program, *check[1:], str(out / name)], capture_output=True, text=True, env=minimal_env(), check=False
+    )
     assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_bash_completion_registers(out: Path) -> None:
     bash = shell("bash")
     script = f"source {out / 'completions/bulkop.bash'}; complete -p bulkop"
-    result = subprocess.run([bash, "--norc", "--noprofile", "-c", script], capture_output=True,
-                            text=True, env=minimal_env(), check=False)
+    result = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", script], capture_output=True, text=True, env=minimal_env(), check=False
+    )
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"complete .*-F _bulkop_completion bulkop\n", result.stdout)
 
@@ -357,8 +394,7 @@ def test_zsh_completion_registers(out: Path) -> None:
     zsh = shell("zsh")
     # A stand-in for compinit's compdef, which takes seconds to set up.
     script = f"compdef() {{ print -r -- $@ }}; source {out / 'completions/_bulkop'}"
-    result = subprocess.run([zsh, "-f", "-c", script], capture_output=True, text=True, env=minimal_env(),
-                            check=False)
+    result = subprocess.run([zsh, "-f", "-c", script], capture_output=True, text=True, env=minimal_env(), check=False)
     assert (result.stdout, result.returncode) == ("_bulkop_completion bulkop\n", 0), result.stderr
 
 
@@ -378,10 +414,13 @@ def test_console_script_completes_commands_and_options(console_script: str, tree
     assert "plain,json" in complete("bulkop status x -o j", 4)
 
 
-@pytest.mark.parametrize(("words", "expected"), [
-    ("bulkop w", "watch"),
-    ("bulkop get --o", "--output"),
-])
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("bulkop w", "watch"),
+        ("bulkop get --o", "--output"),
+    ],
+)
 def test_bash_completion_end_to_end(console_script: str, out: Path, words: str, expected: str) -> None:
     bash = shell("bash")
     script = (
@@ -389,16 +428,23 @@ def test_bash_completion_end_to_end(console_script: str, out: Path, words: str, 
         f"COMP_CWORD={len(words.split()) - 1}; _bulkop_completion bulkop; "
         'printf "%s\\n" "${COMPREPLY[@]}"'
     )
-    result = subprocess.run([bash, "--norc", "--noprofile", "-c", script], env=shell_env(),
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", script],
+        env=shell_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert expected in result.stdout.splitlines(), f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"
 
 
 def test_fish_completion_end_to_end(console_script: str, out: Path) -> None:
     fish = shell("fish")
     script = f"source {out / 'completions/bulkop.fish'}; complete -C'bulkop get --o'"
-    result = subprocess.run([fish, "--no-config", "-c", script], env=shell_env(),
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [fish, "--no-config", "-c", script], env=shell_env(), capture_output=True, text=True, timeout=30, check=False
+    )
     offered = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert "--output" in offered, f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"
 
@@ -411,19 +457,23 @@ def profiles() -> None:
         assert run_cli(["config", "add", name, "--provider", "knock", "--api-key-env", "K"]).code == 0
 
 
-@pytest.mark.parametrize(("words", "cword", "expected"), [
-    ("bulkop -p pr", 2, ["prod", "prod-eu"]),
-    ("bulkop --profile s", 2, ["staging"]),
-    ("bulkop get -p st", 3, ["staging"]),
-    ("bulkop watch x --profile prod-", 4, ["prod-eu"]),
-    ("bulkop config show p", 3, ["prod", "prod-eu"]),
-    ("bulkop config use s", 3, ["staging"]),
-    ("bulkop config remove prod", 3, ["prod", "prod-eu"]),
-    ("bulkop config set st", 3, ["staging"]),
-    ("bulkop -p x", 2, []),
-])
-def test_profile_names_complete_from_the_config_file(console_script: str, profiles: None, words: str, cword: int,
-                                                     expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("words", "cword", "expected"),
+    [
+        ("bulkop -p pr", 2, ["prod", "prod-eu"]),
+        ("bulkop --profile s", 2, ["staging"]),
+        ("bulkop get -p st", 3, ["staging"]),
+        ("bulkop watch x --profile prod-", 4, ["prod-eu"]),
+        ("bulkop config show p", 3, ["prod", "prod-eu"]),
+        ("bulkop config use s", 3, ["staging"]),
+        ("bulkop config remove prod", 3, ["prod", "prod-eu"]),
+        ("bulkop config set st", 3, ["staging"]),
+        ("bulkop -p x", 2, []),
+    ],
+)
+def test_profile_names_complete_from_the_config_file(
+    console_script: str, profiles: None, words: str, cword: int, expected: list[str]
+) -> None:
     assert [c for c in complete(words, cword) if c] == [f"plain,{name}" for name in expected]
 
 
@@ -440,6 +490,12 @@ def test_bash_completion_of_profile_names_end_to_end(console_script: str, out: P
         "COMP_CWORD=2; _bulkop_completion bulkop; "
         'printf "%s\\n" "${COMPREPLY[@]}"'
     )
-    result = subprocess.run([bash, "--norc", "--noprofile", "-c", script], env=shell_env(),
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", script],
+        env=shell_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.stdout.splitlines() == ["staging"], f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"

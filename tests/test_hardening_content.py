@@ -59,8 +59,21 @@ PAYLOADS: dict[str, str] = {
 MARKERS = [f"M{n:02d}" for n in range(1, len(PAYLOADS) + 1)]
 ALL_IN_ONE = "".join(PAYLOADS.values())
 # Byte sequences only the payloads would produce (bulkop's live view uses ESC [ ?25l/h, 2K, 1A).
-FORBIDDEN = ["\x1b]", "\x1bP", "\x1b\\", "\x1b[2J", "\x1b[3J", "\x1b[H", "\x1b[7331A", "\x1b[99;99H", "\x1b[8m",
-             "PWNED-TITLE\x07", "\rM17", "\x1b[1;31mM15", "\u26a0"]
+FORBIDDEN = [
+    "\x1b]",
+    "\x1bP",
+    "\x1b\\",
+    "\x1b[2J",
+    "\x1b[3J",
+    "\x1b[H",
+    "\x1b[7331A",
+    "\x1b[99;99H",
+    "\x1b[8m",
+    "PWNED-TITLE\x07",
+    "\rM17",
+    "\x1b[1;31mM15",
+    "\u26a0",
+]
 UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 ERROR_ITEMS = [{"id": payload, "collection": payload} for payload in PAYLOADS.values()]
 
@@ -88,8 +101,9 @@ def assert_markers_visible(text: str) -> None:
 @pytest.fixture
 def hostile(sim):
     """One operation with every payload in its name and error items; one per payload as a name."""
-    one = sim.add(done(name=ALL_IN_ONE, fail_at=0.5,
-                       extra_fields={"error_items": ERROR_ITEMS, "error_count": len(ERROR_ITEMS)}))
+    one = sim.add(
+        done(name=ALL_IN_ONE, fail_at=0.5, extra_fields={"error_items": ERROR_ITEMS, "error_count": len(ERROR_ITEMS)})
+    )
     each = [sim.add(done(name=payload)) for payload in PAYLOADS.values()]
     return one, each
 
@@ -144,8 +158,11 @@ def test_json_output_escapes_what_a_terminal_would_act_on(sim, knock_env, hostil
     """JSON stays exact and still readable (é stays é), but C1 controls and bidi overrides are
     written as \\u escapes: `bulkop get ID -o json` in a terminal must not reorder or drive it."""
     one, _ = hostile
-    args = {"get-json": ["get", one, "-o", "json"], "get-jsonl": ["get", one, "-o", "jsonl"],
-            "watch-json": ["watch", one, "-o", "json", "--display", "quiet"]}[command]
+    args = {
+        "get-json": ["get", one, "-o", "json"],
+        "get-jsonl": ["get", one, "-o", "jsonl"],
+        "watch-json": ["watch", one, "-o", "json", "--display", "quiet"],
+    }[command]
     clock = FakeClock()
     r = run_cli(args, knock_env, now=clock.now, sleep=clock.sleep)
     assert r.code in (0, 1), r.stderr
@@ -167,8 +184,13 @@ class PtyProcess:
         self.attrs_before = termios.tcgetattr(self.master)
         self.output = bytearray()
         self._lock = threading.Lock()
-        self.proc = subprocess.Popen(["setsid", "-w", "-c", sys.executable, "-m", "bulkop", *args],
-                                     stdin=slave, stdout=slave, stderr=slave, env=minimal_env(env))
+        self.proc = subprocess.Popen(
+            ["setsid", "-w", "-c", sys.executable, "-m", "bulkop", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=minimal_env(env),
+        )
         os.close(slave)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -291,8 +313,10 @@ ERROR_ANSWERS = {
     "429-message": (knock_error(429), 6),
     "500-message": (knock_error(500), 6),
     "router-404-detail": (Canned(404, json.dumps({"errors": {"detail": ALL_IN_ONE}}).encode()), 5),
-    "html-200-page": (Canned(200, f"<html><title>{ALL_IN_ONE}</title></html>".encode(),
-                             (("Content-Type", "text/html"),)), 6),
+    "html-200-page": (
+        Canned(200, f"<html><title>{ALL_IN_ONE}</title></html>".encode(), (("Content-Type", "text/html"),)),
+        6,
+    ),
     "status-outside-the-enum": (Canned(200, with_(status=ALL_IN_ONE)), 6),
     "id-not-a-uuid": (Canned(200, with_(id=ALL_IN_ONE)), 6),
     "date-not-rfc3339": (Canned(200, with_(updated_at=ALL_IN_ONE)), 6),

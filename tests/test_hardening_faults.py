@@ -77,8 +77,12 @@ def running(**changes) -> Scenario:
 def env_for(provider: str, base_url: str) -> dict[str, str]:
     if provider == "knock":
         return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": base_url}
-    return {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": base_url,
-            "SAYMON_LOGIN": SAYMON_LOGIN, "SAYMON_PASSWORD": SAYMON_PASSWORD}
+    return {
+        "BULKOP_PROVIDER": "saymon",
+        "BULKOP_BASE_URL": base_url,
+        "SAYMON_LOGIN": SAYMON_LOGIN,
+        "SAYMON_PASSWORD": SAYMON_PASSWORD,
+    }
 
 
 def assert_one_line_error(r: Result | subprocess.CompletedProcess, code: int, *words: str) -> str:
@@ -162,8 +166,7 @@ class CannedServer:
 
         self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -233,8 +236,14 @@ class LineReader:
 
 
 def bulkop_process(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=minimal_env(env),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bulkop", *args],
+        env=minimal_env(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
 
 
 # --------------------------------------------------------------------------- the fault matrix
@@ -274,8 +283,14 @@ MATRIX = [(c, p) for p in ("knock", "saymon") for c in COMMANDS]
 def test_fault_matrix(sim, fault, command, provider):
     """Every simulator fault, through every command, on both APIs: the code and one clean line."""
     with CannedServer(host="127.0.0.2") as elsewhere:
-        op = sim.add(done(provider=provider, fault=fault, huge_bytes=300_000,
-                          redirect_to=f"{elsewhere.url}/v1/bulk_operations/{MISSING_ID}"))
+        op = sim.add(
+            done(
+                provider=provider,
+                fault=fault,
+                huge_bytes=300_000,
+                redirect_to=f"{elsewhere.url}/v1/bulk_operations/{MISSING_ID}",
+            )
+        )
         env = {**env_for(provider, sim.base_url), "BULKOP_MAX_BODY_SIZE": "100000"}
         r = run_command(command, op, env)
         code, words = FAULT_OUTCOMES[fault]
@@ -294,8 +309,11 @@ def test_fault_matrix(sim, fault, command, provider):
 def test_server_that_accepts_and_never_answers_is_a_read_timeout(sim, knock_env, command):
     op = sim.add(done(fault="hang"))
     timeout = ["--request-timeout", "0.3"]
-    args = {"get": ["get", op, *timeout, "--retries", "0"], "status": ["status", op, *timeout, "--retries", "0"],
-            "watch": ["watch", op, "--display", "quiet", *timeout, "--max-consecutive-failures", "1"]}[command]
+    args = {
+        "get": ["get", op, *timeout, "--retries", "0"],
+        "status": ["status", op, *timeout, "--retries", "0"],
+        "watch": ["watch", op, "--display", "quiet", *timeout, "--max-consecutive-failures", "1"],
+    }[command]
     started = time.monotonic()
     r = run_cli(args, knock_env, sleep=lambda s: None)
     elapsed = time.monotonic() - started
@@ -307,9 +325,14 @@ def test_server_that_accepts_and_never_answers_is_a_read_timeout(sim, knock_env,
 def test_read_timeout_in_a_real_process_ends_within_the_configured_timeout(sim, knock_env):
     op = sim.add(done(fault="hang"))
     started = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "bulkop", "get", op, "--request-timeout", "0.5", "--retries", "0"],
-                       env=minimal_env(knock_env), capture_output=True, text=True, timeout=30,
-                       stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [sys.executable, "-m", "bulkop", "get", op, "--request-timeout", "0.5", "--retries", "0"],
+        env=minimal_env(knock_env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     elapsed = time.monotonic() - started
     assert_one_line_error(p, 6, "timed out after 0.5s")
     assert 0.5 <= elapsed < 0.5 + 2.5  # the timeout, plus at most the interpreter's start-up
@@ -318,13 +341,31 @@ def test_read_timeout_in_a_real_process_ends_within_the_configured_timeout(sim, 
 # --------------------------------------------------------------------------- JSON of the wrong shape
 
 VALID_KNOCK = {
-    "__typename": "BulkOperation", "id": MISSING_ID, "name": "users.identify", "status": "completed",
-    "estimated_total_rows": 10, "processed_rows": 10, "success_count": 10, "error_count": 0,
-    "inserted_at": "2026-11-22T12:00:00Z", "updated_at": "2026-11-22T12:00:05Z",
-    "started_at": "2026-11-22T12:00:01Z", "completed_at": "2026-11-22T12:00:05Z", "failed_at": None,
+    "__typename": "BulkOperation",
+    "id": MISSING_ID,
+    "name": "users.identify",
+    "status": "completed",
+    "estimated_total_rows": 10,
+    "processed_rows": 10,
+    "success_count": 10,
+    "error_count": 0,
+    "inserted_at": "2026-11-22T12:00:00Z",
+    "updated_at": "2026-11-22T12:00:05Z",
+    "started_at": "2026-11-22T12:00:01Z",
+    "completed_at": "2026-11-22T12:00:05Z",
+    "failed_at": None,
 }
-REQUIRED = ["__typename", "id", "name", "status", "estimated_total_rows", "processed_rows",
-            "success_count", "updated_at", "inserted_at"]
+REQUIRED = [
+    "__typename",
+    "id",
+    "name",
+    "status",
+    "estimated_total_rows",
+    "processed_rows",
+    "success_count",
+    "updated_at",
+    "inserted_at",
+]
 
 
 def without(name: str) -> bytes:
@@ -355,8 +396,10 @@ WRONG_SHAPES: dict[str, tuple[bytes, tuple[str, ...]]] = {
     "error-item-a-number": (with_(error_items=[1]), ("error_items[0]' should be an object",)),
     "error-item-without-id": (with_(error_items=[{"collection": "users"}]), ("error_items[0].id' is missing",)),
     "error-item-numeric-id": (with_(error_items=[{"id": 7}]), ("error_items[0].id' should be a string",)),
-    "error-item-bad-collection": (with_(error_items=[{"id": "u1", "collection": ["x"]}]),
-                                  ("collection' should be a string or null",)),
+    "error-item-bad-collection": (
+        with_(error_items=[{"id": "u1", "collection": ["x"]}]),
+        ("collection' should be a string or null",),
+    ),
     "top-level-array": (b"[]", ("got an array",)),
     "top-level-string": (b'"completed"', ("got a string",)),
     "top-level-number": (b"42", ("got a number",)),
@@ -453,8 +496,11 @@ def test_a_gzip_bomb_is_measured_after_decompression():
 
 
 def test_a_corrupt_gzip_body_is_exit_6():
-    answer = Canned(200, b"\x1f\x8b\x08\x00garbage-not-deflate",
-                    (("Content-Type", "application/json"), ("Content-Encoding", "gzip")))
+    answer = Canned(
+        200,
+        b"\x1f\x8b\x08\x00garbage-not-deflate",
+        (("Content-Type", "application/json"), ("Content-Encoding", "gzip")),
+    )
     with CannedServer(answer) as server:
         r = run_cli(["get", MISSING_ID, *GET_FAST], env_for("knock", server.url))
     assert_one_line_error(r, 6, "cannot be decoded")
@@ -500,8 +546,9 @@ def test_rate_limit_waits_as_told_within_bounds_then_succeeds(sim, knock_env, ca
     assert len(clock.slept) == 1 and low <= clock.slept[0] <= high, clock.slept
 
 
-@pytest.mark.parametrize(("command", "retry_after"), [("get", None), ("get", "Fri, 31 Dec 9999 23:59:59 GMT"),
-                                                     ("status", "999999999")])
+@pytest.mark.parametrize(
+    ("command", "retry_after"), [("get", None), ("get", "Fri, 31 Dec 9999 23:59:59 GMT"), ("status", "999999999")]
+)
 def test_a_429_storm_is_exit_6_after_the_retries(sim, knock_env, retry_after, command):
     op = sim.add(done(rate_limit=1000, retry_after=retry_after))
     clock = FakeClock()
@@ -515,8 +562,12 @@ def test_a_429_storm_is_exit_6_after_the_retries(sim, knock_env, retry_after, co
 def test_watch_waits_out_a_429_storm_and_recovers(sim, knock_env, retry_after, pause):
     op = sim.add(done(rate_limit=3, retry_after=retry_after))
     clock = FakeClock()
-    r = run_cli(["watch", op, "--display", "quiet", "--interval", "0.2", "--max-consecutive-failures", "5"],
-                knock_env, now=clock.now, sleep=clock.sleep)
+    r = run_cli(
+        ["watch", op, "--display", "quiet", "--interval", "0.2", "--max-consecutive-failures", "5"],
+        knock_env,
+        now=clock.now,
+        sleep=clock.sleep,
+    )
     assert (r.code, r.stderr) == (0, ""), r.stderr
     assert len(sim.requests_for(op)) == 4
     waited = sum(clock.slept)
@@ -542,8 +593,10 @@ def test_a_5xx_burst_within_the_retries_is_ridden_out(sim, knock_env, status):
     assert len(sim.requests_for(op)) == 3
 
 
-@pytest.mark.parametrize(("provider", "status"), [("knock", 500), ("knock", 501), ("knock", 503), ("knock", 599),
-                                                  ("saymon", 500), ("saymon", 504)])
+@pytest.mark.parametrize(
+    ("provider", "status"),
+    [("knock", 500), ("knock", 501), ("knock", 503), ("knock", 599), ("saymon", 500), ("saymon", 504)],
+)
 def test_a_5xx_burst_beyond_the_retries_is_exit_6(sim, provider, status):
     op = sim.add(done(provider=provider, server_errors=1000, server_error_status=status))
     r = run_cli(["get", op, *GET_FAST], env_for(provider, sim.base_url), sleep=lambda s: None)
@@ -555,8 +608,12 @@ def test_a_5xx_burst_beyond_the_retries_is_exit_6(sim, provider, status):
 def test_watch_rides_out_a_5xx_burst(sim, knock_env):
     op = sim.add(done(server_errors=3))
     clock = FakeClock()
-    r = run_cli(["watch", op, "--display", "lines", "--interval", "0.2", "--max-consecutive-failures", "4"],
-                knock_env, now=clock.now, sleep=clock.sleep)
+    r = run_cli(
+        ["watch", op, "--display", "lines", "--interval", "0.2", "--max-consecutive-failures", "4"],
+        knock_env,
+        now=clock.now,
+        sleep=clock.sleep,
+    )
     assert r.code == 0, r.stderr
     assert "Traceback" not in r.stderr
     assert re.search(r"poll failed \(1x\), retrying in [\d.]+s: .* is failing \(503", r.stderr), r.stderr
@@ -573,23 +630,33 @@ def test_watch_gives_up_on_a_5xx_burst_after_the_failure_budget(sim, knock_env):
 # --------------------------------------------------------------------------- redirects
 
 
-REDIRECTS = [("knock", 301, "get"), ("knock", 303, "get"), ("knock", 307, "status"), ("knock", 308, "watch"),
-             ("saymon", 307, "get"), ("saymon", 308, "watch")]
+REDIRECTS = [
+    ("knock", 301, "get"),
+    ("knock", 303, "get"),
+    ("knock", 307, "status"),
+    ("knock", 308, "watch"),
+    ("saymon", 307, "get"),
+    ("saymon", 308, "watch"),
+]
 
 
 @pytest.mark.parametrize(("provider", "status", "command"), REDIRECTS, ids=["-".join(map(str, r)) for r in REDIRECTS])
 def test_a_redirect_to_another_host_is_not_followed_and_the_credentials_stay(provider, status, command):
     """(302 from the simulator to 127.0.0.2 is in the fault matrix.)"""
-    with CannedServer(host="127.0.0.2") as elsewhere, CannedServer(
-        Canned(status, b"", (("Location", f"{elsewhere.url}/steal"),))
-    ) as server:
+    with (
+        CannedServer(host="127.0.0.2") as elsewhere,
+        CannedServer(Canned(status, b"", (("Location", f"{elsewhere.url}/steal"),))) as server,
+    ):
         op = MISSING_ID if provider == "knock" else SAYMON_ID
         r = run_command(command, op, env_for(provider, server.url))
         assert_one_line_error(r, 6, f"redirected to {elsewhere.url}/steal; not followed")
         assert elsewhere.requests == []
         assert len(server.requests) == (2 if command == "watch" else 1)  # a redirect is not retried by get
-        expected = f"Bearer {KNOCK_TOKEN}" if provider == "knock" else "Basic " + base64.b64encode(
-            f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
+        expected = (
+            f"Bearer {KNOCK_TOKEN}"
+            if provider == "knock"
+            else "Basic " + base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
+        )
         assert {s.headers["authorization"] for s in server.requests} == {expected}
 
 
@@ -618,7 +685,10 @@ def test_connection_refused_is_exit_6(command):
 
 def _unshare_works() -> bool:
     try:
-        return subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10, env=minimal_env()).returncode == 0
+        return (
+            subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=10, env=minimal_env()).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -628,12 +698,21 @@ def _unshare_works() -> bool:
 def test_a_host_that_does_not_resolve_is_exit_6_and_not_retried(command):
     """`nonexistent.invalid` (RFC 6761), resolved by the real resolver in a network namespace of
     its own, so that the DNS query cannot leave this machine (glibc would ask the nameserver)."""
-    args = {"get": ["get", MISSING_ID], "status": ["status", MISSING_ID],
-            # (a watch rides out failed polls, DNS ones too, up to its budget: a budget of 1 here)
-            "watch": ["watch", MISSING_ID, "--display", "quiet", "--max-consecutive-failures", "1"]}[command]
+    args = {
+        "get": ["get", MISSING_ID],
+        "status": ["status", MISSING_ID],
+        # (a watch rides out failed polls, DNS ones too, up to its budget: a budget of 1 here)
+        "watch": ["watch", MISSING_ID, "--display", "quiet", "--max-consecutive-failures", "1"],
+    }[command]
     env = minimal_env(KNOCK_API_KEY=KNOCK_TOKEN, BULKOP_BASE_URL="https://nonexistent.invalid")
-    p = subprocess.run(["unshare", "-n", sys.executable, "-m", "bulkop", *args, "--retries", "3", "--debug"],
-                       env=env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", "bulkop", *args, "--retries", "3", "--debug"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     attempts = [line for line in p.stderr.splitlines() if line.startswith("bulkop: debug: GET ")]
     assert len(attempts) == 1 and "name resolution failed" in attempts[0], p.stderr  # asked once, not retried
     p.stderr = "".join(line + "\n" for line in p.stderr.splitlines() if not line.startswith("bulkop: debug: "))
@@ -652,8 +731,21 @@ def test_watch_survives_the_server_dying_and_coming_back():
     try:
         first.add({"id": op_id, "queued_seconds": 0, "duration": 10_000})
         env = {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": first.base_url}
-        with bulkop_process(["watch", op_id, "--display", "lines", "--interval", "0.2",
-                             "--request-timeout", "0.5", "--max-consecutive-failures", "10"], env) as proc:
+        with bulkop_process(
+            [
+                "watch",
+                op_id,
+                "--display",
+                "lines",
+                "--interval",
+                "0.2",
+                "--request-timeout",
+                "0.5",
+                "--max-consecutive-failures",
+                "10",
+            ],
+            env,
+        ) as proc:
             err = LineReader(proc.stderr)
             err.wait_for(r" processing ")
             os.kill(first.pid, signal.SIGKILL)  # dies without a goodbye

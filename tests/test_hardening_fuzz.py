@@ -70,8 +70,16 @@ OFFSETS = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(lam
 TIMESTAMPS = st.one_of(
     st.datetimes(timezones=OFFSETS).map(datetime.isoformat),
     st.datetimes().map(datetime.isoformat),  # no timezone
-    st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-11-22T12:00:00Z",
-                     "2026-02-30T00:00:00Z", "yesterday", ""]),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-14:00",
+            "2026-11-22T12:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "yesterday",
+            "",
+        ]
+    ),
 )
 FIELD_VALUES = st.one_of(
     ANY_JSON,
@@ -79,14 +87,17 @@ FIELD_VALUES = st.one_of(
     st.integers(min_value=-5, max_value=10**12),
     st.sampled_from(["queued", "processing", "completed", "failed", "COMPLETED", "", MISSING := "\x00missing"]),
     st.uuids().map(str),
-    st.lists(st.fixed_dictionaries({"id": st.text(max_size=20)},
-                                   optional={"collection": st.none() | st.text(max_size=10) | ANY_JSON}),
-             max_size=4),
+    st.lists(
+        st.fixed_dictionaries(
+            {"id": st.text(max_size=20)}, optional={"collection": st.none() | st.text(max_size=10) | ANY_JSON}
+        ),
+        max_size=4,
+    ),
 )
 # A valid Knock operation with some fields replaced by anything, or removed (MISSING).
-MUTATED_KNOCK = st.dictionaries(st.sampled_from([*VALID_KNOCK, "error_items", "progress_path", "extra"]),
-                                FIELD_VALUES, max_size=6).map(
-    lambda changes: {k: v for k, v in {**VALID_KNOCK, **changes}.items() if v != MISSING})
+MUTATED_KNOCK = st.dictionaries(
+    st.sampled_from([*VALID_KNOCK, "error_items", "progress_path", "extra"]), FIELD_VALUES, max_size=6
+).map(lambda changes: {k: v for k, v in {**VALID_KNOCK, **changes}.items() if v != MISSING})
 
 
 def render_everything(op: BulkOperation) -> str:
@@ -174,22 +185,53 @@ def test_error_bodies_are_described_or_ignored_never_raise(body):
 # --------------------------------------------------------------------------- the sanitizer
 
 ESCAPES = st.one_of(
-    st.builds(lambda p, f: f"\x1b[{p}{f}", st.from_regex(r"[0-9;?]{0,8}", fullmatch=True),
-              st.sampled_from("ABCDHJKmhlsu@`~")),
-    st.builds(lambda n, body, end: f"\x1b]{n};{body}{end}", st.integers(0, 200), st.text(max_size=12),
-              st.sampled_from(["\x07", "\x1b\\", "\x9c", ""])),
+    st.builds(
+        lambda p, f: f"\x1b[{p}{f}", st.from_regex(r"[0-9;?]{0,8}", fullmatch=True), st.sampled_from("ABCDHJKmhlsu@`~")
+    ),
+    st.builds(
+        lambda n, body, end: f"\x1b]{n};{body}{end}",
+        st.integers(0, 200),
+        st.text(max_size=12),
+        st.sampled_from(["\x07", "\x1b\\", "\x9c", ""]),
+    ),
     st.builds(lambda body: f"\x1bP{body}\x1b\\", st.text(max_size=8)),
     st.builds(lambda p: f"\x9b{p}J", st.from_regex(r"[0-9;]{0,4}", fullmatch=True)),
-    st.sampled_from(["\x1b", "\x1b[", "\x1b]", "\x9b", "\x9d", "\x85", "\r", "\n", "\t", "\x08", "\x00", "\x7f",
-                     "\u202e", "\u2066", "\u200b", "\ufeff", "\u2028", "\u2029", "\ud800", "\U000e0001",
-                     "[bold]", "[/]", ":warning:"]),
+    st.sampled_from(
+        [
+            "\x1b",
+            "\x1b[",
+            "\x1b]",
+            "\x9b",
+            "\x9d",
+            "\x85",
+            "\r",
+            "\n",
+            "\t",
+            "\x08",
+            "\x00",
+            "\x7f",
+            "\u202e",
+            "\u2066",
+            "\u200b",
+            "\ufeff",
+            "\u2028",
+            "\u2029",
+            "\ud800",
+            "\U000e0001",
+            "[bold]",
+            "[/]",
+            ":warning:",
+        ]
+    ),
 )
 HOSTILE_TEXT = st.lists(st.one_of(ESCAPES, st.text(max_size=6)), max_size=25).map("".join)
 
 
 @MANY
-@given(HOSTILE_TEXT | st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=120),
-       st.none() | st.integers(min_value=0, max_value=60))
+@given(
+    HOSTILE_TEXT | st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=120),
+    st.none() | st.integers(min_value=0, max_value=60),
+)
 def test_sanitizer_output_never_holds_a_control_character(text_, max_len):
     out = clean(text_, max_len=max_len)
     bad = [ch for ch in out if unicodedata.category(ch) in UNSAFE_CATEGORIES]
@@ -249,8 +291,9 @@ def test_flag_values_are_accepted_or_usage_errors(name, raw):
         assert clean(e.message) == e.message  # the value is quoted with repr(), never raw
 
 
-ID_TEXT = st.one_of(st.text(max_size=60), st.uuids().map(str), st.uuids().map(lambda u: f" {str(u).upper()} "),
-                    HOSTILE_TEXT)
+ID_TEXT = st.one_of(
+    st.text(max_size=60), st.uuids().map(str), st.uuids().map(lambda u: f" {str(u).upper()} "), HOSTILE_TEXT
+)
 
 
 @MANY
@@ -267,8 +310,11 @@ def test_id_parsers_return_an_id_or_a_usage_error(raw):
 
 
 @SOME
-@given(st.one_of(st.text(max_size=200), ANY_JSON.map(json.dumps),
-                 st.lists(ANY_JSON.map(json.dumps), max_size=4).map("\n".join)))
+@given(
+    st.one_of(
+        st.text(max_size=200), ANY_JSON.map(json.dumps), st.lists(ANY_JSON.map(json.dumps), max_size=4).map("\n".join)
+    )
+)
 @example("[" * 100_000)
 @example("123e4567-e89b-12d3-a456-426614174000\n" + "[" * 100_000)
 def test_watch_stdin_ids_are_a_list_of_strings_or_a_usage_error(text_):
@@ -290,13 +336,27 @@ def test_any_id_on_the_command_line_is_exit_2_or_a_request(raw):
 
 
 @CLI
-@given(st.sampled_from(["--timeout", "--interval", "--request-timeout", "--max-rps", "--retries", "--max-errors"]),
-       DURATION_TEXT)
+@given(
+    st.sampled_from(["--timeout", "--interval", "--request-timeout", "--max-rps", "--retries", "--max-errors"]),
+    DURATION_TEXT,
+)
 def test_any_watch_option_value_is_exit_2_or_accepted(option, value):
     env = {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": f"http://127.0.0.1:{REFUSING_PORT}"}
     clock = FakeClock()
-    r = run_cli(["watch", "00000000-0000-4000-8000-000000000000", "--display", "quiet",
-                 "--max-consecutive-failures", "1", f"{option}={value}"], env, now=clock.now, sleep=clock.sleep)
+    r = run_cli(
+        [
+            "watch",
+            "00000000-0000-4000-8000-000000000000",
+            "--display",
+            "quiet",
+            "--max-consecutive-failures",
+            "1",
+            f"{option}={value}",
+        ],
+        env,
+        now=clock.now,
+        sleep=clock.sleep,
+    )
     if r.code == 124:  # the error line, then one verdict line per operation left unfinished (issue 13 #1)
         first, *verdicts = r.stderr.splitlines()
         assert first.startswith("bulkop: error: timed out") and "Traceback" not in r.stderr, r.stderr
@@ -325,8 +385,9 @@ def test_a_request_timeout_beyond_what_sockets_take_is_refused_or_honoured(sim, 
 
 # --------------------------------------------------------------------------- config files
 
-PROFILE_NAMES = st.one_of(st.sampled_from(["prod", "staging-eu", "a.b_c", "x" * 65, "bad name", "p:q", ""]),
-                          st.text(max_size=10))
+PROFILE_NAMES = st.one_of(
+    st.sampled_from(["prod", "staging-eu", "a.b_c", "x" * 65, "bad name", "p:q", ""]), st.text(max_size=10)
+)
 PROFILE_TABLES = st.dictionaries(st.sampled_from([*sorted(PROFILE_KEYS), "bogus"]), TOML_VALUES, max_size=5)
 TOML_DOCUMENTS = st.fixed_dictionaries(
     {},
@@ -375,8 +436,11 @@ def test_any_config_file_is_exit_7_or_works_through_the_cli(isolated_env, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     env = {"BULKOP_BASE_URL": f"http://127.0.0.1:{REFUSING_PORT}", "KNOCK_API_KEY": KNOCK_TOKEN}
-    for args, codes in ((["config", "show", "-o", "json"], {0, 7}), (["config", "list"], {0, 7}),
-                        (["get", "00000000-0000-4000-8000-000000000000", "--retries", "0"], {6, 7})):
+    for args, codes in (
+        (["config", "show", "-o", "json"], {0, 7}),
+        (["config", "list"], {0, 7}),
+        (["get", "00000000-0000-4000-8000-000000000000", "--retries", "0"], {6, 7}),
+    ):
         r = run_cli(args, env, sleep=lambda s: None)
         assert r.code in codes, f"{args}: exit {r.code}: {r.stderr}"
         if r.code == 0:

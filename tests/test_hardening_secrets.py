@@ -36,9 +36,13 @@ def basic(password: str) -> str:
 
 def leaked_forms(secret: str) -> list[str]:
     """The secret, its encodings, and every 10-character piece of it (a truncated leak is a leak)."""
-    forms = {secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode().rstrip("="),
-             basic(secret).rstrip("=")}
-    forms |= {secret[i:i + 10] for i in range(len(secret) - 9)}
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        base64.b64encode(secret.encode()).decode().rstrip("="),
+        basic(secret).rstrip("="),
+    }
+    forms |= {secret[i : i + 10] for i in range(len(secret) - 9)}
     return sorted(forms)
 
 
@@ -54,17 +58,48 @@ def assert_no_secret(text: str, where: str) -> None:
 
 # (command, output mode): every command with every output it has.
 MODES = [
-    ("get", ["-o", "text"]), ("get", ["-o", "table"]), ("get", ["-o", "json"]), ("get", ["-o", "jsonl"]),
-    ("status", []), ("status", ["-o", "json"]),
-    ("watch", ["--display", "lines"]), ("watch", ["-o", "json", "--display", "quiet"]),
+    ("get", ["-o", "text"]),
+    ("get", ["-o", "table"]),
+    ("get", ["-o", "json"]),
+    ("get", ["-o", "jsonl"]),
+    ("status", []),
+    ("status", ["-o", "json"]),
+    ("watch", ["--display", "lines"]),
+    ("watch", ["-o", "json", "--display", "quiet"]),
 ]
 ALL_RUNS = [(command, mode, debug) for command, mode in MODES for debug in (False, True)]
-CASES = ["ok", "wrong-secret", "not-found", "server-error", "invalid-response", "redirect", "refused",
-         "timeout", "usage", "config"]
-EXPECTED = {"ok": 0, "wrong-secret": 4, "not-found": 5, "server-error": 6, "invalid-response": 6, "redirect": 6,
-            "refused": 6, "timeout": 6, "usage": 2, "config": 7}
-SOURCES = [("knock", "env"), ("knock", "profile"), ("knock", "profile-env"), ("saymon", "env"),
-           ("saymon", "profile"), ("saymon", "profile-env")]
+CASES = [
+    "ok",
+    "wrong-secret",
+    "not-found",
+    "server-error",
+    "invalid-response",
+    "redirect",
+    "refused",
+    "timeout",
+    "usage",
+    "config",
+]
+EXPECTED = {
+    "ok": 0,
+    "wrong-secret": 4,
+    "not-found": 5,
+    "server-error": 6,
+    "invalid-response": 6,
+    "redirect": 6,
+    "refused": 6,
+    "timeout": 6,
+    "usage": 2,
+    "config": 7,
+}
+SOURCES = [
+    ("knock", "env"),
+    ("knock", "profile"),
+    ("knock", "profile-env"),
+    ("saymon", "env"),
+    ("saymon", "profile"),
+    ("saymon", "profile-env"),
+]
 
 
 def runs_for(source: str, case: str) -> list[tuple[str, list[str], bool]]:
@@ -133,10 +168,14 @@ def case_env_and_id(s: Setup, case: str, elsewhere: CannedServer) -> tuple[dict[
     """Environment changes, extra global options, and the operation id for one case."""
     provider, env, extra = s.provider, dict(s.env), []
     op_id = MISSING_ID if provider == "knock" else "missing-job"
-    scenario = {"ok": done(), "wrong-secret": done(), "server-error": done(server_errors=1000),
-                "invalid-response": done(fault="html_200"), "timeout": done(fault="hang"),
-                "redirect": done(fault="redirect", redirect_to=f"{elsewhere.url}/v1/bulk_operations/{MISSING_ID}"),
-                }.get(case)
+    scenario = {
+        "ok": done(),
+        "wrong-secret": done(),
+        "server-error": done(server_errors=1000),
+        "invalid-response": done(fault="html_200"),
+        "timeout": done(fault="hang"),
+        "redirect": done(fault="redirect", redirect_to=f"{elsewhere.url}/v1/bulk_operations/{MISSING_ID}"),
+    }.get(case)
     if scenario is not None:
         import dataclasses
 
@@ -231,8 +270,20 @@ def test_config_commands_never_show_a_secret(sim, tmp_path, provider):
         (["config", "set", "good", key], secret + "\n", 0),  # from stdin
         (["config", "set", "good", key, secret], "", 2),  # as an argument: refused, not echoed
         (["config", "set", "nope", key], secret + "\n", 7),
-        (["config", "add", "good", "--provider", provider, "--base-url", sim.base_url,
-          *(["--login", SAYMON_LOGIN] if provider == "saymon" else [])], secret + "\n", 7),  # exists
+        (
+            [
+                "config",
+                "add",
+                "good",
+                "--provider",
+                provider,
+                "--base-url",
+                sim.base_url,
+                *(["--login", SAYMON_LOGIN] if provider == "saymon" else []),
+            ],
+            secret + "\n",
+            7,
+        ),  # exists
         (["config", "use", "bad"], "", 0),
         (["config", "unset", "bad", "retries"], "", 0),
         (["config", "path"], "", 0),

@@ -201,8 +201,13 @@ def test_head_c1_reading_one_byte_is_a_quiet_exit_141(sim, knock_env, case):
     args = big_outputs(sim)[case]
     env = minimal_env(knock_env)
     env.pop("PYTHONUNBUFFERED", None)  # a user's usual, buffered stdout
-    with subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", "bulkop", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
         head = subprocess.run(["head", "-c1"], stdin=proc.stdout, capture_output=True, timeout=30, env=env)
         proc.stdout.close()
         code = proc.wait(30)
@@ -228,15 +233,35 @@ def closed_pipe_cases(sim) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["version", "help", "get-help", "get-text", "get-table", "get-json", "status",
-                                  "status-json", "watch-json", "config-path", "config-show"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "version",
+        "help",
+        "get-help",
+        "get-text",
+        "get-table",
+        "get-json",
+        "status",
+        "status-json",
+        "watch-json",
+        "config-path",
+        "config-show",
+    ],
+)
 def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env, case):
     args = closed_pipe_cases(sim)[case]
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before bulkop writes anything
     try:
-        p = subprocess.run([sys.executable, "-m", "bulkop", *args], env=minimal_env(knock_env),
-                           stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE, timeout=30)
+        p = subprocess.run(
+            [sys.executable, "-m", "bulkop", *args],
+            env=minimal_env(knock_env),
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=30,
+        )
     finally:
         os.close(write_end)
     assert_quiet_exit(p.returncode, 141, p.stderr.decode())
@@ -265,16 +290,22 @@ def silent_env(isolated_env: Path, base_url: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("case", sorted(SILENT_CASES))
-@pytest.mark.parametrize(("sig", "code", "line"), [(signal.SIGINT, 130, "bulkop: interrupted"),
-                                                    (signal.SIGTERM, 143, "bulkop: terminated")])
+@pytest.mark.parametrize(
+    ("sig", "code", "line"), [(signal.SIGINT, 130, "bulkop: interrupted"), (signal.SIGTERM, 143, "bulkop: terminated")]
+)
 def test_a_signal_ends_every_command_while_the_server_never_answers(isolated_env, case, sig, code, line):
     """Issue 12 #4: Ctrl-C or SIGTERM while every request hangs: the documented exit, at once
     (the server would hold the requests for 30 s; nothing waits for it)."""
     args, requests = SILENT_CASES[case]
     with CannedServer() as server:
         server.answer = hold(server)
-        with subprocess.Popen([sys.executable, "-m", "bulkop", *args], env=silent_env(isolated_env, server.url),
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        with subprocess.Popen(
+            [sys.executable, "-m", "bulkop", *args],
+            env=silent_env(isolated_env, server.url),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as proc:
             deadline = time.monotonic() + 15
             while len(server.requests) < requests and time.monotonic() < deadline:
                 time.sleep(0.01)

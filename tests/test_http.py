@@ -51,11 +51,19 @@ FAST = settings(deadline=None, max_examples=60)
 
 URL = "https://api.knock.app/v1/bulk_operations/123e4567-e89b-12d3-a456-426614174000"
 OP = "123e4567-e89b-12d3-a456-426614174000"
-BODY = json.dumps({
-    "__typename": "BulkOperation", "id": OP, "name": "n", "status": "completed",
-    "estimated_total_rows": 1, "processed_rows": 1, "success_count": 1,
-    "inserted_at": "2026-11-22T12:00:00Z", "updated_at": "2026-11-22T12:00:00Z",
-}).encode()
+BODY = json.dumps(
+    {
+        "__typename": "BulkOperation",
+        "id": OP,
+        "name": "n",
+        "status": "completed",
+        "estimated_total_rows": 1,
+        "processed_rows": 1,
+        "success_count": 1,
+        "inserted_at": "2026-11-22T12:00:00Z",
+        "updated_at": "2026-11-22T12:00:00Z",
+    }
+).encode()
 
 
 class Recorder:
@@ -74,13 +82,20 @@ class Recorder:
 
 
 def http_with(handler, delays: list[float] | None = None) -> Http:
-    return Http(transport=httpx.MockTransport(handler),
-                sleep=(delays if delays is not None else []).append, now=lambda: 0.0)
+    return Http(
+        transport=httpx.MockTransport(handler), sleep=(delays if delays is not None else []).append, now=lambda: 0.0
+    )
 
 
 def fetch(http: Http, *, retries: int = 3, max_body: int = 1 << 20, events=None) -> Response:
-    return http.get(URL, headers={"Authorization": "Bearer k"}, timeout=5, retries=retries,
-                    max_body=max_body, on_event=events.append if events is not None else None)
+    return http.get(
+        URL,
+        headers={"Authorization": "Bearer k"},
+        timeout=5,
+        retries=retries,
+        max_body=max_body,
+        on_event=events.append if events is not None else None,
+    )
 
 
 def response(status: int, body: bytes = b"{}", **headers: str) -> httpx.Response:
@@ -135,8 +150,7 @@ def test_retry_after_http_date_is_relative_to_now():
     now = 1_800_000_000.0
     assert retry_after_seconds(email.utils.formatdate(now + 30, usegmt=True), now_epoch=now) == 30
     assert retry_after_seconds(email.utils.formatdate(now - 30, usegmt=True), now_epoch=now) == 0
-    assert retry_after_seconds(email.utils.formatdate(now + 7200, usegmt=True),
-                               now_epoch=now) == MAX_RETRY_AFTER
+    assert retry_after_seconds(email.utils.formatdate(now + 7200, usegmt=True), now_epoch=now) == MAX_RETRY_AFTER
 
 
 @FAST
@@ -172,16 +186,23 @@ def test_backoff_grows_then_caps():
 # --------------------------------------------------------------------------- loopback, http://
 
 
-@pytest.mark.parametrize(
-    "host", ["localhost", "LOCALHOST", "api.localhost", "127.0.0.1", "127.3.2.1", "::1", "[::1]"]
-)
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "api.localhost", "127.0.0.1", "127.3.2.1", "::1", "[::1]"])
 def test_is_loopback(host):
     assert is_loopback(host)
 
 
 @pytest.mark.parametrize(
-    "host", ["example.com", "10.0.0.1", "192.168.1.1", "localhost.example.com",
-             "127.0.0.1.nip.io", "::ffff:10.0.0.1", "", "0.0.0.0"],
+    "host",
+    [
+        "example.com",
+        "10.0.0.1",
+        "192.168.1.1",
+        "localhost.example.com",
+        "127.0.0.1.nip.io",
+        "::ffff:10.0.0.1",
+        "",
+        "0.0.0.0",
+    ],
 )
 def test_is_not_loopback(host):
     assert not is_loopback(host)
@@ -197,8 +218,13 @@ def test_plain_http_with_a_secret_to_a_remote_host_is_refused():
 
 @pytest.mark.parametrize(
     ("url", "allow"),
-    [("https://bulk.example.com", False), ("http://127.0.0.1:8080", False),
-     ("http://localhost", False), ("http://[::1]:9000", False), ("http://bulk.example.com", True)],
+    [
+        ("https://bulk.example.com", False),
+        ("http://127.0.0.1:8080", False),
+        ("http://localhost", False),
+        ("http://[::1]:9000", False),
+        ("http://bulk.example.com", True),
+    ],
 )
 def test_credentials_allowed(url, allow):
     check_credentials_safe(url, allow)  # no exception
@@ -222,8 +248,7 @@ def test_allow_insecure_http_sends_to_a_remote_host():
     (req,) = handler.requests
     assert str(req.url) == f"http://bulk.example.test/v1/bulk_operations/{OP}"
     assert req.headers["authorization"] == f"Bearer {KNOCK_TOKEN}"
-    r = run_cli(["get", OP], {**env, "BULKOP_ALLOW_INSECURE_HTTP": "1"},
-                transport=httpx.MockTransport(handler))
+    r = run_cli(["get", OP], {**env, "BULKOP_ALLOW_INSECURE_HTTP": "1"}, transport=httpx.MockTransport(handler))
     assert r.code == 0, r.stderr
 
 
@@ -255,8 +280,9 @@ def test_retries_stop_after_the_limit_and_return_the_last_answer():
 
 
 def test_retry_after_is_honoured_and_capped():
-    handler = Recorder(response(429, **{"retry-after": "3"}), response(503, **{"retry-after": "3600"}),
-                       response(200, BODY))
+    handler = Recorder(
+        response(429, **{"retry-after": "3"}), response(503, **{"retry-after": "3600"}), response(200, BODY)
+    )
     delays: list[float] = []
     assert fetch(http_with(handler, delays)).status == 200
     assert delays == [3.0, MAX_RETRY_AFTER]
@@ -366,8 +392,7 @@ def test_redirect_is_returned_not_followed():
 def test_redirect_in_the_cli_is_exit_6_and_not_retried(sim, knock_env):
     # (that the redirect target receives nothing: test_get.test_redirect_is_not_followed)
     delays: list[float] = []
-    op = sim.add(Scenario(queued_seconds=0, duration=0, fault="redirect",
-                          redirect_to="http://127.0.0.2:9/elsewhere"))
+    op = sim.add(Scenario(queued_seconds=0, duration=0, fault="redirect", redirect_to="http://127.0.0.2:9/elsewhere"))
     r = run_cli(["get", op], knock_env, sleep=delays.append)
     assert r.code == 6
     assert "redirected to http://127.0.0.2:9/elsewhere; not followed" in r.stderr
@@ -396,8 +421,9 @@ def resp(status: int, body: bytes = b"", content_type: str = "application/json",
 )
 def test_status_mapping(status, error, words):
     with pytest.raises(error) as e:
-        raise_for_status(resp(status), URL, what="knock operation x",
-                         describe=knock.describe_error, auth_hint="check KNOCK_API_KEY")
+        raise_for_status(
+            resp(status), URL, what="knock operation x", describe=knock.describe_error, auth_hint="check KNOCK_API_KEY"
+        )
     assert type(e.value) is error
     assert words in e.value.message
     assert "api.knock.app" in e.value.message

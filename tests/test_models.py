@@ -35,10 +35,18 @@ EXAMPLE = {
     "updated_at": "2024-05-22T12:00:00Z",
 }
 # `required` in the contract's BulkOperation schema.
-REQUIRED = ["__typename", "id", "name", "status", "estimated_total_rows", "processed_rows",
-            "success_count", "updated_at", "inserted_at"]
-OPTIONAL = ["completed_at", "error_count", "error_items", "failed_at", "progress_path",
-            "started_at"]
+REQUIRED = [
+    "__typename",
+    "id",
+    "name",
+    "status",
+    "estimated_total_rows",
+    "processed_rows",
+    "success_count",
+    "updated_at",
+    "inserted_at",
+]
+OPTIONAL = ["completed_at", "error_count", "error_items", "failed_at", "progress_path", "started_at"]
 
 
 def with_(**changes) -> dict:
@@ -66,8 +74,7 @@ def test_contract_example_parses():
     assert op.id == UUID(EXAMPLE["id"])
     assert op.status is Status.PROCESSING and not op.finished
     assert op.provider == "knock"
-    assert (op.estimated_total_rows, op.processed_rows, op.success_count, op.error_count) == (
-        1000, 0, 0, 0)
+    assert (op.estimated_total_rows, op.processed_rows, op.success_count, op.error_count) == (1000, 0, 0, 0)
     assert op.inserted_at == datetime(2024, 5, 22, 12, tzinfo=UTC)
     assert op.started_at is None and op.completed_at is None and op.failed_at is None
     assert op.error_items == ()
@@ -89,9 +96,9 @@ def test_nullable_timestamps_accept_null_and_a_value(name):
 
 
 def test_error_items_with_and_without_collection():
-    op = parse_knock(with_(error_items=[{"id": "u1", "collection": "users"}, {"id": "u2",
-                                                                              "collection": None},
-                                        {"id": "u3"}]))
+    op = parse_knock(
+        with_(error_items=[{"id": "u1", "collection": "users"}, {"id": "u2", "collection": None}, {"id": "u3"}])
+    )
     assert op.error_items == (ErrorItem("u1", "users"), ErrorItem("u2", None), ErrorItem("u3"))
 
 
@@ -123,8 +130,18 @@ def test_missing_required_field_is_named(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["__typename", "id", "name", "status", "estimated_total_rows", "processed_rows",
-             "success_count", "updated_at", "inserted_at"],
+    "name",
+    [
+        "__typename",
+        "id",
+        "name",
+        "status",
+        "estimated_total_rows",
+        "processed_rows",
+        "success_count",
+        "updated_at",
+        "inserted_at",
+    ],
 )
 def test_null_where_the_contract_forbids_it(name):
     message = invalid(with_(**{name: None}))
@@ -155,8 +172,11 @@ def test_null_where_the_contract_forbids_it(name):
         ("error_items", ["x"], "'error_items[0]' should be an object, got a string"),
         ("error_items", [{"collection": "users"}], "'error_items[0].id' is missing"),
         ("error_items", [{"id": 5}], "'error_items[0].id' should be a string"),
-        ("error_items", [{"id": "a"}, {"id": "b", "collection": 1}],
-         "'error_items[1].collection' should be a string or null"),
+        (
+            "error_items",
+            [{"id": "a"}, {"id": "b", "collection": 1}],
+            "'error_items[1].collection' should be a string or null",
+        ),
     ],
 )
 def test_wrong_types_are_named(name, value, words):
@@ -165,8 +185,9 @@ def test_wrong_types_are_named(name, value, words):
     assert words in message
 
 
-@pytest.mark.parametrize(("data", "kind"), [([], "an array"), (None, "null"), ("x", "a string"),
-                                            (3, "a number"), (True, "a boolean")])
+@pytest.mark.parametrize(
+    ("data", "kind"), [([], "an array"), (None, "null"), ("x", "a string"), (3, "a number"), (True, "a boolean")]
+)
 def test_top_level_must_be_an_object(data, kind):
     assert f"got {kind}" in invalid(data)
 
@@ -181,8 +202,7 @@ def test_bad_values_are_quoted_not_interpreted():
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=12,
 )
 

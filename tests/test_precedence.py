@@ -40,7 +40,10 @@ def done(**kw) -> Scenario:
 
 def add_profiles(prod: Simulator) -> None:
     """`prod` (knock, the test token, the prod server) and `other`, the default profile."""
-    r = run_cli(["config", "add", "other", "--provider", "knock", "--base-url", "http://127.0.0.1:9"], stdin="sk_test_other_profile_key_1")
+    r = run_cli(
+        ["config", "add", "other", "--provider", "knock", "--base-url", "http://127.0.0.1:9"],
+        stdin="sk_test_other_profile_key_1",
+    )
     assert r.code == 0, r.stderr
     r = run_cli(["config", "add", "prod", "--provider", "knock", "--base-url", prod.base_url], stdin=KNOCK_TOKEN)
     assert r.code == 0, r.stderr
@@ -134,7 +137,9 @@ def test_bulkop_variables_and_flags_still_override_an_explicit_profile(prod, amb
 
 
 def test_an_explicit_profile_without_a_key_does_not_borrow_the_ambient_one(prod, ambient) -> None:
-    run_cli(["config", "add", "keyless", "--provider", "knock", "--base-url", prod.base_url, "--api-key-env", "PROD_KEY"])
+    run_cli(
+        ["config", "add", "keyless", "--provider", "knock", "--base-url", prod.base_url, "--api-key-env", "PROD_KEY"]
+    )
     op = prod.add(done())
     r = run_cli(["-p", "keyless", "get", op], env=ambient_env(ambient))
     assert r.code == 7 and "PROD_KEY" in r.stderr, r.stderr
@@ -145,8 +150,11 @@ def test_an_explicit_profile_without_a_key_does_not_borrow_the_ambient_one(prod,
 
 def test_config_show_says_which_sdk_variables_it_did_not_use(prod, ambient) -> None:
     add_profiles(prod)
-    for args, env in ((["config", "show", "-p", "prod"], {}), (["config", "show"], {"BULKOP_PROFILE": "prod"}),
-                      (["config", "show", "prod"], {})):
+    for args, env in (
+        (["config", "show", "-p", "prod"], {}),
+        (["config", "show"], {"BULKOP_PROFILE": "prod"}),
+        (["config", "show", "prod"], {}),
+    ):
         r = run_cli([*args, "-o", "text"], env={**ambient_env(ambient), **env})
         assert r.code == 0, r.stderr
         assert "Not used: KNOCK_BASE_URL, KNOCK_API_KEY" in r.stderr, r.stderr
@@ -161,13 +169,23 @@ def test_config_show_says_which_sdk_variables_it_did_not_use(prod, ambient) -> N
 @pytest.mark.parametrize(
     ("args", "env", "words"),
     [
-        (["-p", "prod"], {}, ["profile prod (from --profile", "(profile prod)", "api_key from profile prod",
-                              "not used for an explicit profile: KNOCK_BASE_URL, KNOCK_API_KEY"]),
+        (
+            ["-p", "prod"],
+            {},
+            [
+                "profile prod (from --profile",
+                "(profile prod)",
+                "api_key from profile prod",
+                "not used for an explicit profile: KNOCK_BASE_URL, KNOCK_API_KEY",
+            ],
+        ),
         ([], {"BULKOP_PROFILE": "prod"}, ["profile prod (from BULKOP_PROFILE)", "api_key from profile prod"]),
         ([], {}, ["profile other (the default_profile)", "($KNOCK_BASE_URL)", "api_key from $KNOCK_API_KEY"]),
     ],
 )
-def test_debug_names_the_profile_the_base_url_and_where_the_credential_came_from(prod, ambient, args, env, words) -> None:
+def test_debug_names_the_profile_the_base_url_and_where_the_credential_came_from(
+    prod, ambient, args, env, words
+) -> None:
     add_profiles(prod)
     op = prod.add(done())
     r = run_cli([*args, "--debug", "status", op], env={**ambient_env(ambient), **env})
@@ -195,7 +213,13 @@ def test_the_settings_table_and_man_page_document_the_rule() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "suggestion"),
-    [("prood", "did you mean 'prod'?"), ("Prod", "did you mean 'prod'?"), ("mno", "did you mean 'mon'?"), ("xyz", None), ("staging", None)],
+    [
+        ("prood", "did you mean 'prod'?"),
+        ("Prod", "did you mean 'prod'?"),
+        ("mno", "did you mean 'mon'?"),
+        ("xyz", None),
+        ("staging", None),
+    ],
 )
 @pytest.mark.parametrize("command", [["get"], ["status"], ["watch", "--display", "quiet"]])
 def test_a_mistyped_profile_prefix_is_named_as_an_unknown_profile(prod, typed, suggestion, command) -> None:
@@ -212,8 +236,11 @@ def test_a_mistyped_profile_prefix_is_named_as_an_unknown_profile(prod, typed, s
 
 def test_a_mistyped_profile_flag_suggests_the_close_one(prod) -> None:
     add_profiles(prod)
-    for args, env in ((["-p", "prdo", "config", "show"], {}), (["config", "show"], {"BULKOP_PROFILE": "prdo"}),
-                      (["config", "use", "prdo"], {})):
+    for args, env in (
+        (["-p", "prdo", "config", "show"], {}),
+        (["config", "show"], {"BULKOP_PROFILE": "prdo"}),
+        (["config", "use", "prdo"], {}),
+    ):
         r = run_cli(args, env=env)
         assert r.code == 7 and "did you mean 'prod'?" in r.stderr and "mon, other, prod" in r.stderr, r.stderr
 
@@ -225,8 +252,12 @@ def test_a_prefix_with_no_profiles_at_all_says_so(prod) -> None:
 
 
 def test_unknown_command_suggestion_is_said_once() -> None:
-    for args, suggestion in ((["gte"], "Did you mean 'get'?"), (["config", "shw"], "Did you mean 'show'?"),
-                             (["stauts"], "Did you mean 'status'?"), (["wacth"], "Did you mean 'watch'?")):
+    for args, suggestion in (
+        (["gte"], "Did you mean 'get'?"),
+        (["config", "shw"], "Did you mean 'show'?"),
+        (["stauts"], "Did you mean 'status'?"),
+        (["wacth"], "Did you mean 'watch'?"),
+    ):
         p = run_process(args)
         assert p.returncode == 2
         assert p.stderr.count(suggestion) == 1, p.stderr
@@ -252,16 +283,21 @@ def test_every_subprocess_in_the_suite_gets_an_explicit_environment() -> None:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
-            if owner == "subprocess" and name in ("run", "Popen", "call", "check_call", "check_output"):
-                if not any(k.arg == "env" for k in node.keywords):
-                    missing.append(f"{path.name}:{node.lineno}")
+            spawns = owner == "subprocess" and name in ("run", "Popen", "call", "check_call", "check_output")
+            if spawns and not any(k.arg == "env" for k in node.keywords):
+                missing.append(f"{path.name}:{node.lineno}")
         for node in ast.walk(tree):
             # dict(os.environ), {**os.environ, ...}: the whole environment, copied
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "dict" and node.args:
-                if ast.unparse(node.args[0]) == "os.environ":
-                    missing.append(f"{path.name}:{node.lineno} copies os.environ")
-            if isinstance(node, ast.Dict) and any(k is None and ast.unparse(v) == "os.environ"
-                                                  for k, v in zip(node.keys, node.values, strict=True)):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") == "dict"
+                and node.args
+                and ast.unparse(node.args[0]) == "os.environ"
+            ):
+                missing.append(f"{path.name}:{node.lineno} copies os.environ")
+            if isinstance(node, ast.Dict) and any(
+                k is None and ast.unparse(v) == "os.environ" for k, v in zip(node.keys, node.values, strict=True)
+            ):
                 missing.append(f"{path.name}:{node.lineno} copies os.environ")
     allowed = {"conftest.py"}  # run_cli: in-process, on the environment the isolation fixture cleaned
     assert [m for m in missing if m.split(":")[0] not in allowed] == []

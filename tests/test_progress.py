@@ -19,10 +19,8 @@ ROWS = st.integers(min_value=0, max_value=10**12)
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
 
 
-def op(status: Status = Status.PROCESSING, processed: int | None = 0,
-       estimated: int | None = 1000) -> BulkOperation:
-    return BulkOperation(id="x", status=status, processed_rows=processed,
-                         estimated_total_rows=estimated)
+def op(status: Status = Status.PROCESSING, processed: int | None = 0, estimated: int | None = 1000) -> BulkOperation:
+    return BulkOperation(id="x", status=status, processed_rows=processed, estimated_total_rows=estimated)
 
 
 # --------------------------------------------------------------------------- fraction
@@ -67,8 +65,7 @@ def test_zero_estimate_is_indeterminate_unless_completed(processed, status):
 def test_completed_is_always_whole(processed, estimated):
     f = fraction(op(Status.COMPLETED, processed, estimated))
     assert f.value == 1.0
-    assert f.overrun is (processed is not None and estimated is not None
-                         and processed > estimated > 0)
+    assert f.overrun is (processed is not None and estimated is not None and processed > estimated > 0)
 
 
 def test_unknown_counts_are_unknown_not_zero():
@@ -87,8 +84,7 @@ def test_some_values():
 # --------------------------------------------------------------------------- RateEstimator
 
 
-OBSERVATIONS = st.lists(st.tuples(ANY_FLOAT, st.integers(min_value=-(10**18), max_value=10**18)),
-                        max_size=30)
+OBSERVATIONS = st.lists(st.tuples(ANY_FLOAT, st.integers(min_value=-(10**18), max_value=10**18)), max_size=30)
 
 
 @FAST
@@ -102,9 +98,9 @@ def test_rate_is_never_negative_nan_or_infinite(observations):
 
 
 REALISTIC = st.lists(
-    st.tuples(st.floats(min_value=0.001, max_value=120), st.integers(min_value=-10**6,
-                                                                       max_value=10**6)),
-    min_size=1, max_size=40,
+    st.tuples(st.floats(min_value=0.001, max_value=120), st.integers(min_value=-(10**6), max_value=10**6)),
+    min_size=1,
+    max_size=40,
 )
 
 
@@ -179,8 +175,11 @@ def test_no_rate_before_two_observations_and_nonsense_times_are_ignored():
 
 
 @FAST
-@given(st.one_of(st.none(), st.integers(min_value=-(10**15), max_value=10**15)),
-       st.one_of(st.none(), ANY_FLOAT), st.booleans())
+@given(
+    st.one_of(st.none(), st.integers(min_value=-(10**15), max_value=10**15)),
+    st.one_of(st.none(), ANY_FLOAT),
+    st.booleans(),
+)
 def test_eta_is_none_or_finite_and_not_negative(remaining, rate, stalled):
     seconds = eta(remaining, rate, stalled=stalled)
     assert seconds is None or (math.isfinite(seconds) and seconds >= 0.0)
@@ -212,8 +211,11 @@ def test_remaining_rows(processed, estimated):
 
 
 @FAST
-@given(st.integers(min_value=1, max_value=10**9), st.integers(min_value=0, max_value=10**9),
-       st.floats(min_value=0.001, max_value=1e6))
+@given(
+    st.integers(min_value=1, max_value=10**9),
+    st.integers(min_value=0, max_value=10**9),
+    st.floats(min_value=0.001, max_value=1e6),
+)
 def test_eta_matches_remaining_over_rate(left, processed, rate):
     assert remaining_rows(op(processed=processed, estimated=processed + left)) == left
     assert eta(left, rate) == pytest.approx(left / rate)

@@ -199,7 +199,10 @@ def _loop_operation(sim: Simulator, case: str) -> str:
     return sim.add(LOOP_CASES[case])
 
 
-LOOP_SOURCES = {"readme": lambda: _loops_in(README.read_text(encoding="utf-8")), "status-help": lambda: _loops_in(_status_help())}
+LOOP_SOURCES = {
+    "readme": lambda: _loops_in(README.read_text(encoding="utf-8")),
+    "status-help": lambda: _loops_in(_status_help()),
+}
 
 
 @pytest.mark.slow
@@ -222,11 +225,12 @@ def test_the_documented_polling_loop_ends_with_the_operations_answer(loop_sim, t
             BULKOP_CONFIG=str(tmp_path / "none.toml"),
         )
         # `sleep 5` as written, made short: the loop's logic is what is under test.
-        script = f"sleep() {{ command sleep 0.2; }}\n{loop}\necho \"rc=$rc\""
+        script = f'sleep() {{ command sleep 0.2; }}\n{loop}\necho "rc=$rc"'
         if "exit $rc" in loop:
             script = f"sleep() {{ command sleep 0.2; }}\n{loop}"
-        p = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60,
-                           stdin=subprocess.DEVNULL)
+        p = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
         shown = f"{loop!r} for a {case} operation:\n{p.stdout}{p.stderr}"
         if "exit $rc" in loop:
             assert p.returncode == final, shown
@@ -273,23 +277,38 @@ def test_every_help_example_of_get_status_and_config_runs(examples_sim, tmp_path
         pytest.skip("jq is not installed")
     sim = examples_sim
     token = "sk_test_help_examples_token"
-    ids = [sim.add(Scenario(total_rows=1000, queued_seconds=0, duration=0)),
-           sim.add(Scenario(total_rows=200, queued_seconds=0, duration=0, error_rate=0.05))]
+    ids = [
+        sim.add(Scenario(total_rows=1000, queued_seconds=0, duration=0)),
+        sim.add(Scenario(total_rows=200, queued_seconds=0, duration=0, error_rate=0.05)),
+    ]
     config_file = tmp_path / "config.toml"
     env = minimal_env(
-        BULKOP_CONFIG=str(config_file), ID=ids[0], ID1=ids[0], ID2=ids[1], KNOCK_API_KEY=token,
-        KNOCK_API_KEY_PROD=token, PW="saymon-password", EDITOR="true",
+        BULKOP_CONFIG=str(config_file),
+        ID=ids[0],
+        ID1=ids[0],
+        ID2=ids[1],
+        KNOCK_API_KEY=token,
+        KNOCK_API_KEY_PROD=token,
+        PW="saymon-password",
+        EDITOR="true",
     )
     for name in ("prod", "staging"):
         if not re.search(rf"config add {name}\b", line):
-            seed = subprocess.run(["bulkop", "config", "add", name, "--provider", "knock", "--base-url", sim.base_url],
-                                  env=env, input=token, capture_output=True, text=True, timeout=30)
+            seed = subprocess.run(
+                ["bulkop", "config", "add", name, "--provider", "knock", "--base-url", sim.base_url],
+                env=env,
+                input=token,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             assert seed.returncode == 0, seed.stderr
     # Examples that need no profile run with the environment pointing at the simulator.
     env["KNOCK_BASE_URL"] = sim.base_url
     command = re.sub(r"\s+#.*$", "", line).replace(EXAMPLE_UUID, ids[0])
-    p = subprocess.run(["bash", "-o", "pipefail", "-c", command], env=env, input=token, capture_output=True, text=True,
-                       timeout=60)
+    p = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], env=env, input=token, capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 0, f"{page}: {line}\n{p.stdout}{p.stderr}"
     assert "Traceback" not in p.stderr
     said = re.search(r"#\s*(completed .*)$", line)

@@ -19,12 +19,46 @@ UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 ANY_TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=200)
 TERMINAL_NASTIES = st.lists(
-    st.sampled_from([
-        "\x1b", "\x1b[", "\x1b[2J", "\x1b[31;1m", "\x1b]0;title\x07", "\x1b]8;;http://x\x1b\\",
-        "\x1bP1$r\x1b\\", "\x9b", "\x9b2J", "\x90", "\x07", "\x08", "\r", "\n", "\t", "\x00",
-        "\x7f", "\x85", "\u202e", "\u202d", "\u2066", "\u2069", "\u200b", "\u200f", "\u061c",
-        "\ufeff", "\u2028", "\u2029", "\ud800", "[bold]", "[/]", "plain", " ", "é", "✓", "漢",
-    ]),
+    st.sampled_from(
+        [
+            "\x1b",
+            "\x1b[",
+            "\x1b[2J",
+            "\x1b[31;1m",
+            "\x1b]0;title\x07",
+            "\x1b]8;;http://x\x1b\\",
+            "\x1bP1$r\x1b\\",
+            "\x9b",
+            "\x9b2J",
+            "\x90",
+            "\x07",
+            "\x08",
+            "\r",
+            "\n",
+            "\t",
+            "\x00",
+            "\x7f",
+            "\x85",
+            "\u202e",
+            "\u202d",
+            "\u2066",
+            "\u2069",
+            "\u200b",
+            "\u200f",
+            "\u061c",
+            "\ufeff",
+            "\u2028",
+            "\u2029",
+            "\ud800",
+            "[bold]",
+            "[/]",
+            "plain",
+            " ",
+            "é",
+            "✓",
+            "漢",
+        ]
+    ),
     max_size=30,
 ).map("".join)
 

@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import minimal_env
 import yaml
 
 from bulkop.simulator import RecordedRequest, Scenario, Simulator, demo_scenarios
@@ -29,6 +28,7 @@ from bulkop.simulator.external import SimulatorProcess
 from bulkop.simulator.faults import FAULTS
 from bulkop.simulator.loadtest import hammer
 from bulkop.simulator.scenario import fields_help, fields_markdown
+from conftest import minimal_env
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract/knock-bulk-operations-openapi.yml"
 TOKEN = "sk_test_bulkop_demo"

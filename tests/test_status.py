@@ -306,8 +306,14 @@ def test_a_closed_pipe_is_a_quiet_141_without_pythonunbuffered(sim, knock_env, c
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        p = subprocess.run([sys.executable, "-m", "bulkop", *_closed_pipe_commands(op)[case]], env=env,
-                           stdin=subprocess.DEVNULL, stdout=write_end, stderr=subprocess.PIPE, timeout=30)
+        p = subprocess.run(
+            [sys.executable, "-m", "bulkop", *_closed_pipe_commands(op)[case]],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=30,
+        )
     finally:
         os.close(write_end)
     assert (p.returncode, p.stderr.decode()) == (141, "")
@@ -323,7 +329,13 @@ def test_get_errors_into_head_is_141_when_the_output_outgrows_the_pipe(sim, knoc
     """
     big = sim.add(Scenario(total_rows=20_000, error_rate=1.0, queued_seconds=0, duration=0))
     script = f'python -m bulkop get {big} --errors -o {output} | head -2; echo "status=${{PIPESTATUS[0]}}" >&2'
-    p = subprocess.run(["bash", "-c", script], env=minimal_env(knock_env), capture_output=True, text=True,
-                       timeout=60, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        ["bash", "-c", script],
+        env=minimal_env(knock_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert len(p.stdout.splitlines()) == 2
     assert p.stderr == "status=141\n", p.stderr

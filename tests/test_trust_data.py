@@ -40,11 +40,20 @@ SAYMON_ID = "4da5e709d4713d60c8a70639"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 VALID = {
-    "__typename": "BulkOperation", "id": ID_A, "name": "users.identify", "status": "completed",
-    "estimated_total_rows": 1000, "processed_rows": 1000, "success_count": 955, "error_count": 45,
+    "__typename": "BulkOperation",
+    "id": ID_A,
+    "name": "users.identify",
+    "status": "completed",
+    "estimated_total_rows": 1000,
+    "processed_rows": 1000,
+    "success_count": 955,
+    "error_count": 45,
     "error_items": [{"id": f"user_{i:05d}", "collection": "users"} for i in range(45)],
-    "inserted_at": "2026-11-22T11:59:00Z", "updated_at": "2026-11-22T11:59:59Z",
-    "started_at": "2026-11-22T11:59:01Z", "completed_at": "2026-11-22T11:59:59Z", "failed_at": None,
+    "inserted_at": "2026-11-22T11:59:00Z",
+    "updated_at": "2026-11-22T11:59:59Z",
+    "started_at": "2026-11-22T11:59:01Z",
+    "completed_at": "2026-11-22T11:59:59Z",
+    "failed_at": None,
     "progress_path": "https://api.knock.app/v1/bulk_operations/" + ID_A,
 }
 
@@ -102,8 +111,13 @@ def knock_env(url: str) -> dict[str, str]:
 
 
 def saymon_env(url: str) -> dict[str, str]:
-    return {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": url, "SAYMON_LOGIN": SAYMON_LOGIN,
-            "SAYMON_PASSWORD": SAYMON_PASSWORD, "BULKOP_RETRIES": "0"}
+    return {
+        "BULKOP_PROVIDER": "saymon",
+        "BULKOP_BASE_URL": url,
+        "SAYMON_LOGIN": SAYMON_LOGIN,
+        "SAYMON_PASSWORD": SAYMON_PASSWORD,
+        "BULKOP_RETRIES": "0",
+    }
 
 
 def assert_invalid_answer(r: Any, *words: str, lines: int = 1) -> None:
@@ -173,8 +187,10 @@ def test_an_unknown_error_count_is_shown_as_unknown_never_as_zero():
 
 
 @pytest.mark.parametrize("command", [["get"], ["get", "-o", "json"], ["status"], ["status", "-o", "json"]])
-@pytest.mark.parametrize("changes", [{"error_count": -5}, {"processed_rows": -1}, {"success_count": 10**40},
-                                     {"estimated_total_rows": -(10**1000)}])
+@pytest.mark.parametrize(
+    "changes",
+    [{"error_count": -5}, {"processed_rows": -1}, {"success_count": 10**40}, {"estimated_total_rows": -(10**1000)}],
+)
 def test_an_impossible_count_is_exit_6_in_every_command(command, changes):
     with BodyServer(knock_body(**changes)) as server:
         r = run_cli([command[0], ID_A, *command[1:]], knock_env(server.url))
@@ -189,8 +205,12 @@ def test_watch_with_max_errors_never_passes_a_negative_error_count():
 
     clock = ManualClock()
     with BodyServer(knock_body(error_count=-5, error_items=[])) as server:
-        r = run_cli(["watch", ID_A, "--max-errors", "0", "--max-consecutive-failures", "1", "--interval", "1"],
-                    knock_env(server.url), now=clock, sleep=clock.sleep)
+        r = run_cli(
+            ["watch", ID_A, "--max-errors", "0", "--max-consecutive-failures", "1", "--interval", "1"],
+            knock_env(server.url),
+            now=clock,
+            sleep=clock.sleep,
+        )
     assert r.code == 6, (r.code, r.stderr)
     assert "error_count" in r.stderr and "Traceback" not in r.stderr
 
@@ -254,8 +274,17 @@ def render_status(op: BulkOperation) -> str:
     out = strict_stream()
     out.write(status_line(op) + "\n")
     f = fraction(op)
-    out.write(dumps({"status": op.status_word, "percent": None if f.value is None else round(f.value * 100, 1),
-                     "error_count": op.known_error_count, "exit_code": of_operation(op).code}) + "\n")
+    out.write(
+        dumps(
+            {
+                "status": op.status_word,
+                "percent": None if f.value is None else round(f.value * 100, 1),
+                "error_count": op.known_error_count,
+                "exit_code": of_operation(op).code,
+            }
+        )
+        + "\n"
+    )
     return written(out)
 
 
@@ -268,8 +297,16 @@ def render_watch(ops: list[BulkOperation], width: int, tmp: Path) -> str:
 
     tracked = []
     for i, op in enumerate(ops):
-        t = Tracked(key=f"k{i}", label=str(op.id), profile=None, fetch=lambda op=op: op,
-                    bucket=RateLimiter(10.0), op=op, first_seen=0.0, changed_at=1.0)
+        t = Tracked(
+            key=f"k{i}",
+            label=str(op.id),
+            profile=None,
+            fetch=lambda op=op: op,
+            bucket=RateLimiter(10.0),
+            op=op,
+            first_seen=0.0,
+            changed_at=1.0,
+        )
         t.rate.observe(0.0, 0)
         t.rate.observe(5.0, op.processed_rows or 0)
         tracked.append(t)
@@ -293,40 +330,72 @@ def render_watch(ops: list[BulkOperation], width: int, tmp: Path) -> str:
 
 # Anything JSON can hold, leaning on what broke views: lone surrogates, huge and negative
 # integers, calendar edges, escape sequences, markup.
-NASTY_TEXT = st.sampled_from([
-    "\ud800", "a\udfffb", "\x1b]0;x\x07", "[bold]x[/bold]", "| `x` <img src=x> [l](http://e)", "\u202e", "",
-    "x" * 300, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59+14:00",
-    "0001-01-01T00:00:00-14:00", "2026-11-22T12:00:00Z",
-])
-JSON_SCALARS = (st.none() | st.booleans() | st.integers() | st.sampled_from([10**1000, -(10**1000), 2**63, 2**63 - 1,
-                                                                              float("inf"), float("nan")])
-                | st.floats() | st.text(max_size=20) | NASTY_TEXT)
-ANY_JSON = st.recursive(JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c,
-                                                                                              max_size=3),
-                        max_leaves=8)
+NASTY_TEXT = st.sampled_from(
+    [
+        "\ud800",
+        "a\udfffb",
+        "\x1b]0;x\x07",
+        "[bold]x[/bold]",
+        "| `x` <img src=x> [l](http://e)",
+        "\u202e",
+        "",
+        "x" * 300,
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59+14:00",
+        "0001-01-01T00:00:00-14:00",
+        "2026-11-22T12:00:00Z",
+    ]
+)
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([10**1000, -(10**1000), 2**63, 2**63 - 1, float("inf"), float("nan")])
+    | st.floats()
+    | st.text(max_size=20)
+    | NASTY_TEXT
+)
+ANY_JSON = st.recursive(
+    JSON_SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=8
+)
 COUNT = st.integers(min_value=0, max_value=MAX_COUNT) | st.sampled_from([0, 1, MAX_COUNT, 10**1000, -5])
-TIMESTAMP = NASTY_TEXT | st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                                      timezones=st.just(UTC)).map(datetime.isoformat)
+TIMESTAMP = NASTY_TEXT | st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+).map(datetime.isoformat)
 FIELDS: dict[str, st.SearchStrategy[Any]] = {
-    "__typename": NASTY_TEXT | ANY_JSON, "id": st.just(ID_A) | ANY_JSON, "name": NASTY_TEXT | st.text(),
+    "__typename": NASTY_TEXT | ANY_JSON,
+    "id": st.just(ID_A) | ANY_JSON,
+    "name": NASTY_TEXT | st.text(),
     "status": st.sampled_from(["queued", "processing", "completed", "failed"]) | ANY_JSON,
-    "estimated_total_rows": COUNT, "processed_rows": COUNT, "success_count": COUNT,
+    "estimated_total_rows": COUNT,
+    "processed_rows": COUNT,
+    "success_count": COUNT,
     "error_count": COUNT | st.none() | ANY_JSON,
-    "error_items": st.lists(st.fixed_dictionaries({"id": NASTY_TEXT | st.text(max_size=10)},
-                                                  optional={"collection": st.none() | NASTY_TEXT | ANY_JSON}),
-                            max_size=4) | ANY_JSON,
-    "inserted_at": TIMESTAMP, "updated_at": TIMESTAMP, "started_at": TIMESTAMP | st.none(),
-    "completed_at": TIMESTAMP | st.none(), "failed_at": TIMESTAMP | st.none(),
-    "progress_path": NASTY_TEXT | ANY_JSON, "extra": ANY_JSON,
+    "error_items": st.lists(
+        st.fixed_dictionaries(
+            {"id": NASTY_TEXT | st.text(max_size=10)}, optional={"collection": st.none() | NASTY_TEXT | ANY_JSON}
+        ),
+        max_size=4,
+    )
+    | ANY_JSON,
+    "inserted_at": TIMESTAMP,
+    "updated_at": TIMESTAMP,
+    "started_at": TIMESTAMP | st.none(),
+    "completed_at": TIMESTAMP | st.none(),
+    "failed_at": TIMESTAMP | st.none(),
+    "progress_path": NASTY_TEXT | ANY_JSON,
+    "extra": ANY_JSON,
 }
 # A few fields changed at a time (or removed: ...), so that many objects still parse and reach
 # the views; each field's strategy leans on values of its own type.
-KNOCK_OBJECTS = st.lists(st.sampled_from(sorted(FIELDS)).flatmap(
-    lambda k: st.tuples(st.just(k), FIELDS[k] | st.just(...))), max_size=4).map(
-    lambda changes: {k: v for k, v in {**VALID, **dict(changes)}.items() if v is not ...})
+KNOCK_OBJECTS = st.lists(
+    st.sampled_from(sorted(FIELDS)).flatmap(lambda k: st.tuples(st.just(k), FIELDS[k] | st.just(...))), max_size=4
+).map(lambda changes: {k: v for k, v in {**VALID, **dict(changes)}.items() if v is not ...})
 PARSED = {"ok": 0, "all": 0}
-SAYMON_OBJECTS = st.fixed_dictionaries({"finished": st.booleans() | ANY_JSON}, optional={"extra": ANY_JSON,
-                                                                                         "id": ANY_JSON})
+SAYMON_OBJECTS = st.fixed_dictionaries(
+    {"finished": st.booleans() | ANY_JSON}, optional={"extra": ANY_JSON, "id": ANY_JSON}
+)
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -350,8 +419,10 @@ def render_everything(ops: list[BulkOperation], tmp: Path) -> None:
 @example(data={**VALID, "name": "\ud800", "error_items": [{"id": "\udfff", "collection": "\ud800"}]}, other=VALID)
 @example(data={**VALID, "completed_at": "9999-12-31T23:59:59Z", "started_at": "0001-01-01T00:00:00Z"}, other=VALID)
 @example(data={**VALID, "status": "processing", "processed_rows": MAX_COUNT, "estimated_total_rows": 1}, other=VALID)
-@example(data={**VALID, "status": "processing", "processed_rows": 1, "estimated_total_rows": MAX_COUNT},
-         other={**VALID, "processed_rows": MAX_COUNT})
+@example(
+    data={**VALID, "status": "processing", "processed_rows": 1, "estimated_total_rows": MAX_COUNT},
+    other={**VALID, "processed_rows": MAX_COUNT},
+)
 def test_any_knock_object_renders_in_every_view_or_is_an_invalid_answer(tz, tmp_path, data, other):
     with local_timezone(tz):
         ops = []
@@ -406,8 +477,12 @@ def test_a_lone_surrogate_is_shown_or_escaped_end_to_end(output, where, tmp_path
     }[where]
     with BodyServer(knock_body(**changes)) as server:
         for ids in ([ID_A], [ID_A, ID_B]):
-            proc = subprocess.run([sys.executable, "-m", "bulkop", "get", *ids, "-o", output, "--errors"],
-                                  env=process_env(knock_env(server.url)), capture_output=True, timeout=60)
+            proc = subprocess.run(
+                [sys.executable, "-m", "bulkop", "get", *ids, "-o", output, "--errors"],
+                env=process_env(knock_env(server.url)),
+                capture_output=True,
+                timeout=60,
+            )
             assert proc.returncode == 0, proc.stderr
             out = proc.stdout.decode("utf-8")
             if output == "json":
@@ -431,7 +506,7 @@ def test_json_output_is_json_whatever_number_the_server_sent(value):
         for args in (["get", ID_A, "-o", "json"], ["get", ID_A, ID_B, "-o", "json"], ["get", ID_A, "-o", "jsonl"]):
             r = run_cli(args, env)
             assert r.code == 0, r.stderr
-            for doc in ([r.stdout] if args[-1] == "json" else r.stdout.splitlines()):
+            for doc in [r.stdout] if args[-1] == "json" else r.stdout.splitlines():
                 data = strict_json(doc)
                 first = data if isinstance(data, dict) else data[0]
                 expected = None if value == "NaN" else float(value.replace("Infinity", "1e999"))
@@ -440,9 +515,15 @@ def test_json_output_is_json_whatever_number_the_server_sent(value):
 
 def process_env(extra: dict[str, str]) -> dict[str, str]:
     """A minimal environment for a subprocess: never the developer's."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-           "LANG": "C.UTF-8", "NO_COLOR": "1", "TZ": "UTC", "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
-           "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        "NO_COLOR": "1",
+        "TZ": "UTC",
+        "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
     env.update(extra)
     return env
 
@@ -451,10 +532,20 @@ def process_env(extra: dict[str, str]) -> dict[str, str]:
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00"])
 def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
     with BodyServer(knock_body(completed_at=when, started_at=when, updated_at=when)) as server:
-        for args in (["get", ID_A, "-o", "table"], ["get", ID_A], ["get", ID_A, ID_B, "-o", "table"],
-                     ["status", ID_A], ["get", ID_A, "-o", "json"]):
-            proc = subprocess.run([sys.executable, "-m", "bulkop", *args], capture_output=True, text=True,
-                                  env={**process_env(knock_env(server.url)), "TZ": tz, "COLUMNS": "100"}, timeout=60)
+        for args in (
+            ["get", ID_A, "-o", "table"],
+            ["get", ID_A],
+            ["get", ID_A, ID_B, "-o", "table"],
+            ["status", ID_A],
+            ["get", ID_A, "-o", "json"],
+        ):
+            proc = subprocess.run(
+                [sys.executable, "-m", "bulkop", *args],
+                capture_output=True,
+                text=True,
+                env={**process_env(knock_env(server.url)), "TZ": tz, "COLUMNS": "100"},
+                timeout=60,
+            )
             assert proc.returncode == 0, (args, proc.stderr)
             if args[-1] == "table" and len(args) == 4:
                 assert when[:4] in proc.stdout  # shown (in UTC where the local calendar ends)
@@ -511,8 +602,9 @@ def test_odd_widths_still_print_everything_in_a_real_process(make_sim, value, va
     a, b = sim.add(Scenario(queued_seconds=0, duration=0)), sim.add(Scenario(queued_seconds=0, duration=0))
     env = process_env({"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url, variable: value})
     for args in (["get", a, "-o", "table"], ["get", a, b, "-o", "table"], ["--help"], ["get", "--help"]):
-        proc = subprocess.run([sys.executable, "-m", "bulkop", *args], env=env, capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bulkop", *args], env=env, capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0, (args, proc.stderr)
         assert proc.stdout.strip(), f"{variable}={value!r} {args}: nothing printed"
         assert max(len(line) for line in proc.stdout.splitlines()) <= 80
@@ -590,8 +682,13 @@ def test_the_step_summary_shows_a_hostile_name_as_text(make_sim, tmp_path):
     name = "<img src=x> [click](https://evil.example) | `x` **b**"
     op = sim.add(Scenario(name=name, queued_seconds=0, duration=0))
     summary = tmp_path / "summary.md"
-    env = {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url, "GITHUB_ACTIONS": "true", "CI": "true",
-           "GITHUB_STEP_SUMMARY": str(summary)}
+    env = {
+        "KNOCK_API_KEY": KNOCK_TOKEN,
+        "BULKOP_BASE_URL": sim.base_url,
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
     from conftest import ManualClock
 
     clock = ManualClock()
@@ -617,8 +714,9 @@ def three_ops(sim: Any) -> list[str]:
 
 def shell(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A real pipeline through bash: bulkop's stdout is a pipe, awk and cut read it."""
-    return subprocess.run(["bash", "-o", "pipefail", "-c", command], env=process_env(env), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], env=process_env(env), capture_output=True, text=True, timeout=60
+    )
 
 
 def test_awk_sums_the_rows_of_several_ids(make_sim):
@@ -655,8 +753,7 @@ def test_config_list_piped_is_tab_separated_for_cut(isolated_env):
     for name, url in (("prod", "https://api.knock.app"), ("a-very-long-profile-name", "https://x.example")):
         r = run_cli(["config", "add", name, "--provider", "knock", "--base-url", url], stdin="sk_test_abcdefghijkl\n")
         assert r.code == 0, r.stderr
-    proc = shell(f"{sys.executable} -m bulkop config list | cut -f1,4",
-                 {"BULKOP_CONFIG": str(isolated_env)})
+    proc = shell(f"{sys.executable} -m bulkop config list | cut -f1,4", {"BULKOP_CONFIG": str(isolated_env)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["NAME\tDEFAULT", "a-very-long-profile-name\tno", "prod\tyes"]
 
@@ -678,10 +775,20 @@ def frozen(make_sim) -> tuple[Any, Any]:
 def screen_ops(sim: Any) -> list[str]:
     return [
         sim.add(Scenario(id=ID_A, name="objects.bulk_set", total_rows=50_000, queued_seconds=10, duration=100)),
-        sim.add(Scenario(id=ID_B, name="users.identify", total_rows=1000, queued_seconds=30, duration=300,
-                         error_rate=0.004)),
-        sim.add(Scenario(id=ID_C, name="users.bulk_delete", total_rows=8000, queued_seconds=5, duration=100,
-                         error_rate=0.01, fail_at=0.6)),
+        sim.add(
+            Scenario(id=ID_B, name="users.identify", total_rows=1000, queued_seconds=30, duration=300, error_rate=0.004)
+        ),
+        sim.add(
+            Scenario(
+                id=ID_C,
+                name="users.bulk_delete",
+                total_rows=8000,
+                queued_seconds=5,
+                duration=100,
+                error_rate=0.01,
+                fail_at=0.6,
+            )
+        ),
     ]
 
 
@@ -700,8 +807,11 @@ def test_get_several_ids_at_each_width(frozen, width, screen):
     sim, clock = frozen
     ids = screen_ops(sim)
     clock.t = 150
-    r = run_cli(["get", *ids, "-o", "table"], {**knock_env(sim.base_url), "COLUMNS": str(width)},
-                wall=lambda: EPOCH + timedelta(seconds=clock.t))
+    r = run_cli(
+        ["get", *ids, "-o", "table"],
+        {**knock_env(sim.base_url), "COLUMNS": str(width)},
+        wall=lambda: EPOCH + timedelta(seconds=clock.t),
+    )
     assert (r.code, r.stderr) == (0, "")
     assert max(len(line) for line in r.stdout.splitlines()) <= width
     facts_intact(r.stdout, ["completed", "processing", "failed", "100%", "60%"])
@@ -717,8 +827,11 @@ def test_get_one_id_at_each_width(frozen, width, screen):
     sim, clock = frozen
     ids = screen_ops(sim)
     clock.t = 150
-    r = run_cli(["get", ids[2], "-o", "table"], {**knock_env(sim.base_url), "COLUMNS": str(width)},
-                wall=lambda: EPOCH + timedelta(seconds=clock.t))
+    r = run_cli(
+        ["get", ids[2], "-o", "table"],
+        {**knock_env(sim.base_url), "COLUMNS": str(width)},
+        wall=lambda: EPOCH + timedelta(seconds=clock.t),
+    )
     assert (r.code, r.stderr) == (0, "")
     assert max(len(line) for line in r.stdout.splitlines()) <= width
     facts_intact(r.stdout, [ids[2], "failed", "60%", "4,800 / 8,000"])
@@ -728,9 +841,11 @@ def test_get_one_id_at_each_width(frozen, width, screen):
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_config_list_at_each_width(isolated_env, width, screen):
-    for name, url in (("prod", "https://api.knock.app"),
-                      ("staging-eu-west", "https://staging.eu-west.example.com/some/long/path/prefix"),
-                      ("mon", "https://mon.example.com")):
+    for name, url in (
+        ("prod", "https://api.knock.app"),
+        ("staging-eu-west", "https://staging.eu-west.example.com/some/long/path/prefix"),
+        ("mon", "https://mon.example.com"),
+    ):
         r = run_cli(["config", "add", name, "--provider", "knock", "--base-url", url], stdin="sk_test_abcdefghijkl\n")
         assert r.code == 0, r.stderr
     run_cli(["config", "use", "prod"])
@@ -749,8 +864,12 @@ def test_saymon_words_agree_in_every_command(make_sim):
     sim = make_sim()
     finished = sim.add(Scenario(provider="saymon", id=SAYMON_ID, queued_seconds=0, duration=0))
     running = sim.add(Scenario(provider="saymon", queued_seconds=3600))
-    env = {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": sim.base_url, "SAYMON_LOGIN": SAYMON_LOGIN,
-           "SAYMON_PASSWORD": SAYMON_PASSWORD}
+    env = {
+        "BULKOP_PROVIDER": "saymon",
+        "BULKOP_BASE_URL": sim.base_url,
+        "SAYMON_LOGIN": SAYMON_LOGIN,
+        "SAYMON_PASSWORD": SAYMON_PASSWORD,
+    }
     for op, word, code in ((finished, "finished", 0), (running, "not finished", 3)):
         r = run_cli(["status", op], env)
         assert (r.stdout, r.code) == (f"{word}\n", code)
@@ -760,9 +879,17 @@ def test_saymon_words_agree_in_every_command(make_sim):
         assert re.search(rf"^Status\s+{word}\s*$", table, re.MULTILINE), table
         rows = run_cli(["get", op, finished], env).stdout.splitlines()
         assert rows[1].split("\t")[2] == word
-        everything = "".join(run_cli(args, env).stdout for args in (
-            ["status", op], ["status", op, "-o", "json"], ["get", op], ["get", op, "-o", "table"],
-            ["get", op, finished, "-o", "table"], ["get", op, "-o", "json"]))
+        everything = "".join(
+            run_cli(args, env).stdout
+            for args in (
+                ["status", op],
+                ["status", op, "-o", "json"],
+                ["get", op],
+                ["get", op, "-o", "table"],
+                ["get", op, finished, "-o", "table"],
+                ["get", op, "-o", "json"],
+            )
+        )
         assert "completed" not in everything and "processing" not in everything, everything
 
 
@@ -779,15 +906,24 @@ def test_saymon_get_json_is_the_body_exactly_as_sent():
             assert json.loads(r.stdout) == json.loads(body)
         r = run_cli(["get", "a", "b", "-o", "jsonl"], env)
         assert [json.loads(line) for line in r.stdout.splitlines()] == [
-            {"id": "a", **json.loads(bodies["a"])}, {"id": "b", **json.loads(bodies["b"])}]
+            {"id": "a", **json.loads(bodies["a"])},
+            {"id": "b", **json.loads(bodies["b"])},
+        ]
 
 
 @pytest.mark.parametrize("bad", ["a/b", "x" * 201, "\x1b[2J", " "])
 @pytest.mark.parametrize("provider", ["knock", "saymon"])
 def test_an_invalid_id_error_shows_what_a_valid_one_looks_like(sim, provider, bad):
-    env = ({"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url} if provider == "knock" else
-           {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": sim.base_url, "SAYMON_LOGIN": SAYMON_LOGIN,
-            "SAYMON_PASSWORD": SAYMON_PASSWORD})
+    env = (
+        {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url}
+        if provider == "knock"
+        else {
+            "BULKOP_PROVIDER": "saymon",
+            "BULKOP_BASE_URL": sim.base_url,
+            "SAYMON_LOGIN": SAYMON_LOGIN,
+            "SAYMON_PASSWORD": SAYMON_PASSWORD,
+        }
+    )
     example_id = "123e4567-e89b-12d3-a456-426614174000" if provider == "knock" else SAYMON_ID
     for command in ("get", "status"):
         r = run_cli([command, bad], env)

@@ -142,9 +142,13 @@ class RawServer:
                     return
 
 
-def respond(conn: socket.socket, body: bytes = b"", status: int = 200,
-            headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),),
-            keep_alive: bool = False) -> bool:
+def respond(
+    conn: socket.socket,
+    body: bytes = b"",
+    status: int = 200,
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),),
+    keep_alive: bool = False,
+) -> bool:
     head = [f"HTTP/1.1 {status} X"] + [f"{k}: {v}" for k, v in headers]
     head += [f"Content-Length: {len(body)}", "Connection: keep-alive" if keep_alive else "Connection: close"]
     conn.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
@@ -153,10 +157,19 @@ def respond(conn: socket.socket, body: bytes = b"", status: int = 200,
 
 def knock_op(op_id: str = OP, **changes: object) -> bytes:
     op = {
-        "__typename": "BulkOperation", "id": op_id, "name": "users.identify", "status": "completed",
-        "estimated_total_rows": 10, "processed_rows": 10, "success_count": 10, "error_count": 0,
-        "inserted_at": "2026-11-22T12:00:00Z", "updated_at": "2026-11-22T12:00:05Z",
-        "started_at": "2026-11-22T12:00:01Z", "completed_at": "2026-11-22T12:00:05Z", "failed_at": None,
+        "__typename": "BulkOperation",
+        "id": op_id,
+        "name": "users.identify",
+        "status": "completed",
+        "estimated_total_rows": 10,
+        "processed_rows": 10,
+        "success_count": 10,
+        "error_count": 0,
+        "inserted_at": "2026-11-22T12:00:00Z",
+        "updated_at": "2026-11-22T12:00:05Z",
+        "started_at": "2026-11-22T12:00:01Z",
+        "completed_at": "2026-11-22T12:00:05Z",
+        "failed_at": None,
     }
     return json.dumps({**op, **changes}).encode()
 
@@ -171,8 +184,13 @@ def knock_env(url: str, **extra: str) -> dict[str, str]:
 
 
 def saymon_env(url: str, **extra: str) -> dict[str, str]:
-    return {"BULKOP_PROVIDER": "saymon", "BULKOP_BASE_URL": url, "SAYMON_LOGIN": SAYMON_LOGIN,
-            "SAYMON_PASSWORD": SAYMON_PASSWORD, **extra}
+    return {
+        "BULKOP_PROVIDER": "saymon",
+        "BULKOP_BASE_URL": url,
+        "SAYMON_LOGIN": SAYMON_LOGIN,
+        "SAYMON_PASSWORD": SAYMON_PASSWORD,
+        **extra,
+    }
 
 
 def one_line_error(r: Result | subprocess.CompletedProcess, code: int, *words: str) -> str:
@@ -198,8 +216,14 @@ def write_profiles(config: Path, **profiles: dict[str, str]) -> None:
 
 def process_env(config: Path, **extra: str) -> dict[str, str]:
     """An explicit, minimal environment for a bulkop process (PYTHONPATH kept: same code)."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(config.parent), "LANG": "C.UTF-8",
-           "NO_COLOR": "1", "BULKOP_CONFIG": str(config), "TZ": "UTC"}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(config.parent),
+        "LANG": "C.UTF-8",
+        "NO_COLOR": "1",
+        "BULKOP_CONFIG": str(config),
+        "TZ": "UTC",
+    }
     if "PYTHONPATH" in os.environ:
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return {**env, **extra}
@@ -215,17 +239,36 @@ def impostor_tls(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
         pytest.skip("openssl is needed to make a self-signed certificate")
     where = tmp_path_factory.mktemp("impostor")
     cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context
 
 
 def _spell(url: str, scheme: str) -> str:
-    return scheme + url[len("https"):]
+    return scheme + url[len("https") :]
 
 
 @pytest.mark.parametrize("scheme", ["HTTPS", "Https", "hTTpS", "httpS", "https"])
@@ -342,20 +385,34 @@ def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, 
         args += ["--base-url", url]
     else:
         env[b"BULKOP_BASE_URL"] = url
-    p = subprocess.run(args, env=env, capture_output=True, text=True, errors="replace", timeout=30,
-                       stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        args, env=env, capture_output=True, text=True, errors="replace", timeout=30, stdin=subprocess.DEVNULL
+    )
     one_line_error(p, code, "should be an http:// or https:// URL")
 
 
 @pytest.mark.parametrize(
     "url",
-    [f"https://ops:{PASSWORD}@saymon.example.com", f"HTTPS://ops:{PASSWORD}@saymon.example.com/",
-     f"https://{PASSWORD}@saymon.example.com", f"https://ops:{PASSWORD[:8]}/{PASSWORD[8:]}@saymon.example.com",
-     f"https://ops:{PASSWORD[:8]}#{PASSWORD[8:]}@saymon.example.com",
-     f"https://ops:{PASSWORD[:8]}?{PASSWORD[8:]}@saymon.example.com",
-     f"https://ops:{PASSWORD}@127.0.0.1:1", f"ops:{PASSWORD}@saymon.example.com"],
-    ids=["user-and-password", "upper-case-scheme", "password-alone", "slash-in-password", "hash-in-password",
-         "question-mark-in-password", "loopback", "no-scheme"],
+    [
+        f"https://ops:{PASSWORD}@saymon.example.com",
+        f"HTTPS://ops:{PASSWORD}@saymon.example.com/",
+        f"https://{PASSWORD}@saymon.example.com",
+        f"https://ops:{PASSWORD[:8]}/{PASSWORD[8:]}@saymon.example.com",
+        f"https://ops:{PASSWORD[:8]}#{PASSWORD[8:]}@saymon.example.com",
+        f"https://ops:{PASSWORD[:8]}?{PASSWORD[8:]}@saymon.example.com",
+        f"https://ops:{PASSWORD}@127.0.0.1:1",
+        f"ops:{PASSWORD}@saymon.example.com",
+    ],
+    ids=[
+        "user-and-password",
+        "upper-case-scheme",
+        "password-alone",
+        "slash-in-password",
+        "hash-in-password",
+        "question-mark-in-password",
+        "loopback",
+        "no-scheme",
+    ],
 )
 @pytest.mark.parametrize(
     ("how", "code"),
@@ -465,8 +522,10 @@ def _bomb(zeros: tuple[bytes, int, int], layers: list[str]) -> bytes:
 
 def _bomb_answer(body: bytes, headers: tuple[str, ...]) -> Answer:
     def answer(conn: socket.socket, seen: Seen) -> bool:
-        return respond(conn, body, headers=(("Content-Type", "application/json"),
-                                            *(("Content-Encoding", h) for h in headers)))
+        return respond(
+            conn, body, headers=(("Content-Type", "application/json"), *(("Content-Encoding", h) for h in headers))
+        )
+
     return answer
 
 
@@ -481,21 +540,28 @@ def test_a_stacked_encoding_bomb_stops_at_the_cap(zeros_1gib, case):
 
 
 # Runs a command as its only child and reports the child's exit code and peak RSS (KiB).
-PEAK_RSS = ("import resource, subprocess, sys\n"
-            "code = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL).returncode\n"
-            "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL).returncode\n"
+    "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["gzip,gzip in one header", "gzip and gzip in two headers", "deflate then gzip",
-                                  "gzip then raw deflate"])
+@pytest.mark.parametrize(
+    "case", ["gzip,gzip in one header", "gzip and gzip in two headers", "deflate then gzip", "gzip then raw deflate"]
+)
 def test_a_stacked_encoding_bomb_keeps_memory_near_the_cap(zeros_1gib, isolated_env, case):
     """With the default 64 MiB cap, a few KB that decode to 1 GiB never cost more than ~the cap."""
     headers, layers = BOMBS[case]
     with RawServer(_bomb_answer(_bomb(zeros_1gib, layers), headers)) as server:
-        p = subprocess.run([sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "bulkop", "get", OP, *FAST],
-                           env=process_env(isolated_env, **knock_env(server.url)),
-                           capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "bulkop", "get", OP, *FAST],
+            env=process_env(isolated_env, **knock_env(server.url)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     code, peak_kib = map(int, p.stdout.split()[-2:])
     assert code == 6, p.stderr
     assert "cap" in p.stderr and "64 MiB" in p.stderr, p.stderr
@@ -512,9 +578,15 @@ def test_an_encoding_bulkop_did_not_ask_for_is_an_invalid_answer(encoding):
 
 @pytest.mark.parametrize(
     ("headers", "layers"),
-    [(("gzip",), ["gzip"]), (("deflate",), ["deflate"]), (("deflate",), ["deflate-raw"]),
-     (("gzip, deflate",), ["gzip", "deflate"]), (("deflate", "gzip"), ["deflate", "gzip"]),
-     (("identity",), []), (("",), [])],
+    [
+        (("gzip",), ["gzip"]),
+        (("deflate",), ["deflate"]),
+        (("deflate",), ["deflate-raw"]),
+        (("gzip, deflate",), ["gzip", "deflate"]),
+        (("deflate", "gzip"), ["deflate", "gzip"]),
+        (("identity",), []),
+        (("",), []),
+    ],
 )
 def test_every_encoding_bulkop_asks_for_decodes(headers, layers):
     body = knock_op()
@@ -545,15 +617,30 @@ def _forever(piece: bytes) -> Iterator[bytes]:
 
 TRICKLES: dict[str, Callable[[RawServer], Answer]] = {
     "headers": lambda s: lambda conn, seen: _trickle(conn, s, b"HTTP/1.1 200 OK\r\nX-Slow: ", _forever(b"a")),
-    "body-with-length": lambda s: lambda conn, seen: _trickle(
-        conn, s, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
-        _forever(b" ")),
-    "endless-chunks": lambda s: lambda conn, seen: _trickle(
-        conn, s, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-        _forever(b"1\r\n \r\n")),
-    "gzip-body": lambda s: lambda conn, seen: _trickle(
-        conn, s, b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
-        (b"1\r\n%s\r\n" % bytes([b]) for b in gzip.compress(b" " * 100000))),
+    "body-with-length": lambda s: (
+        lambda conn, seen: _trickle(
+            conn,
+            s,
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n",
+            _forever(b" "),
+        )
+    ),
+    "endless-chunks": lambda s: (
+        lambda conn, seen: _trickle(
+            conn,
+            s,
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+            _forever(b"1\r\n \r\n"),
+        )
+    ),
+    "gzip-body": lambda s: (
+        lambda conn, seen: _trickle(
+            conn,
+            s,
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+            (b"1\r\n%s\r\n" % bytes([b]) for b in gzip.compress(b" " * 100000)),
+        )
+    ),
 }
 
 
@@ -566,9 +653,14 @@ def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(isolated_env
     server = RawServer(knock_answer)
     server.answer = TRICKLES[trickle](server)
     with server:
-        p = subprocess.run([sys.executable, "-m", "bulkop", command, OP, "--request-timeout", "1", "--retries", "1"],
-                           env=process_env(isolated_env, **knock_env(server.url)),
-                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        p = subprocess.run(
+            [sys.executable, "-m", "bulkop", command, OP, "--request-timeout", "1", "--retries", "1"],
+            env=process_env(isolated_env, **knock_env(server.url)),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
         assert len(server.requests) == 2  # each attempt had its own deadline
     one_line_error(p, 6, "timed out after 1s (after 2 attempts)")
 
@@ -596,23 +688,33 @@ def test_a_connect_timeout_names_the_connect_timeout(timeout, shown):
 
 # --------------------------------------------------------------------------- 9. cookies
 
-SET_COOKIES = (("Set-Cookie", "session=abc123"), ("Set-Cookie", "tracker=1; Path=/; Max-Age=3600"),
-               ("Set-Cookie", "wide=1; Domain=127.0.0.1; Path=/"), ("Set-Cookie", "lax=1; SameSite=Lax; HttpOnly"))
+SET_COOKIES = (
+    ("Set-Cookie", "session=abc123"),
+    ("Set-Cookie", "tracker=1; Path=/; Max-Age=3600"),
+    ("Set-Cookie", "wide=1; Domain=127.0.0.1; Path=/"),
+    ("Set-Cookie", "lax=1; SameSite=Lax; HttpOnly"),
+)
 
 
 def _cookie_server_answer(counts: dict[str, int], lock: threading.Lock, finish_after: int) -> Answer:
     """Knock operations that finish on the `finish_after`-th request; every answer sets cookies."""
+
     def answer(conn: socket.socket, seen: Seen) -> bool:
         op_id = seen.path.rsplit("/", 1)[-1]
         with lock:
             counts[op_id] = counts.get(op_id, 0) + 1
             n = counts[op_id]
         if n == 1 and op_id == OTHER:
-            return respond(conn, b'{"message": "busy"}', 503, (("Content-Type", "application/json"), *SET_COOKIES),
-                           keep_alive=True)
-        body = knock_op(op_id) if n >= finish_after else knock_op(
-            op_id, status="processing", processed_rows=n, success_count=n, completed_at=None)
+            return respond(
+                conn, b'{"message": "busy"}', 503, (("Content-Type", "application/json"), *SET_COOKIES), keep_alive=True
+            )
+        body = (
+            knock_op(op_id)
+            if n >= finish_after
+            else knock_op(op_id, status="processing", processed_rows=n, success_count=n, completed_at=None)
+        )
         return respond(conn, body, headers=(("Content-Type", "application/json"), *SET_COOKIES), keep_alive=True)
+
     return answer
 
 
@@ -630,10 +732,15 @@ def test_cookies_are_never_stored_nor_sent_back(isolated_env, command):
         elif command == "watch":
             r = run_cli(["watch", OP, "--display", "lines", "--interval", "0.05"], env)
         else:
-            write_profiles(isolated_env, a={"provider": "knock", "base_url": server.url, "api_key": "key-a"},
-                           b={"provider": "knock", "base_url": server.url, "api_key": "key-b"})
-            r = run_cli(["watch", f"a:{OP}", f"b:{OTHER}", "--display", "lines", "--interval", "0.05"],
-                        {"PATH": os.environ.get("PATH", "")})
+            write_profiles(
+                isolated_env,
+                a={"provider": "knock", "base_url": server.url, "api_key": "key-a"},
+                b={"provider": "knock", "base_url": server.url, "api_key": "key-b"},
+            )
+            r = run_cli(
+                ["watch", f"a:{OP}", f"b:{OTHER}", "--display", "lines", "--interval", "0.05"],
+                {"PATH": os.environ.get("PATH", "")},
+            )
         assert r.code == 0, r.stderr
         assert len(server.requests) >= 2
         assert [s.headers.get("cookie") for s in server.requests] == [None] * len(server.requests)
@@ -641,9 +748,34 @@ def test_cookies_are_never_stored_nor_sent_back(isolated_env, command):
 
 # --------------------------------------------------------------------------- 10. ids that leave their route
 
-ESCAPING_IDS = [".", "..", "%2e%2e", "%2E.", ".%2e", "./", "../x", "a/..", "a\\b", "..\\", "a?b", "?", "a#b", "#",
-                "a%2fb", "a%00", "a;b", "..;", " .. ", "a b", "a\tb", "a\nb", "\u3002\u3002", "\uff0e\uff0e",
-                "a\u2028b", "\x00"]
+ESCAPING_IDS = [
+    ".",
+    "..",
+    "%2e%2e",
+    "%2E.",
+    ".%2e",
+    "./",
+    "../x",
+    "a/..",
+    "a\\b",
+    "..\\",
+    "a?b",
+    "?",
+    "a#b",
+    "#",
+    "a%2fb",
+    "a%00",
+    "a;b",
+    "..;",
+    " .. ",
+    "a b",
+    "a\tb",
+    "a\nb",
+    "\u3002\u3002",
+    "\uff0e\uff0e",
+    "a\u2028b",
+    "\x00",
+]
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
@@ -682,8 +814,13 @@ def test_ordinary_saymon_ids_still_work():
 
 @pytest.mark.parametrize(
     ("echoed", "code"),
-    [(OTHER, 6), ("00000000-0000-0000-0000-000000000000", 6), (OP.upper(), 0), ("{" + OP + "}", 0),
-     (OP.replace("-", ""), 0)],
+    [
+        (OTHER, 6),
+        ("00000000-0000-0000-0000-000000000000", 6),
+        (OP.upper(), 0),
+        ("{" + OP + "}", 0),
+        (OP.replace("-", ""), 0),
+    ],
     ids=["another-uuid", "nil-uuid", "upper-case", "braces", "no-dashes"],
 )
 @pytest.mark.parametrize("command", [["get"], ["get", "-o", "json"], ["status"], ["watch", "--display", "lines"]])
@@ -691,9 +828,13 @@ def test_an_answer_about_another_operation_is_invalid(echoed, code, command):
     """Knock echoes the id: an answer for another one is exit 6; the same UUID spelled
     differently is the same operation."""
     with RawServer(lambda conn, seen: respond(conn, knock_op(echoed))) as server:
-        r = run_cli([*command, OP, *FAST] if command[0] != "watch" else [*command, OP, "--max-consecutive-failures",
-                                                                          "1", "--request-timeout", "2"],
-                    knock_env(server.url), sleep=lambda s: None)
+        r = run_cli(
+            [*command, OP, *FAST]
+            if command[0] != "watch"
+            else [*command, OP, "--max-consecutive-failures", "1", "--request-timeout", "2"],
+            knock_env(server.url),
+            sleep=lambda s: None,
+        )
     if code == 0:
         assert r.code == 0, r.stderr
     elif command[-1] == "json":
@@ -722,8 +863,18 @@ HUGE = "A" * (20 * MiB)
         lambda: (200, knock_op(), (("Content-Encoding", "x" * 8000),)),
         lambda: (200, b"not json", (("Content-Type", "text/" + "c" * 8000),)),
     ],
-    ids=["status", "status-and-name", "id", "timestamp", "error-message", "router-detail",
-         "non-json-body", "redirect-location", "content-encoding", "content-type"],
+    ids=[
+        "status",
+        "status-and-name",
+        "id",
+        "timestamp",
+        "error-message",
+        "router-detail",
+        "non-json-body",
+        "redirect-location",
+        "content-encoding",
+        "content-type",
+    ],
 )
 def test_server_text_in_an_error_line_is_capped(answer):
     status, body, headers = answer()

@@ -36,7 +36,16 @@ from bulkop.commands.watch import read_ids
 from bulkop.errors import UsageError
 from bulkop.simulator import Scenario, Simulator
 from bulkop.simulator.operation import EPOCH
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, knock_env_for, minimal_env, run_cli, run_process
+from conftest import (
+    KNOCK_TOKEN,
+    SAYMON_LOGIN,
+    SAYMON_PASSWORD,
+    Result,
+    knock_env_for,
+    minimal_env,
+    run_cli,
+    run_process,
+)
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")

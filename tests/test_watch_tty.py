@@ -289,8 +289,16 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
     room, the footer wraps between phrases, and rates read `N rows/s` as in every view."""
     ops, now = mid_run() if when == "running" else finished_run()
     event = "users.identify: HTTP 503 Service Unavailable from the API, retrying in 2.0s"
-    console = Console(file=io.StringIO(), width=width, no_color=True, force_terminal=False, record=True,
-                      markup=False, emoji=False, highlight=False)
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        no_color=True,
+        force_terminal=False,
+        record=True,
+        markup=False,
+        emoji=False,
+        highlight=False,
+    )
     console.print(watch_table(ops, now, 24, event, width=width, wall=EPOCH + timedelta(seconds=now)))
     frame = console.export_text()
     lines = frame.splitlines()

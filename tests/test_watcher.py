@@ -196,9 +196,7 @@ def track(jobs: Sequence[Job], limiters: Sequence[RateLimiter] | RateLimiter | N
     ]
 
 
-def watch(
-    clock: FakeClock, ops: list[Tracked], **config: object
-) -> tuple[int, Watcher, RecordingDisplay]:
+def watch(clock: FakeClock, ops: list[Tracked], **config: object) -> tuple[int, Watcher, RecordingDisplay]:
     display = RecordingDisplay()
     watcher = Watcher(ops, WatchConfig(**config), display, now=clock.now, sleep=clock.sleep)  # type: ignore[arg-type]
     code = watcher.run()

@@ -280,9 +280,7 @@ class Http:
         deadline = time.monotonic() + timeout
         _DEADLINE.end = deadline  # every socket operation of this thread now ends by then
         try:
-            with client.stream(
-                "GET", url, headers=headers, timeout=httpx.Timeout(timeout, connect=connect)
-            ) as r:
+            with client.stream("GET", url, headers=headers, timeout=httpx.Timeout(timeout, connect=connect)) as r:
                 declared = r.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_body:
                     raise InvalidResponse(_too_large(url, r.status_code, max_body, int(declared)))

@@ -121,7 +121,8 @@ def show(opts: ShowOptions, ctx: Context) -> int:
         how = "with BULKOP_PROFILE" if settings.profile_source == "env" else "by name"
         ctx.stderr.write(
             f"Not used: {', '.join(settings.ignored_env)} (a provider SDK's variables; profile "
-            f"{settings.profile!r} was chosen {how}, so its own values win; BULKOP_* variables and flags still apply).\n"
+            f"{settings.profile!r} was chosen {how}, so its own values win; "
+            "BULKOP_* variables and flags still apply).\n"
         )
     return 0
 

@@ -84,7 +84,8 @@ def connection_line(settings: Settings) -> str:
         credential = f"no {secret}"
     else:
         credential = f"{secret} from {_origin(cred.source, cred.detail)}"
-    line = f"{profile}; {settings.provider} at {clean(str(base.value))} ({_origin(base.source, base.detail)}); {credential}"
+    where = f"{clean(str(base.value))} ({_origin(base.source, base.detail)})"
+    line = f"{profile}; {settings.provider} at {where}; {credential}"
     if settings.ignored_env:
         line += f"; not used for an explicit profile: {', '.join(settings.ignored_env)}"
     return line

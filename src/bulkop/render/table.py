@@ -168,6 +168,8 @@ _LAYOUTS: tuple[dict[str, Any], ...] = (
     {**_FULL, "id": False, "bar": 0, "duration": False, "name": 8, "rows": False, "errors": False},
     {**_FULL, "id": False, "bar": 0, "duration": False, "name": 8, "rows": False, "errors": False, "progress": False},
 )
+
+
 def operations_table(ops: list[BulkOperation], now: datetime, width: int = 80) -> RenderableType:
     """Several operations, a row each, fitted to `width` by dropping whole columns."""
     from rich.cells import cell_len

@@ -12,7 +12,17 @@ from bulkop.sanitize import clean
 from bulkop.verdict import Kind, error_count, explain
 from bulkop.watcher import Tracked
 
-STATUS_ORDER = ("processing", "queued", "not finished", "retrying", "completed", "finished", "failed", "error", "waiting")
+STATUS_ORDER = (
+    "processing",
+    "queued",
+    "not finished",
+    "retrying",
+    "completed",
+    "finished",
+    "failed",
+    "error",
+    "waiting",
+)
 
 
 def label(t: Tracked) -> str:

@@ -59,9 +59,7 @@ class Scenario:
     server_error_status: int = _doc(503, "The 5xx status of those server errors.")
     latency: float = _doc(0.0, "Real seconds to wait before each answer.")
     extra_fields: dict[str, Any] = _doc({}, "Fields merged into (or over) the Knock body.")
-    fault: str | None = _doc(
-        None, f"Misbehave after the 429s and 5xx, one of: {', '.join(FAULTS)} (null: none)."
-    )
+    fault: str | None = _doc(None, f"Misbehave after the 429s and 5xx, one of: {', '.join(FAULTS)} (null: none).")
     huge_bytes: int = _doc(100 * 1024 * 1024, "Body size sent by the huge fault, >= 64.")
     redirect_to: str = _doc("http://127.0.0.2:1/elsewhere", "Location sent by the redirect fault.")
     body: Any = _doc(
