@@ -394,7 +394,7 @@ def option_tag(param: click.Option, ctx: click.Context) -> str:
     return f"{tag} {metavar}" if metavar else tag
 
 
-def _range(kind: click.ParamType) -> str | None:
+def _range(kind: Any) -> str | None:
     if not isinstance(kind, (click.IntRange, click.FloatRange)):
         return None
     low, high = kind.min, kind.max

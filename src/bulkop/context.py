@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from bulkop.api import Client
     from bulkop.config import ConfigFile
+    from bulkop.errors import BulkopError
     from bulkop.settings import Settings
 
 
@@ -146,7 +147,7 @@ class Context:
 
         self.stderr.write(f"bulkop: warning: {clean_message(message)}\n")
 
-    def report(self, err: Exception) -> None:
+    def report(self, err: BulkopError) -> None:
         """Write an error to stderr: one line, or a JSON object under -o json."""
         from bulkop.render.errors import error_json, error_line
 

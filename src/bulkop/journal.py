@@ -159,14 +159,14 @@ def _epoch(when: datetime | None) -> float | None:
 _MAX_INT = 2**63 - 1  # SQLite's INTEGER
 
 
-def _text(value: object) -> str | None:
+def _text(value: object, limit: int = 200) -> str | None:
     """Server text as the journal keeps it: one printable line (no lone surrogates, which
     SQLite cannot encode), capped."""
     if not isinstance(value, str):
         return None
     from bulkop.sanitize import clean
 
-    return clean(value, max_len=200)
+    return clean(value, max_len=limit)
 
 
 def _count(value: object) -> int | None:
@@ -480,10 +480,6 @@ def _entry(row: Sequence[Any]) -> Entry:
     values = list(row)
     values[1] = values[1] or None
     return Entry(*values)
-
-
-def _text(value: Any, limit: int = 200) -> str | None:
-    return value[:limit] if isinstance(value, str) else None
 
 
 def _finite(value: float | None) -> float | None:

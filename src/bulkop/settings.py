@@ -217,7 +217,7 @@ class Settings:
 
     @property
     def provider(self) -> str:
-        return self.values["provider"].value
+        return str(self.values["provider"].value)
 
 
 # --------------------------------------------------------------------------- conversions

@@ -374,7 +374,7 @@ class Watcher:
         self.display.failed_poll(t, err, delay, now)
 
     def _failure_backoff(self, failures: int) -> float:
-        base = min(FAILURE_BACKOFF_MAX, 1.0 * (2 ** (failures - 1)))
+        base = min(FAILURE_BACKOFF_MAX, 2.0 ** (failures - 1))
         return base * (0.75 + 0.5 * self.random.random())
 
     # ------------------------------------------------------------------ polling intervals

@@ -161,7 +161,7 @@ _RNG = random.Random()
 
 def backoff(attempt: int, rng: random.Random = _RNG) -> float:
     """Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, … capped at 8 s."""
-    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(max(attempt - 1, 0), 16)))
+    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * (2.0 ** min(max(attempt - 1, 0), 16)))
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
@@ -259,9 +259,8 @@ class Http:
                 continue
             elapsed = self.now() - start
             if response.status in RETRY_STATUSES and attempt <= retries:
-                delay = retry_after_seconds(response.headers.get("retry-after"))
-                if delay is None:
-                    delay = backoff(attempt)
+                asked = retry_after_seconds(response.headers.get("retry-after"))
+                delay = backoff(attempt) if asked is None else asked
                 _emit(on_event, RequestEvent("GET", shown, response.status, elapsed, None, delay, attempt))
                 self.sleep(delay)
                 continue

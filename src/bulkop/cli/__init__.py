@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     if instruction := os.environ.get("_BULKOP_COMPLETE"):
         from click.shell_completion import shell_complete
 
-        code = shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
+        code: int = shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
     else:
         code = run(args)
     sys.exit(_flush_stdout(code))
@@ -337,7 +337,7 @@ def _broken_pipe() -> int:
     return ExitCode.PIPE
 
 
-def _usage_error(ctx: Context, e: Exception) -> None:
+def _usage_error(ctx: Context, e: click.ClickException) -> None:
     from bulkop.errors import UsageError
 
     message = _dedupe_sentences(e.format_message()).rstrip(".")

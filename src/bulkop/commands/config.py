@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO, cast
 
 from bulkop import config
 from bulkop.context import Context
@@ -163,8 +163,8 @@ def add(opts: AddOptions, ctx: Context) -> int:
     for setting in SETTINGS:
         if not setting.secret or provider not in setting.providers:
             continue
-        variable = env_options[setting.name][1]
-        if variable is not None:
+        variable = env_options.get(setting.name, ("", None))[1]
+        if variable is not None and setting.env_key is not None:
             table[setting.env_key] = variable
         else:
             table[setting.name] = _read_secret(ctx, setting.name, name, _add_example(opts))
@@ -331,7 +331,7 @@ def _read_secret(ctx: Context, key: str, profile: str, example: str) -> str:
         import getpass
 
         try:
-            value = getpass.getpass(f"{key} for profile {profile} (input hidden): ", stream=ctx.stderr)
+            value = getpass.getpass(f"{key} for profile {profile} (input hidden): ", stream=cast(TextIO, ctx.stderr))
         except EOFError:
             value = ""
         except KeyboardInterrupt:

@@ -81,24 +81,27 @@ class SimulatorProcess:
 
     @property
     def base_url(self) -> str:
-        return self.info["base_url"]
+        return str(self.info["base_url"])
 
     def add(self, scenario: Scenario | dict[str, Any]) -> dict[str, str]:
         """Add one operation; returns {"id", "provider", "path", "url"}."""
-        return self._call("POST", "/_sim/operations", _plain(scenario))
+        added: dict[str, str] = self._call("POST", "/_sim/operations", _plain(scenario))
+        return added
 
     def add_many(self, scenarios: list[Scenario | dict[str, Any]]) -> list[dict[str, str]]:
-        return self._call("POST", "/_sim/operations/batch", [_plain(s) for s in scenarios])
+        added: list[dict[str, str]] = self._call("POST", "/_sim/operations/batch", [_plain(s) for s in scenarios])
+        return added
 
     def request_counts(self) -> dict[str, Any]:
-        return self._call("GET", "/_sim/requests")
+        counts: dict[str, Any] = self._call("GET", "/_sim/requests")
+        return counts
 
     def reset(self) -> None:
         self._call("POST", "/_sim/reset", {})
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
         url = urlsplit(self.base_url)
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
         try:
             body = None if payload is None else json.dumps(payload).encode()
             headers = {"Content-Type": "application/json"} if body is not None else {}

@@ -54,7 +54,7 @@ def hammer(url: str, headers: dict[str, str], seconds: float, connections: int) 
     lock = threading.Lock()
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
         latencies: list[float] = []
         errors = 0
         try:
@@ -117,7 +117,7 @@ def wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> 
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    requests = int(_found(r"(\d+) requests in", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return LoadResult(
         tool="wrk",
@@ -125,10 +125,18 @@ def wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> 
         requests=requests,
         errors=int(non_2xx.group(1)) if non_2xx else 0,
         seconds=seconds,
-        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        requests_per_second=float(_found(r"Requests/sec:\s+([\d.]+)", out)),
         p50_ms=_wrk_ms(re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)),
         p99_ms=_wrk_ms(re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)),
     )
+
+
+def _found(pattern: str, text: str) -> str:
+    """The first group of a line wrk always prints; a clear error if its output changed."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"wrk's output has no match for {pattern!r}: {text[:200]!r}")
+    return match.group(1)
 
 
 def _wrk_ms(match: re.Match[str] | None) -> float | None:

@@ -106,7 +106,7 @@ class RecordedRequest:
 class _Headers(dict[str, str]):
     """Request headers keyed by lower-case name, looked up case-insensitively."""
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return super().get(name.lower(), default)
 
     def __getitem__(self, name: str) -> str:
@@ -436,7 +436,8 @@ class _Server(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, which can block on DNS; skip it.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = host if isinstance(host, str) else bytes(host).decode()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
