@@ -56,8 +56,55 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX samples_op_t ON samples (op, t)",
     ),
+    # v2: an operation is its provider, host and id (the profile is only how it was last
+    # reached), so one operation is one entry: duplicates are merged into the most recently
+    # seen one, with its samples. The status word the provider's views show is kept beside the
+    # normalised status (SAYMON's are "finished" / "not finished", never "completed"), and
+    # samples taken after an operation's end (a `get` long after it) are dropped.
+    2: (
+        "ALTER TABLE operations ADD COLUMN word TEXT",
+        """UPDATE operations SET word = CASE
+               WHEN status IS NULL THEN NULL
+               WHEN provider = 'saymon' THEN
+                   CASE WHEN status IN ('completed', 'failed') THEN 'finished' ELSE 'not finished' END
+               ELSE status END""",
+        """CREATE TEMP TABLE keeper AS
+               SELECT o.key AS key, (
+                   SELECT k.key FROM operations k
+                   WHERE k.provider = o.provider AND k.host = o.host AND k.id = o.id
+                   ORDER BY k.last_seen DESC, k.key DESC LIMIT 1
+               ) AS keep FROM operations o""",
+        "UPDATE samples SET op = (SELECT keep FROM keeper WHERE keeper.key = samples.op)",
+        "DELETE FROM samples WHERE rowid NOT IN (SELECT min(rowid) FROM samples GROUP BY op, t)",
+        *(
+            f"""UPDATE operations SET {column} = coalesce({column}, (
+                   SELECT o.{column} FROM operations o
+                   WHERE o.provider = operations.provider AND o.host = operations.host AND o.id = operations.id
+                       AND o.{column} IS NOT NULL
+                   ORDER BY o.last_seen DESC, o.key DESC LIMIT 1))"""
+            for column in (
+                "name",
+                "status",
+                "word",
+                "processed_rows",
+                "estimated_total_rows",
+                "success_count",
+                "error_count",
+                "started_at",
+            )
+        ),
+        """UPDATE operations SET first_seen = (
+               SELECT min(o.first_seen) FROM operations o
+               WHERE o.provider = operations.provider AND o.host = operations.host AND o.id = operations.id)""",
+        "DELETE FROM operations WHERE key NOT IN (SELECT keep FROM keeper)",
+        "DROP TABLE keeper",
+        "CREATE UNIQUE INDEX operations_identity ON operations (provider, host, id)",
+        """DELETE FROM samples WHERE t > (
+               SELECT o.ended_at FROM operations o WHERE o.key = samples.op AND o.ended_at IS NOT NULL)""",
+    ),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
+FINISHED = ("completed", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +115,7 @@ class Seen:
     provider: str
     host: str
     id: str
-    status: str | None = None
+    status: str | None = None  # normalised: queued, processing, completed or failed
     name: str | None = None
     processed_rows: int | None = None
     estimated_total_rows: int | None = None
@@ -76,6 +123,7 @@ class Seen:
     error_count: int | None = None
     started_at: float | None = None
     ended_at: float | None = None  # the operation's own end time, when the API says it
+    word: str | None = None  # the status as the provider's views show it (models.status_word)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +144,24 @@ class Entry:
     first_seen: float
     last_seen: float
     ended_at: float | None
+    word: str | None = None
 
     @property
     def finished(self) -> bool:
-        return self.status in ("completed", "failed")
+        return self.status in FINISHED
+
+    @property
+    def status_word(self) -> str | None:
+        """The status as `get` and `status` show it for this provider (SAYMON: finished or not)."""
+        if self.status is None:
+            return None
+        from bulkop.models import status_word
+
+        return self.word or status_word(self.provider, self.status)
+
+    @property
+    def counts_known(self) -> bool:
+        return self.processed_rows is not None
 
     @property
     def ref(self) -> str:
@@ -119,7 +181,8 @@ class Entry:
             "provider": self.provider,
             "host": self.host,
             "name": self.name,
-            "status": self.status,
+            "status": self.status_word,
+            "finished": self.finished,
             "processed_rows": self.processed_rows,
             "estimated_total_rows": self.estimated_total_rows,
             "success_count": self.success_count,
@@ -184,6 +247,7 @@ def seen_op(op: Any, *, profile: str | None, host: str) -> Seen:
         host=host,
         id=_text(str(op.id)) or "",
         status=op.status.value,
+        word=op.status_word,
         name=_text(op.name),
         processed_rows=_count(op.processed_rows),
         estimated_total_rows=_count(op.estimated_total_rows),
@@ -212,13 +276,17 @@ def seen_json(data: Mapping[str, Any], *, profile: str | None, provider: str, ho
                     return parsed.timestamp()
         return None
 
+    from bulkop.models import status_word
+
     status = data.get("status")
+    status = status if status in ("queued", "processing", "completed", "failed") else None
     return Seen(
         profile=profile,
         provider=provider,
         host=host,
         id=op_id,
-        status=status if status in ("queued", "processing", "completed", "failed") else None,
+        status=status,
+        word=None if status is None else status_word(provider, status),
         name=_text(data.get("name")),
         processed_rows=count("processed_rows"),
         estimated_total_rows=count("estimated_total_rows"),
@@ -353,9 +421,16 @@ class Journal:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for s in batch:
-                    rowid = self._upsert(conn, s, now)
-                    if samples and s.processed_rows is not None and rowid is not None:
-                        self._sample(conn, rowid, now, s.processed_rows)
+                    row = self._upsert(conn, s, now)
+                    if samples and s.processed_rows is not None and row is not None:
+                        # Samples are the running interval only: while processing, then one at
+                        # the end; never while queued (they would drag a seeded rate towards 0)
+                        # nor after the end (a later `get` would flatten the average).
+                        rowid, ended = row
+                        if s.status == "processing":
+                            self._sample(conn, rowid, now, s.processed_rows)
+                        elif s.status in FINISHED and ended is not None:
+                            self._sample(conn, rowid, min(now, ended), s.processed_rows)
                 if not self._pruned:  # once per process: its samples go with it (ON DELETE CASCADE)
                     conn.execute("DELETE FROM operations WHERE last_seen < ?", (now - self.days * 86400.0,))
                 conn.execute("COMMIT")
@@ -366,16 +441,21 @@ class Journal:
 
         self._guard(write, None)
 
-    def _upsert(self, conn: Any, s: Seen, now: float) -> int | None:
-        finished = s.status in ("completed", "failed")
+    def _upsert(self, conn: Any, s: Seen, now: float) -> tuple[int, float | None] | None:
+        """Insert or update the one entry of this operation (provider, host, id): the profile is
+        how it was last reached, so seeing it through another profile moves it there."""
+        finished = s.status in FINISHED
         ended = (s.ended_at if s.ended_at is not None else now) if finished else None
         row = conn.execute(
             """INSERT INTO operations (profile, provider, host, id, name, status, processed_rows,
-                   estimated_total_rows, success_count, error_count, started_at, first_seen, last_seen, ended_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT (profile, provider, host, id) DO UPDATE SET
+                   estimated_total_rows, success_count, error_count, started_at, first_seen, last_seen, ended_at,
+                   word)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (provider, host, id) DO UPDATE SET
+                   profile = excluded.profile,
                    name = coalesce(excluded.name, name),
                    status = coalesce(excluded.status, status),
+                   word = CASE WHEN excluded.status IS NULL THEN word ELSE excluded.word END,
                    processed_rows = coalesce(excluded.processed_rows, processed_rows),
                    estimated_total_rows = coalesce(excluded.estimated_total_rows, estimated_total_rows),
                    success_count = coalesce(excluded.success_count, success_count),
@@ -384,7 +464,7 @@ class Journal:
                    last_seen = max(last_seen, excluded.last_seen),
                    ended_at = CASE WHEN excluded.status IS NULL THEN ended_at
                                    ELSE coalesce(ended_at, excluded.ended_at) END
-               RETURNING key""",
+               RETURNING key, ended_at""",
             (
                 s.profile or "",
                 s.provider,
@@ -400,9 +480,10 @@ class Journal:
                 now,
                 now,
                 _finite(ended),
+                None if s.status is None else _text(s.word),
             ),
         ).fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None else (int(row[0]), None if row[1] is None else float(row[1]))
 
     def _sample(self, conn: Any, op: int, t: float, processed: int) -> None:
         last = conn.execute("SELECT t, processed FROM samples WHERE op = ? ORDER BY t DESC LIMIT 1", (op,)).fetchone()
@@ -438,8 +519,18 @@ class Journal:
             where.append("last_seen >= ?")
             args.append(since)
         if statuses:
-            where.append(f"status IN ({', '.join('?' * len(statuses))})")
-            args += list(statuses)
+            # Each word as the views show it; "finished" and "not finished" are every finished
+            # (or unfinished) operation, whichever provider and word.
+            either: list[str] = []
+            for word in dict.fromkeys(statuses):
+                if word == "finished":
+                    either.append("status IN ('completed', 'failed')")
+                elif word == "not finished":
+                    either.append("status IN ('queued', 'processing')")
+                else:
+                    either.append("word = ?")
+                    args.append(word)
+            where.append(f"({' OR '.join(either)})")
         if profile is not None:
             where.append("profile = ?")
             args.append(profile)
@@ -453,6 +544,15 @@ class Journal:
         result: list[Entry] = self._guard(read, [])
         return result
 
+    def profiles(self) -> set[str]:
+        """Every profile an operation in the journal was last reached through."""
+
+        def read(conn: Any) -> set[str]:
+            return {str(p) for (p,) in conn.execute("SELECT DISTINCT profile FROM operations WHERE profile != ''")}
+
+        result: set[str] = self._guard(read, set())
+        return result
+
     def samples(self, entry: Entry | Seen) -> list[tuple[float, int]]:
         """The (time, processed rows) series of one operation, oldest first."""
 
@@ -461,8 +561,8 @@ class Journal:
                 (float(t), int(p))
                 for t, p in conn.execute(
                     """SELECT s.t, s.processed FROM samples s JOIN operations o ON o.key = s.op
-                       WHERE o.profile = ? AND o.provider = ? AND o.host = ? AND o.id = ? ORDER BY s.t""",
-                    (entry.profile or "", entry.provider, entry.host, entry.id),
+                       WHERE o.provider = ? AND o.host = ? AND o.id = ? ORDER BY s.t""",
+                    (entry.provider, entry.host, entry.id),
                 )
             ]
 
@@ -472,7 +572,7 @@ class Journal:
 
 _COLUMNS = (
     "id, profile, provider, host, name, status, processed_rows, estimated_total_rows, success_count, "
-    "error_count, started_at, first_seen, last_seen, ended_at"
+    "error_count, started_at, first_seen, last_seen, ended_at, word"
 )
 
 
@@ -532,11 +632,55 @@ def journal_path(env: Mapping[str, str]) -> Path:
 # --------------------------------------------------------------------------- watch
 
 
+def seed_samples(samples: Sequence[tuple[float, int]], window: float) -> list[tuple[float, int]]:
+    """The samples a re-attached watch may seed its rate from: those of the running phase (a
+    leading run without progress, such as an older journal's queued samples, keeps only its
+    last; with no progress at all, none), within `window` seconds before the last one."""
+    run = list(samples)
+    first = 0
+    while first + 1 < len(run) and run[first + 1][1] == run[0][1]:
+        first += 1
+    run = run[first:]
+    if len(run) < 2:
+        return []
+    last = run[-1][0]
+    recent = [s for s in run if s[0] >= last - window]
+    if len(recent) < 2:  # keep one sample at or before the window's start, as the estimator does
+        recent = [run[-2], run[-1]]
+    elif recent[0][0] > last - window and len(recent) < len(run):
+        recent.insert(0, run[len(run) - len(recent) - 1])
+    return recent
+
+
 def seed_rate(rate: Any, samples: Sequence[tuple[float, int]], *, mono_now: float, wall_now: float) -> None:
     """Seed a progress.RateEstimator from journal samples (wall times) on the watch's clock, so
     a re-attached watch knows its rate and ETA at the first poll."""
-    for t, processed in samples:
+    for t, processed in seed_samples(samples, getattr(rate, "window", 15.0)):
         rate.observe(mono_now - (wall_now - t), processed)
+
+
+def running_series(
+    samples: Sequence[tuple[float, int]],
+    *,
+    started_at: float | None,
+    ended_at: float | None,
+    final_rows: int | None,
+) -> tuple[list[tuple[float, int]], int]:
+    """The (time, rows) series of an operation's own running interval, for its throughput: from
+    its start (the server's started_at, at 0 rows) to its end (ended_at, at its final count),
+    each known from the server; else the sampled span. Returns the series and how many of its
+    points are journal samples."""
+    inside = [
+        (t, p)
+        for t, p in samples
+        if (started_at is None or t >= started_at) and (ended_at is None or t <= ended_at)
+    ]
+    n = len(inside)
+    if started_at is not None and (not inside or inside[0][0] > started_at):
+        inside.insert(0, (started_at, 0))
+    if ended_at is not None and final_rows is not None and (not inside or inside[-1][0] < ended_at):
+        inside.append((ended_at, final_rows))
+    return inside, n
 
 
 class JournalView:

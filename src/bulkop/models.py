@@ -23,6 +23,14 @@ class Status(str, enum.Enum):
         return self in (Status.COMPLETED, Status.FAILED)
 
 
+def status_word(provider: str, status: str) -> str:
+    """The word every view, JSON and the journal show for `status` as `provider` reports it:
+    SAYMON's operations are "finished" or "not finished" (BulkOperation.status_word)."""
+    if provider == "saymon":
+        return "finished" if status in ("completed", "failed") else "not finished"
+    return status
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorItem:
     id: str
@@ -87,9 +95,7 @@ class BulkOperation:
         has started. Its operations are "finished" or "not finished", in every command and
         output, never "completed" or "processing" (which would claim what SAYMON did not say).
         """
-        if self.provider == "saymon":
-            return "finished" if self.finished else "not finished"
-        return self.status.value
+        return status_word(self.provider, self.status.value)
 
     def to_json(self) -> dict[str, Any]:
         """What `-o json` prints: the object exactly as the API sent it."""

@@ -33,6 +33,8 @@ def run(opts: Options, ctx: Context) -> int:
     now = ctx.wall().timestamp()
     since = None if opts.since is None else now - opts.since
     profile = opts.profile or ctx.profile
+    if profile is not None:
+        check_profile(profile, journal, ctx)
     codes: list[int] = []
     if opts.refresh:
         stale = journal.entries(since=since, statuses=UNFINISHED, profile=profile)
@@ -45,20 +47,43 @@ def run(opts: Options, ctx: Context) -> int:
     elif output == "jsonl":
         for e in entries:
             out.write(dumps(e.to_json()) + "\n")
-    elif output == "text":
+    elif entries and output == "text":
         from bulkop.render.journal import entries_text
 
-        if entries:
-            out.write(entries_text(entries, now) + "\n")
-    else:
+        out.write(entries_text(entries, now) + "\n")
+    elif entries:
         from bulkop.render.journal import entries_table
 
-        if entries:
-            ctx.console(out).print(entries_table(entries, ctx.wall()))
-        else:
-            ctx.stderr.write("bulkop: no operations in the journal" + (" (try --since)\n" if since else "\n"))
+        console = ctx.console(out)
+        console.print(entries_table(entries, ctx.wall(), width=console.width))
+    if not entries and output in ("table", "text"):
+        ctx.stderr.write(f"bulkop: {_nothing(opts, profile, since)}\n")
     out.flush()
     return most_severe(codes)
+
+
+def _nothing(opts: Options, profile: str | None, since: float | None) -> str:
+    """Why the list is empty, on stderr (stdout stays empty for scripts)."""
+    what = "no operations"
+    if opts.statuses:
+        what += " " + " or ".join(repr(s) for s in opts.statuses)
+    what += f" seen through profile {profile!r}" if profile is not None else " in the journal"
+    return what + (" (try --since all)" if since is not None else "")
+
+
+def check_profile(profile: str, journal: Journal, ctx: Context) -> None:
+    """`--profile NAME` must name a profile of the config or one the journal has seen: a typo is
+    a usage error with a did-you-mean, not an empty list."""
+    from bulkop.settings import known_profiles
+
+    configured = set(ctx.config().profiles)
+    if profile in configured or not journal.enabled:
+        return
+    seen = journal.profiles()
+    if profile in seen:
+        return
+    names = {name: None for name in sorted(configured | seen)}
+    raise UsageError(f"unknown profile {profile!r} ({known_profiles(profile, names)})", hint="bulkop config list")
 
 
 def _refresh(entries: list[Entry], flags: dict[str, Any], ctx: Context) -> list[int]:
@@ -148,7 +173,7 @@ def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> 
         if target is None:
             continue
         where[tr.key] = (target.settings.provider, host_of(target.settings.base_url))
-        if journal.enabled:
+        if journal.enabled:  # seed_rate keeps only the recent samples of the running phase
             key = Seen(target.profile, target.settings.provider, where[tr.key][1], target.id)
             seed_rate(tr.rate, journal.samples(key), mono_now=mono, wall_now=wall)
     return JournalView(journal, where, lambda: ctx.wall().timestamp())
@@ -188,14 +213,22 @@ def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
 
 
 def show_history(ctx: Context, target: Any, op: BulkOperation) -> None:
-    """`get` in a terminal: throughput over time from the journal's samples, with the average."""
-    from bulkop.journal import Seen
+    """`get` in a terminal: throughput over the operation's own running interval (its start
+    and end as the server says them, else the sampled span) from the journal's samples."""
+    from bulkop.journal import Seen, running_series
     from bulkop.render.journal import throughput_view
 
     journal = ctx.journal()
-    if not journal.enabled:
+    if not journal.enabled or not ctx.isatty(ctx.stdout):
         return
     key = Seen(target.profile, target.settings.provider, host_of(target.settings.base_url), target.id)
-    view = throughput_view(journal.samples(key))
+    end = op.completed_at or op.failed_at
+    series, n = running_series(
+        journal.samples(key),
+        started_at=None if op.started_at is None else op.started_at.timestamp(),
+        ended_at=None if end is None else end.timestamp(),
+        final_rows=op.processed_rows,
+    )
+    view = throughput_view(series, samples=n)
     if view is not None:
         ctx.console(ctx.stdout).print(view)
