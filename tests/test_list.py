@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from bulkop.journal import running_series, seed_samples
 from bulkop.render.journal import sparkline, throughput, throughput_view
-from conftest import KNOCK_TOKEN, ManualClock, Scenario, knock_env_for, run_cli
+from conftest import KNOCK_TOKEN, ManualClock, Scenario, knock_env_for, run_cli, saymon_env_for
 
 EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 FIELDS = {"id", "profile", "provider", "name", "status", "first_seen", "last_seen"}
@@ -274,7 +275,7 @@ def test_get_in_a_terminal_shows_throughput_over_time(frozen, env, clock):
     op = frozen.add(steady(total_rows=10_000))
     for t in (0, 10, 20, 30, 40):
         clock.t = t
-        r = cli(clock, ["get", op, "-o", "table"], env)
+        r = tty_cli(clock, ["get", op, "-o", "table"], env)
         assert r.code == 0
     line = next(line for line in r.stdout.splitlines() if line.startswith("Throughput"))
     assert "avg 10.0 rows/s over 40s (5 samples)" in line
@@ -342,3 +343,265 @@ def test_reattach_after_sigterm_knows_the_rate_at_the_first_poll(make_sim):
     assert again.returncode == 124, again.stderr
     first = next(line for line in again.stderr.splitlines() if "processing" in line)
     assert "rows/s" in first and "eta" in first, again.stderr
+
+
+# --------------------------------------------------------------------------- issue 16 follow-ups
+
+
+def saymon(frozen) -> dict[str, str]:
+    return saymon_env_for(frozen)
+
+
+def test_saymon_operations_are_finished_or_not_in_every_list_output(frozen, clock):
+    env = saymon(frozen)
+    fin = frozen.add(done(provider="saymon", id="4da5e709d4713d60c8a70639"))
+    run = frozen.add(steady(provider="saymon", id="5da5e709d4713d60c8a7063a"))
+    for op in (fin, run):
+        assert cli(clock, ["get", op, "-o", "json"], env).code in (0, 3)
+    statuses = {op: json.loads(cli(clock, ["status", op, "-o", "json"], env).stdout)["status"] for op in (fin, run)}
+    assert statuses == {fin: "finished", run: "not finished"}
+    entries = {e["id"]: e for e in listed(clock, env)}
+    assert {op: entries[op]["status"] for op in (fin, run)} == statuses
+    assert entries[fin]["finished"] is True and entries[run]["finished"] is False
+    jsonl = [json.loads(line) for line in cli(clock, ["list", "-o", "jsonl"], env).stdout.splitlines()]
+    assert {e["id"]: e["status"] for e in jsonl} == statuses
+    text = cli(clock, ["list"], env).stdout
+    rows = {line.split("\t")[0]: line.split("\t")[4] for line in text.splitlines()[1:]}
+    assert rows == statuses
+    for columns in ("40", "80", "120"):
+        table = cli(clock, ["list", "-o", "table"], {**env, "COLUMNS": columns}).stdout
+        assert "completed" not in table and "100%" not in table and "processing" not in table, table
+        assert "not finished" in table and "finished" in table, table
+
+
+@pytest.mark.parametrize(
+    ("words", "expect"),
+    [
+        (["finished"], {"saymon_fin", "knock_fin"}),
+        (["FINISHED"], {"saymon_fin", "knock_fin"}),
+        (["not finished"], {"saymon_run", "knock_run"}),
+        (["not-finished"], {"saymon_run", "knock_run"}),
+        (["unfinished"], {"saymon_run", "knock_run"}),
+        (["completed"], {"knock_fin"}),
+        (["processing"], {"knock_run"}),
+        (["processing", "finished"], {"knock_run", "saymon_fin", "knock_fin"}),
+    ],
+)
+def test_status_filter_takes_the_words_the_views_show(frozen, clock, words, expect):
+    ops = {
+        "saymon_fin": frozen.add(done(provider="saymon", id="4da5e709d4713d60c8a70639")),
+        "saymon_run": frozen.add(steady(provider="saymon", id="5da5e709d4713d60c8a7063a")),
+        "knock_fin": frozen.add(done()),
+        "knock_run": frozen.add(steady()),
+    }
+    for name, op in ops.items():
+        env = saymon(frozen) if name.startswith("saymon") else knock_env_for(frozen)
+        assert cli(clock, ["get", op, "-o", "json"], env).code == 0
+    args = [a for w in words for a in ("--status", w)]
+    found = {e["id"] for e in listed(clock, {}, *args)}
+    assert found == {ops[name] for name in expect}
+
+
+@pytest.mark.parametrize("word", ["complete", "done", "running"])
+def test_an_unknown_status_says_which_words_are_valid(env, clock, word):
+    r = cli(clock, ["list", "--status", word], env)
+    assert r.code == 2 and r.stdout == ""
+    assert "finished" in r.stderr and "not finished" in r.stderr and "queued" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_throughput_average_is_over_the_operations_own_running_interval(frozen, env, clock):
+    # 1000 rows in 100 s after 20 s queued; `get` before, during and long after.
+    op = frozen.add(Scenario(queued_seconds=20, total_rows=1000, rows_per_second=10))
+    for t in (0, 10, 40, 60, 90, 200, 300, 400):
+        clock.t = t
+        assert cli(clock, ["get", op, "-o", "json"], env).code == 0
+    r = tty_cli(clock, ["get", op, "-o", "table"], env)
+    line = next(line for line in r.stdout.splitlines() if line.startswith("Throughput"))
+    assert "avg 10.0 rows/s over 1m 40s" in line, line
+    assert "(4 samples)" in line, line  # t=40, 60, 90 and the end; none queued, none after
+
+
+def test_the_throughput_of_a_running_operation_is_over_its_running_time(frozen, env, clock):
+    op = frozen.add(Scenario(queued_seconds=30, total_rows=10_000, rows_per_second=10))
+    for t in (0, 10, 20, 50, 70):
+        clock.t = t
+        assert cli(clock, ["get", op, "-o", "json"], env).code == 0
+    r = tty_cli(clock, ["get", op, "-o", "table"], env)
+    line = next(line for line in r.stdout.splitlines() if line.startswith("Throughput"))
+    assert "avg 10.0 rows/s over 40s" in line, line
+
+
+@pytest.mark.parametrize("args", [["-o", "table"], ["-o", "text"], []])
+def test_the_sparkline_is_drawn_only_in_a_terminal(frozen, env, clock, args):
+    op = frozen.add(steady(total_rows=10_000))
+    for t in (0, 10, 20):
+        clock.t = t
+        assert cli(clock, ["get", op, "-o", "json"], env).code == 0
+    assert "Throughput" not in cli(clock, ["get", op, *args], env).stdout
+
+
+def _two_ways(frozen, clock, name: str = "demo") -> tuple[dict[str, str], dict[str, str]]:
+    """An environment without a profile, and one whose default profile reaches the same API."""
+    config = Path(os.environ["BULKOP_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        f'default_profile = "{name}"\n'
+        f'[profiles.{name}]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n'
+    )
+    return {"BULKOP_PROFILE": "", **knock_env_for(frozen)}, {"K": KNOCK_TOKEN}
+
+
+def test_one_operation_is_one_entry_whichever_way_it_was_reached(frozen, clock):
+    op = frozen.add(steady(total_rows=100))
+    plain = {**knock_env_for(frozen)}
+    assert cli(clock, ["get", op, "-o", "json"], plain).code == 0
+    config = Path(os.environ["BULKOP_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[profiles.demo]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n')
+    clock.t = 200
+    assert cli(clock, ["get", f"demo:{op}", "-o", "json"], {"K": KNOCK_TOKEN}).code == 0
+    (entry,) = listed(clock, {})
+    assert (entry["profile"], entry["status"], entry["first_seen"]) == ("demo", "completed", "2026-11-22T12:00:00Z")
+    r = cli(clock, ["watch", "--unfinished"], {"K": KNOCK_TOKEN})
+    assert r.code == 0 and "no unfinished operations" in r.stderr
+
+
+def test_watch_unfinished_and_refresh_update_the_one_entry(frozen, clock):
+    op = frozen.add(steady(total_rows=50))
+    assert cli(clock, ["get", op, "-o", "json"], knock_env_for(frozen)).code == 0
+    config = Path(os.environ["BULKOP_CONFIG"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[profiles.demo]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n')
+    r = cli(clock, ["watch", f"demo:{op}", "-o", "json"], {"K": KNOCK_TOKEN})
+    assert r.code == 0, r.stderr
+    assert [(e["profile"], e["status"]) for e in listed(clock, {})] == [("demo", "completed")]
+    other = frozen.add(steady(total_rows=50))
+    assert cli(clock, ["get", other, "-o", "json"], knock_env_for(frozen)).code == 0
+    clock.t += 100
+    entries = listed(clock, knock_env_for(frozen), "--refresh")
+    assert sorted(e["status"] for e in entries) == ["completed", "completed"] and len(entries) == 2
+
+
+def test_list_profile_that_is_unknown_is_a_usage_error_with_a_guess(frozen, clock):
+    _two_ways(frozen, clock, "prod")
+    for args in (["list", "--profile", "prd"], ["list", "-p", "prd"], ["-p", "prd", "list"]):
+        r = cli(clock, args, {"K": KNOCK_TOKEN})
+        assert r.code == 2 and r.stdout == "", (args, r.stderr)
+        assert "prd" in r.stderr and "did you mean 'prod'" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("output", ["text", "table"])
+def test_list_profile_without_entries_says_so_on_stderr(frozen, clock, output):
+    _two_ways(frozen, clock, "prod")
+    r = cli(clock, ["list", "--profile", "prod", "-o", output], {"K": KNOCK_TOKEN})
+    assert (r.code, r.stdout) == (0, "")
+    assert "no operations seen through profile 'prod'" in r.stderr
+    r = cli(clock, ["list", "--profile", "prod", "-o", "json"], {"K": KNOCK_TOKEN})
+    assert (r.code, r.stdout, r.stderr) == (0, "[]\n", "")
+
+
+def test_a_profile_only_the_journal_remembers_still_lists(frozen, clock):
+    _two_ways(frozen, clock, "old")
+    op = frozen.add(done())
+    assert cli(clock, ["get", f"old:{op}", "-o", "json"], {"K": KNOCK_TOKEN}).code == 0
+    Path(os.environ["BULKOP_CONFIG"]).write_text("")
+    assert [e["id"] for e in listed(clock, {}, "--profile", "old")] == [op]
+
+
+def test_limit_zero_is_documented_as_no_limit():
+    from conftest import run_process
+
+    r = run_process(["list", "--help"], {"COLUMNS": "200"})
+    assert "0 means no limit" in " ".join(r.stdout.replace("│", " ").split())
+
+
+def test_a_reattached_watch_seeds_only_from_samples_taken_while_processing(frozen, env, clock):
+    # Seen three times while queued, then re-attached 40 s into processing at 10 rows/s.
+    op = frozen.add(Scenario(queued_seconds=60, total_rows=100_000, rows_per_second=10))
+    for t in (0, 20, 40):
+        clock.t = t
+        assert cli(clock, ["get", op, "-o", "json"], env).code == 0
+    clock.t = 100
+    r = cli(clock, ["watch", op, "--display", "lines", "--timeout", "0.5s"], env)
+    first = next(line for line in r.stderr.splitlines() if "processing" in line)
+    # From the queued samples: 400 rows over 60 s = 6.7 rows/s, an ETA hours too long.
+    assert "6.7 rows/s" not in first and "rows/s" not in first, r.stderr
+    # Processing samples do seed it, at the real rate.
+    for t in (110, 120):
+        clock.t = t
+        assert cli(clock, ["get", op, "-o", "json"], env).code == 0
+    clock.t = 130
+    r = cli(clock, ["watch", op, "--display", "lines", "--timeout", "0.5s"], env)
+    first = next(line for line in r.stderr.splitlines() if "processing" in line)
+    assert "10.0 rows/s" in first, r.stderr
+
+
+def test_seed_samples_keep_the_recent_running_phase():
+    assert seed_samples([(0, 0), (20, 0), (40, 0)], 15) == []
+    assert seed_samples([(0, 0), (20, 0), (40, 100), (50, 200)], 15) == [(20, 0), (40, 100), (50, 200)]
+    assert seed_samples([(0, 0), (100, 1000), (110, 1100), (120, 1200)], 15) == [(100, 1000), (110, 1100), (120, 1200)]
+    assert seed_samples([(0, 5), (300, 900)], 15) == [(0, 5), (300, 900)]
+
+
+def test_running_series_clips_to_the_interval_and_adds_its_ends():
+    samples = [(0, 0), (30, 100), (50, 300), (200, 1000), (400, 1000)]
+    series, n = running_series(samples, started_at=20, ended_at=120, final_rows=1000)
+    assert series == [(20, 0), (30, 100), (50, 300), (120, 1000)] and n == 2
+    series, n = running_series(samples, started_at=None, ended_at=None, final_rows=None)
+    assert series == samples and n == 5
+
+
+# --------------------------------------------------------------------------- list table widths
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 120])
+def test_list_table_screen(frozen, clock, screen, columns):
+    _two_ways(frozen, clock, "demo")
+    ops = [
+        frozen.add(Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=0, duration=100)),
+        frozen.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=0, duration=300)),
+        frozen.add(Scenario(name="a very long operation name indeed", queued_seconds=600)),
+    ]
+    saymon_op = frozen.add(done(provider="saymon", id="4da5e709d4713d60c8a70639"))
+    clock.t = 150
+    for op in ops:
+        assert cli(clock, ["get", f"demo:{op}", "-o", "json"], {"K": KNOCK_TOKEN}).code == 0
+    assert cli(clock, ["get", saymon_op, "-o", "json"], saymon(frozen)).code == 0
+    clock.t = 250
+    r = cli(clock, ["list", "-o", "table"], {"K": KNOCK_TOKEN, "COLUMNS": str(columns), "NO_COLOR": "1"})
+    assert (r.code, r.stderr) == (0, "")
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    words = r.stdout.split()
+    for whole in ("Status", "processing", "completed", "queued", "finished", *(["50%"] if columns >= 60 else [])):
+        assert whole in words, (whole, r.stdout)
+    header = lines[0]
+    assert "…" not in header
+    id_at = header.index("ID")
+    for line in lines[1:]:
+        # Only the name (the first column) may be cut; below 80 columns the id may be short.
+        cut = [i for i, ch in enumerate(line) if ch == "…" and i >= id_at]
+        assert all(columns < 80 and line[id_at:].split()[0].endswith("…") for _ in cut), line
+        assert len(cut) <= 1, line
+    if columns >= 80:
+        assert all(f"demo:{op}" in r.stdout for op in ops), r.stdout
+    assert r.stdout == screen
+
+
+def tty_cli(clock: ManualClock, args: list[str], env: dict[str, str]):
+    """The real CLI in-process with a terminal as stdout."""
+    import io
+
+    from bulkop.cli import run
+    from bulkop.context import Context
+    from conftest import Result
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out, err = Tty(), io.StringIO()
+    ctx = Context(stdout=out, stderr=err, stdin=io.StringIO(""), env={**os.environ, **env, "NO_COLOR": "1"}, **at(clock))
+    code = run(args, ctx)
+    return Result(code, out.getvalue(), err.getvalue())

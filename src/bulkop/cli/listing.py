@@ -28,11 +28,30 @@ class ListOutput(str, Enum):
     jsonl = "jsonl"
 
 
-class StatusFilter(str, Enum):
-    queued = "queued"
-    processing = "processing"
-    completed = "completed"
-    failed = "failed"
+# The status words `get` and `status` show: Knock's states, and SAYMON's "finished" / "not
+# finished" (which, as filters, also match every finished or unfinished operation).
+STATUS_WORDS = ("queued", "processing", "completed", "failed", "finished", "not finished")
+
+
+def parse_statuses(values: list[str]) -> list[str]:
+    """`--status` values as status words (any case; `not-finished` and `unfinished` too)."""
+    import difflib
+
+    from bulkop.errors import UsageError
+
+    words = []
+    for raw in values:
+        word = " ".join(raw.strip().lower().replace("-", " ").replace("_", " ").split())
+        word = {"unfinished": "not finished"}.get(word, word)
+        if word not in STATUS_WORDS:
+            close = difflib.get_close_matches(word, STATUS_WORDS, n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(
+                f"--status {raw!r} is not a status (valid: {', '.join(STATUS_WORDS)}){guess}",
+                hint='e.g. --status failed, --status "not finished"',
+            )
+        words.append(word)
+    return words
 
 
 def register(app: typer.Typer) -> None:
@@ -40,18 +59,23 @@ def register(app: typer.Typer) -> None:
     def list_(
         ctx: typer.Context,
         status: Annotated[
-            list[StatusFilter] | None,
+            list[str] | None,
             typer.Option(
                 "--status",
                 "-s",
-                help="Only operations last seen in this state (repeatable).",
-                case_sensitive=False,
+                help=(
+                    "Only operations last seen in this state (repeatable): queued, processing, completed, "
+                    'failed, or finished / "not finished" (any provider; SAYMON says only these).'
+                ),
+                metavar="STATUS",
                 show_default=False,
             ),
         ] = None,
         profile: Annotated[
             str | None,
-            typer.Option("--profile", "-p", help="Only operations seen through this profile.", show_default=False),
+            typer.Option(
+                "--profile", "-p", help="Only operations last reached through this profile.", show_default=False
+            ),
         ] = None,
         since: Annotated[
             str,
@@ -60,7 +84,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "7d",
         limit: Annotated[
-            int, typer.Option("--limit", "-n", help="At most this many (0: no limit).", min=0, metavar="N")
+            int,
+            typer.Option("--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"),
         ] = 50,
         output: Annotated[
             ListOutput | None,
@@ -86,7 +111,7 @@ def register(app: typer.Typer) -> None:
         c = _apply_common(ctx, None, color, debug)
         c.json_errors = output in (ListOutput.json, ListOutput.jsonl)
         opts = cmd.Options(
-            statuses=[s.value for s in status or []],
+            statuses=parse_statuses(status or []),
             profile=profile,
             since=parse_since(since),
             limit=limit or None,
