@@ -565,3 +565,77 @@ def test_samples_are_bounded_and_keep_their_whole_span(tmp_path):
     assert 20 <= len(samples) <= 40
     assert samples[0] == (1000.0, 0) and samples[-1] == (1999.0, 999)
     assert [t for t, _ in samples] == sorted(t for t, _ in samples)
+
+
+def _v1(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    return conn
+
+
+def test_migrating_a_v1_journal_merges_duplicates_of_one_operation(tmp_path):
+    path = tmp_path / "j.sqlite3"
+    conn = _v1(path)
+    insert = (
+        "INSERT INTO operations (profile, provider, host, id, name, status, processed_rows, started_at, "
+        "first_seen, last_seen, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    # Seen through env variables (no profile) while processing, later through `demo`: done.
+    conn.execute(insert, ("", "knock", "h", "a", "users.identify", "processing", 10, 100.0, 100.0, 110.0, None))
+    conn.execute(insert, ("demo", "knock", "h", "a", None, "completed", 50, None, 300.0, 400.0, 119.0))
+    # The same id on another host, or another provider, is another operation.
+    conn.execute(insert, ("", "knock", "other", "a", None, "processing", 1, None, 100.0, 100.0, None))
+    conn.execute(insert, ("", "saymon", "h", "s", None, "completed", None, None, 100.0, 100.0, 100.0))
+    conn.execute(insert, ("prod", "saymon", "h", "s", None, "processing", None, None, 50.0, 90.0, None))
+    (a_env,) = conn.execute("SELECT key FROM operations WHERE profile = '' AND host = 'h' AND id = 'a'").fetchone()
+    (a_demo,) = conn.execute("SELECT key FROM operations WHERE profile = 'demo'").fetchone()
+    conn.executemany(
+        "INSERT INTO samples (op, t, processed) VALUES (?, ?, ?)",
+        [(a_env, 105.0, 10), (a_env, 110.0, 20), (a_demo, 110.0, 20), (a_demo, 119.0, 50), (a_demo, 400.0, 50)],
+    )
+    conn.commit()
+    conn.close()
+    j = Journal(path)
+    entries = {(e.provider, e.host, e.id): e for e in j.entries()}
+    assert len(entries) == 3
+    a = entries[("knock", "h", "a")]
+    assert (a.profile, a.status, a.status_word, a.name, a.processed_rows) == (
+        "demo",
+        "completed",
+        "completed",
+        "users.identify",
+        50,
+    )
+    assert (a.first_seen, a.last_seen, a.started_at, a.ended_at) == (100.0, 400.0, 100.0, 119.0)
+    # One series; the duplicate sample at 110 once; the one after the end (a later `get`) gone.
+    assert j.samples(a) == [(105.0, 10), (110.0, 20), (119.0, 50)]
+    s = entries[("saymon", "h", "s")]
+    assert (s.profile, s.status_word, s.first_seen) == (None, "finished", 50.0)
+    assert entries[("knock", "other", "a")].status == "processing"
+    # From now on the one entry is updated, through whichever profile.
+    j.record([Seen("prod", "knock", "other", "a", "completed", word="completed", processed_rows=9)], 500.0)
+    assert [e.profile for e in j.entries() if e.host == "other"] == ["prod"]
+    assert len(j.entries()) == 3
+    j.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
+
+
+def test_samples_are_taken_only_while_running_and_once_at_the_end(tmp_path):
+    j = Journal(tmp_path / "j.sqlite3")
+    key = Seen(None, "knock", "h", "a")
+    for t, status, rows_ in ((0, "queued", 0), (10, "queued", 0), (20, "processing", 0), (30, "processing", 100)):
+        j.record([Seen(None, "knock", "h", "a", status, word=status, processed_rows=rows_)], float(t))
+    j.record([Seen(None, "knock", "h", "a", "completed", word="completed", processed_rows=150, ended_at=35.0)], 40.0)
+    for t in (50.0, 60.0):  # `get` long after the end
+        j.record([Seen("demo", "knock", "h", "a", "completed", word="completed", processed_rows=150)], t)
+    assert j.samples(key) == [(20.0, 0), (30.0, 100), (35.0, 150)]
+
+
+def test_a_saymon_entry_keeps_the_word_saymon_said(sim, saymon_env):
+    op = sim.add(done(provider="saymon", id="4da5e709d4713d60c8a70639"))
+    assert run_cli(["get", op, "-o", "json"], saymon_env).code == 0
+    assert rows("SELECT provider, status, word FROM operations") == [("saymon", "completed", "finished")]

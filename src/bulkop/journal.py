@@ -671,9 +671,7 @@ def running_series(
     each known from the server; else the sampled span. Returns the series and how many of its
     points are journal samples."""
     inside = [
-        (t, p)
-        for t, p in samples
-        if (started_at is None or t >= started_at) and (ended_at is None or t <= ended_at)
+        (t, p) for t, p in samples if (started_at is None or t >= started_at) and (ended_at is None or t <= ended_at)
     ]
     n = len(inside)
     if started_at is not None and (not inside or inside[0][0] > started_at):

@@ -85,7 +85,9 @@ def register(app: typer.Typer) -> None:
         ] = "7d",
         limit: Annotated[
             int,
-            typer.Option("--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"),
+            typer.Option(
+                "--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"
+            ),
         ] = 50,
         output: Annotated[
             ListOutput | None,
