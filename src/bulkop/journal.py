@@ -430,7 +430,7 @@ class Journal:
                         if s.status == "processing":
                             self._sample(conn, rowid, now, s.processed_rows)
                         elif s.status in FINISHED and ended is not None:
-                            self._sample(conn, rowid, min(now, ended), s.processed_rows)
+                            self._close(conn, rowid, min(now, ended), s.processed_rows)
                 if not self._pruned:  # once per process: its samples go with it (ON DELETE CASCADE)
                     conn.execute("DELETE FROM operations WHERE last_seen < ?", (now - self.days * 86400.0,))
                 conn.execute("COMMIT")
@@ -484,6 +484,17 @@ class Journal:
             ),
         ).fetchone()
         return None if row is None else (int(row[0]), None if row[1] is None else float(row[1]))
+
+    def _close(self, conn: Any, op: int, t: float, processed: int) -> None:
+        """The sample at the end: the final count at the end time, once. When a sample taken
+        while processing is already as late (recorded after its poll, or the server's clock),
+        the final count goes just after it."""
+        last = conn.execute("SELECT t, processed FROM samples WHERE op = ? ORDER BY t DESC LIMIT 1", (op,)).fetchone()
+        if last is not None and t <= last[0]:
+            if last[1] == processed:
+                return
+            t = last[0] + 0.001
+        self._sample(conn, op, t, processed)
 
     def _sample(self, conn: Any, op: int, t: float, processed: int) -> None:
         last = conn.execute("SELECT t, processed FROM samples WHERE op = ? ORDER BY t DESC LIMIT 1", (op,)).fetchone()
