@@ -602,8 +602,7 @@ def tty_cli(clock: ManualClock, args: list[str], env: dict[str, str]):
             return True
 
     out, err = Tty(), io.StringIO()
-    ctx = Context(
-        stdout=out, stderr=err, stdin=io.StringIO(""), env={**os.environ, **env, "NO_COLOR": "1"}, **at(clock)
-    )
+    kept = {k: os.environ[k] for k in ("BULKOP_CONFIG", "BULKOP_JOURNAL", "HOME", "PATH") if k in os.environ}
+    ctx = Context(stdout=out, stderr=err, stdin=io.StringIO(""), env={**kept, **env, "NO_COLOR": "1"}, **at(clock))
     code = run(args, ctx)
     return Result(code, out.getvalue(), err.getvalue())
