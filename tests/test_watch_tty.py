@@ -315,7 +315,8 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
     if "Rate" in header:
         assert re.search(r"\d rows/s", frame) or when == "finished", frame
     footer = [line for line in lines if line.startswith("All ")]
-    assert footer and footer[0].split("  ")[0] == "All 4 operations", frame
+    # The sums leave out the SAYMON operation (no counts): the footer says so (issue 13 #9 of the tester).
+    assert footer and footer[0].split("  ")[0] == "All 4 operations (3 with counts)", frame
     if when == "finished":
         for phrase in ("55,800/59,000 rows", "55,644 ok", "156 errors", "2 completed · 1 finished"):
             assert phrase in frame, frame
@@ -333,13 +334,13 @@ def test_a_row_in_trouble_shows_no_stale_rate_or_eta(trouble):
     console = Console(file=io.StringIO(), width=140, no_color=True, record=True, markup=False, highlight=False)
     console.print(watch_table([t], now, 10, None, width=140))
     before = console.export_text()
-    assert "rows/s" in before and "12s" in before  # the healthy row: a rate and an ETA
+    assert "rows/s" in before and "7s" in before  # a rate and an ETA (300 rows left at 100 rows/s)
     if trouble == "retrying":
         t.failures = 2
     else:
         t.error = ApiUnavailable("HTTP 503")
     console.print(watch_table([t], now, 10, None, width=140))
     row = console.export_text().splitlines()[1]
-    assert trouble in row and "rows/s" not in row and "12s" not in row, row
+    assert trouble in row and "rows/s" not in row and "7s" not in row, row
     line = operation_line(t, now)
     assert trouble in line and "rows/s" not in line and "eta" not in line, line

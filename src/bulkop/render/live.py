@@ -81,7 +81,7 @@ def _name(t: Tracked, with_id: bool) -> str:
     if t.op is not None and t.op.name:
         return label(t)
     if with_id:
-        return clean(t.profile) if t.profile else "-"
+        return "-"  # as `get` shows an unnamed operation; its id is in the ID column
     return full_id(t)
 
 
@@ -171,7 +171,7 @@ def watch_table(
     ops: Sequence[Tracked],
     now: float,
     max_rows: int,
-    last_event: str | None,
+    last_event: tuple[str, str] | str | None,
     width: int = 80,
     wall: datetime | None = None,
 ) -> RenderableType:
@@ -209,8 +209,11 @@ def watch_table(
     if len(ops) > 1:
         processed, estimated, ok, errors, rate = totals(ops)
         agg = fraction_of(processed, estimated)
+        counted = sum(1 for t in ops if t.op is not None and t.op.counts_known)
+        # The sums leave out what has no counts (SAYMON, not yet fetched): say so.
+        with_counts = f" ({counted:,} with counts)" if counted < len(ops) else ""
         summary = [
-            Text.assemble(("All ", "bold"), f"{len(ops):,} operations"),
+            Text.assemble(("All ", "bold"), f"{len(ops):,} operations{with_counts}"),
             Text(f"{fmt.count(processed)}/{fmt.count(estimated)} rows"),
             Text(fmt.percent(agg) if agg.value is not None else ""),
             Text(fmt.rate(rate) if rate is not None else ""),
@@ -223,8 +226,20 @@ def watch_table(
             counts.append(Text(f"(+{hidden:,} more not shown)", style="dim"))
         parts += _phrases(counts, width, " · ")
     if last_event:
-        parts.append(Text(last_event, style="magenta", no_wrap=True, overflow="ellipsis"))
+        parts.append(notice(last_event, width))
     return Group(*parts)
+
+
+def notice(event: tuple[str, str] | str, width: int) -> Text:
+    """`name id: message`: the message is shortened to the width, the id never (a notice
+    too long even so wraps rather than cut it)."""
+    who, message = ("", event) if isinstance(event, str) else event
+    if not who:
+        return Text(clean(message, max_len=max(1, width)), style="magenta", no_wrap=True)
+    room = width - len(who) - 2
+    if room < 12:
+        return Text(f"{who}: {message}", style="magenta")
+    return Text(f"{who}: {clean(message, max_len=room)}", style="magenta", no_wrap=True)
 
 
 def _pick_rows(ops: Sequence[Tracked], max_rows: int) -> list[Tracked]:
@@ -245,7 +260,8 @@ class LiveDisplay:
         self.live: Live | None = None
         self._ops: Sequence[Tracked] = ()
         self._last_draw = 0.0
-        self._last_event: str | None = None
+        self._last_event: tuple[str, str] | None = None  # (which operation, what happened)
+        self._event_key: str | None = None  # whose notice it is: cleared once it answers again
 
     def _max_rows(self) -> int:
         return max(3, self.console.size.height - 6)
@@ -284,12 +300,19 @@ class LiveDisplay:
         self.live.start()
 
     def observed(self, t: Tracked, changed: bool, now: float) -> None:
+        if t.key == self._event_key:  # it answered: its "failing, retrying" notice is over
+            self._last_event = self._event_key = None
+            self._draw(now, force=True)
+            return
         if changed or t.done:
             self._draw(now)
 
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
         when = f", retrying in {retry_in:.1f}s" if retry_in is not None else ""
-        self._last_event = clean(f"{label(t)}: {err.message}{when}", max_len=200)
+        name = label(t) if t.op is not None and t.op.name else ""
+        who = f"{name} {full_id(t)}" if name else full_id(t)
+        self._last_event = (who, clean(f"{err.message}{when}", max_len=200))
+        self._event_key = t.key
         self._draw(now)
 
     def tick(self, ops: Sequence[Tracked], now: float) -> None:
