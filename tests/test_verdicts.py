@@ -358,7 +358,9 @@ def test_ctrl_c_says_how_to_resume_once(make_sim, journal):
     assert r.stderr.count("bulkop: interrupted") == 1
     assert f"bulkop: interrupted; resume with: {resume}\n" in r.stderr, r.stderr
     if journal:  # the command suggested works: it finds the operation again
-        listed = run_cli(["watch", "--unfinished", "--display", "lines", "--timeout", "1"], env, now=clock, sleep=clock.sleep)
+        listed = run_cli(
+            ["watch", "--unfinished", "--display", "lines", "--timeout", "1"], env, now=clock, sleep=clock.sleep
+        )
         assert op in listed.stderr, listed.stderr
 
 
@@ -403,7 +405,9 @@ def test_the_rate_is_of_processing_only_and_settles_at_once(make_sim):
     clock = ManualClock()
     sim = make_sim(clock=clock)
     op = sim.add(Scenario(name="objects.bulk_set", total_rows=100_000, queued_seconds=20, rows_per_second=2_000))
-    r = run_cli(["watch", op, "--display", "lines", "--interval", "1"], knock_env_for(sim), now=clock, sleep=clock.sleep)
+    r = run_cli(
+        ["watch", op, "--display", "lines", "--interval", "1"], knock_env_for(sim), now=clock, sleep=clock.sleep
+    )
     assert r.code == 0, r.stderr
     rates = [x.split(" rows/s")[0].rsplit(" ", 1)[1] for x in r.stderr.splitlines() if " rows/s" in x]
     assert rates and set(rates) == {"2,000"}, rates

@@ -110,12 +110,18 @@ BAR_MIN, BAR_MAX = 10, 24
 LOW_VALUE = 2  # columns ranked above this are dropped before a name is shortened
 
 
+ID_RANK_ALONE = 2  # one operation: its id (what the next command needs) outranks bar and elapsed
+
+
 def _fit_columns(
-    widths: dict[str, int], width: int, without: frozenset[str] = frozenset()
+    widths: dict[str, int], width: int, without: frozenset[str] = frozenset(), *, alone: bool = False
 ) -> tuple[list[int], dict[str, int]]:
     """Which columns fit the terminal (dropping whole columns, least useful first), and the
     width of each: spare room goes to the name first, then to the bar."""
     keep = [i for i in range(len(_COLUMNS)) if _COLUMNS[i][0] not in without]
+
+    def rank_of(i: int) -> int:
+        return ID_RANK_ALONE if alone and _COLUMNS[i][0] == "ID" else _COLUMNS[i][1]
 
     def floor(i: int, whole_name: bool = False) -> int:
         header = _COLUMNS[i][0]
@@ -128,8 +134,8 @@ def _fit_columns(
     def need(cols: list[int], whole_name: bool = False) -> int:
         return sum(floor(i, whole_name) for i in cols) + len(cols) - 1  # one space between columns
 
-    for i in sorted(keep, key=lambda i: -_COLUMNS[i][1]):
-        rank = _COLUMNS[i][1]
+    for i in sorted(keep, key=lambda i: -rank_of(i)):
+        rank = rank_of(i)
         # The least useful columns (counts, rate) give way to a whole name; the rest only
         # when even a shortened name leaves no room.
         if need(keep, whole_name=rank > LOW_VALUE) <= width or rank == 0:
@@ -186,7 +192,8 @@ def watch_table(
         widths["Operation"] = min(widths["Operation"], NAME_MAX if with_id else 10**6)
         unnamed = [len(_plain(r["Operation"])) for t, r in zip(shown, rows, strict=True) if not (t.op and t.op.name)]
         widths["_id"] = 0 if with_id else max(unnamed, default=0)
-        return _fit_columns(widths, max(20, width), frozenset() if with_id else frozenset({"ID"}))
+        without = frozenset() if with_id else frozenset({"ID"})
+        return _fit_columns(widths, max(20, width), without, alone=len(shown) == 1)
 
     # With names, an ID column when there is room; without one (or without names), the
     # Operation column shows what has no name by its id.
