@@ -411,3 +411,16 @@ def test_the_rate_is_of_processing_only_and_settles_at_once(make_sim):
     assert r.code == 0, r.stderr
     rates = [x.split(" rows/s")[0].rsplit(" ", 1)[1] for x in r.stderr.splitlines() if " rows/s" in x]
     assert rates and set(rates) == {"2,000"}, rates
+
+
+@pytest.mark.parametrize("output", ["lines", "quiet"])
+def test_demo_suggests_no_command_that_cannot_work(output):
+    """`bulkop demo` named a profile that exists only inside it, against a simulator that has
+    stopped: its failure lines say why, and the one next step is `bulkop demo serve`."""
+    from conftest import run_process
+
+    p = run_process(["demo", "--display", output, "--speed", "200"], {"BULKOP_NO_JOURNAL": "1"})
+    assert p.returncode == 1, p.stderr
+    assert "the operation failed with" in p.stderr
+    assert "demo-knock" not in p.stderr.split("summary:")[-1] and "next: bulkop" not in p.stderr, p.stderr
+    assert "Next: `bulkop demo serve`" in p.stderr
