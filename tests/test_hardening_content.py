@@ -285,7 +285,7 @@ def test_watch_ci_lines_and_github_annotations_are_defused(sim, knock_env, hosti
     assert r.code == 1, r.stderr  # the hostile operation failed
     assert_defused(r.stderr)
     assert_defused(summary.read_text(encoding="utf-8"))
-    assert "::error title=bulkop failed::" in r.stderr and "::group::" in r.stderr
+    assert "::error title=bulkop%3A operation failed::" in r.stderr and "::group::" in r.stderr
     for line in r.stderr.splitlines():  # one annotation a line, each written by bulkop
         assert not line.startswith("::") or re.match(r"::(error title=|group::|endgroup::)", line), line
     for marker in ("M01", "M12", "M17", "M21"):

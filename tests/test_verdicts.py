@@ -96,7 +96,9 @@ def test_max_errors_gate_never_passes_a_missing_or_impossible_count(server, case
     assert r.code in codes, r.stderr
     if r.code == 1:
         (line,) = [x for x in r.stderr.splitlines() if f"users.identify {OP}: " in x]
-        assert words in line and f"next: bulkop get {OP} --errors" in line
+        # --errors only where there are errors to show: with none known it would show nothing.
+        errors = "" if "unknown" in words or not words else " --errors"
+        assert words in line and line.endswith(f"next: bulkop get {OP}{errors}"), line
 
 
 @pytest.mark.parametrize(("errors", "limit", "code"), [(3, "5", 0), (5, "5", 0), (6, "5", 1), (0, "0", 0)])
@@ -124,7 +126,11 @@ def test_saymon_under_max_errors_fails_the_gate_as_unknown(make_sim):
         ["watch", op, "--max-errors", "0", "--display", "lines", "-o", "json"], env, now=clock, sleep=clock.sleep
     )
     assert r.code == 1, r.stderr
-    assert f"{op}: finished, but its error count is unknown, so --max-errors 0 cannot be checked" in r.stderr
+    assert (
+        f"{op}: finished, but its error count is unknown (SAYMON reports no error counts), "
+        "so --max-errors 0 cannot be checked; next: drop --max-errors for SAYMON operations" in r.stderr
+    )
+    assert "--errors" not in r.stderr  # `get --errors` shows nothing for SAYMON: a dead end
     (final,) = [json.loads(x) for x in r.stdout.splitlines() if json.loads(x).get("final")]
     assert final["verdict"] == "errors_unknown"
 
@@ -144,7 +150,7 @@ def test_a_failed_gate_says_which_why_and_what_next_in_every_display(server, tmp
     lines = r.stderr.splitlines()
     assert any(x.endswith(f"users.identify {OP}: {why}; next: bulkop get {OP} --errors") for x in lines), r.stderr
     (annotation,) = [x for x in lines if x.startswith("::error")]
-    assert annotation.startswith("::error title=bulkop too_many_errors::") and why in annotation
+    assert annotation.startswith("::error title=bulkop%3A over --max-errors::") and why in annotation
     assert "over --max-errors 0" in summary.read_text() and "**not ok**" in summary.read_text()
     (final,) = [json.loads(x) for x in r.stdout.splitlines()]
     assert final["final"] is True and final["verdict"] == "too_many_errors" and final["reason"] == why
@@ -201,3 +207,220 @@ def test_watch_dash_with_nothing_on_stdin_says_stdin_had_no_ids(stdin, sim):
     assert r.code == 2
     assert "stdin had no operation ids" in r.stderr
     assert "or `-` to read them" not in r.stderr
+
+
+# --------------------------------------------------------------------------- the tester's first day (issue 13)
+
+
+def profile_config(url: str) -> None:
+    """A config whose default profile points at `url` (its key is not the one that works)."""
+    import os
+
+    path = Path(os.environ["BULKOP_CONFIG"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'default_profile = "prod"\n[profiles.prod]\nprovider = "knock"\nbase_url = "{url}"\napi_key = "stale"\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "named"),
+    [("default", False), ("flag", True), ("env", True), ("prefix", True)],
+)
+@pytest.mark.parametrize("command", ["watch", "status"])
+def test_next_command_names_a_profile_only_when_the_user_chose_it(server, how, named, command):
+    """With the config's default profile the next command has no `-p`: with `-p` the tool
+    ignores KNOCK_API_KEY, so the suggestion would send other credentials."""
+    env = serve(server, knock_op("failed", error_count=3, error_items=ITEMS_45[:3]))
+    profile_config(server.url)
+    args, ref = [], OP
+    if how == "flag":
+        args = ["-p", "prod"]
+        env["BULKOP_API_KEY"] = KNOCK_TOKEN  # an explicit profile ignores KNOCK_API_KEY
+    elif how == "env":
+        env["BULKOP_PROFILE"] = "prod"
+        env["BULKOP_API_KEY"] = KNOCK_TOKEN
+    elif how == "prefix":
+        ref = f"prod:{OP}"
+        env["BULKOP_API_KEY"] = KNOCK_TOKEN
+    extra = ["--display", "lines"] if command == "watch" else []
+    clock = ManualClock()
+    r = run_cli([*args, command, ref, *extra], env, now=clock, sleep=clock.sleep)
+    assert r.code == 1, r.stderr
+    where = "-p prod " if named else ""
+    assert f"; next: bulkop {where}get {OP} --errors" in r.stderr, r.stderr
+    assert ("-p prod" in r.stderr) == named
+
+
+@pytest.mark.parametrize("command", ["watch", "status", "get"])
+def test_an_auth_failure_says_what_to_check_not_debug(server, command):
+    server.answer = Canned(401, b'{"message": "unauthorized"}')
+    env = {"KNOCK_API_KEY": "wrong", "BULKOP_BASE_URL": server.url, "BULKOP_RETRIES": "0"}
+    extra = ["--display", "lines"] if command == "watch" else []
+    clock = ManualClock()
+    r = run_cli([command, OP, *extra], env, now=clock, sleep=clock.sleep)
+    assert r.code == 4, r.stderr
+    assert "KNOCK_API_KEY" in r.stderr and "--debug" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("command", ["watch", "status"])
+@pytest.mark.parametrize("fields", [{"error_count": 0}, {"error_count": ..., "error_items": ...}])
+def test_a_failure_without_known_errors_does_not_suggest_errors(server, command, fields):
+    env = serve(server, knock_op("failed", **fields))
+    extra = ["--display", "lines"] if command == "watch" else []
+    clock = ManualClock()
+    r = run_cli([command, OP, *extra], env, now=clock, sleep=clock.sleep)
+    assert r.code == 1, r.stderr
+    assert f"the operation failed; next: bulkop get {OP}\n" in r.stderr and "--errors" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(("answer", "title"), [(404, "operation not found"), (401, "not authorized")])
+def test_annotation_titles_are_human(server, answer, title):
+    server.answer = Canned(answer, b'{"message": "nope"}')
+    env = {
+        "KNOCK_API_KEY": KNOCK_TOKEN,
+        "BULKOP_BASE_URL": server.url,
+        "BULKOP_RETRIES": "0",
+        "GITHUB_ACTIONS": "true",
+    }
+    clock = ManualClock()
+    r = run_cli(["watch", OP, "--display", "lines"], env, now=clock, sleep=clock.sleep)
+    (annotation,) = [x for x in r.stderr.splitlines() if x.startswith("::error")]
+    assert annotation.startswith(f"::error title=bulkop%3A {title}::"), annotation
+    assert "unavailable" not in annotation.split("::")[1]
+
+
+@pytest.mark.parametrize("limit", [None, "5"])
+@pytest.mark.parametrize("errors", [0, 2])
+def test_a_completed_reason_has_one_wording_with_or_without_a_gate(server, limit, errors):
+    env = serve(server, knock_op(error_count=errors, error_items=ITEMS_45[:errors]))
+    args = ["status", OP, "-o", "json"] if limit is None else ["watch", OP, "--max-errors", limit, "-o", "json"]
+    clock = ManualClock()
+    r = run_cli([*args, "--display", "quiet"] if limit else args, env, now=clock, sleep=clock.sleep)
+    record = json.loads(r.stdout.splitlines()[-1])
+    assert record["reason"] == f"completed with {errors} error{'s' if errors != 1 else ''}", record
+
+
+def two_ops(make_sim, clock, *, fail_second: bool = False) -> tuple[Any, str, str]:
+    sim = make_sim(clock=clock)
+    good = sim.add(Scenario(name="users.identify", total_rows=100, error_rate=0.1, queued_seconds=0, duration=2))
+    other = sim.add(
+        Scenario(name="objects.bulk_set", total_rows=100, queued_seconds=0, duration=50 if fail_second else 3)
+    )
+    return sim, good, other
+
+
+def test_the_summary_counts_by_verdict_not_by_status(make_sim, tmp_path):
+    """`summary: 2 completed` then exit 1 read as all fine: an operation over --max-errors
+    is counted as that, in the summary line and the step summary."""
+    clock = ManualClock()
+    sim, bad, ok = two_ops(make_sim, clock)
+    summary = tmp_path / "summary.md"
+    env = {**knock_env_for(sim), "GITHUB_STEP_SUMMARY": str(summary)}
+    r = run_cli(["watch", bad, ok, "--max-errors", "0", "--display", "lines"], env, now=clock, sleep=clock.sleep)
+    assert r.code == 1, r.stderr
+    (line,) = [x for x in r.stderr.splitlines() if " summary: " in x]
+    assert line.endswith("summary: 1 completed · 1 over --max-errors"), line
+    row = next(x for x in summary.read_text().splitlines() if bad in x)
+    assert "| over --max-errors |" in row and "| completed |" not in row, row
+
+
+def test_fail_fast_names_each_operation_it_stopped_watching(make_sim):
+    clock = ManualClock()
+    sim = make_sim(clock=clock)
+    bad = sim.add(Scenario(name="users.bulk_delete", total_rows=100, queued_seconds=0, duration=2, fail_at=0.5))
+    slow = sim.add(Scenario(name="objects.bulk_set", total_rows=100, queued_seconds=0, duration=500))
+    r = run_cli(
+        ["watch", bad, slow, "--fail-fast", "--display", "lines"], knock_env_for(sim), now=clock, sleep=clock.sleep
+    )
+    assert r.code == 1, r.stderr
+    (line,) = [x for x in r.stderr.splitlines() if f"objects.bulk_set {slow}: " in x]
+    assert "no longer watched" in line and line.endswith(f"next: bulkop watch {slow}"), line
+
+
+@pytest.mark.parametrize("journal", [True, False])
+def test_ctrl_c_says_how_to_resume_once(make_sim, journal):
+    clock = ManualClock()
+    sim = make_sim(clock=clock)
+    op = sim.add(Scenario(name="objects.bulk_set", total_rows=100, queued_seconds=0, duration=500))
+
+    def sleep(seconds: float) -> None:
+        if clock.t > 3:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    env = knock_env_for(sim)
+    if not journal:
+        env["BULKOP_NO_JOURNAL"] = "1"
+    r = run_cli(["watch", op, "--display", "lines"], env, now=clock, sleep=sleep)
+    assert r.code == 130, r.stderr
+    resume = "bulkop watch --unfinished" if journal else f"bulkop watch {op}"
+    assert r.stderr.count("bulkop: interrupted") == 1
+    assert f"bulkop: interrupted; resume with: {resume}\n" in r.stderr, r.stderr
+    if journal:  # the command suggested works: it finds the operation again
+        listed = run_cli(
+            ["watch", "--unfinished", "--display", "lines", "--timeout", "1"], env, now=clock, sleep=clock.sleep
+        )
+        assert op in listed.stderr, listed.stderr
+
+
+@pytest.mark.parametrize("name_len", [120, 199])
+def test_lines_and_the_step_summary_never_cut_names_or_ids(server, tmp_path, name_len):
+    name = ("a.very.long.operation.name" * 20)[:name_len]
+    env = serve(server, knock_op("failed", name=name, error_count=2, error_items=ITEMS_45[:2]))
+    summary = tmp_path / "summary.md"
+    env["GITHUB_STEP_SUMMARY"] = str(summary)
+    clock = ManualClock()
+    r = run_cli(["watch", OP, "--display", "lines"], env, now=clock, sleep=clock.sleep)
+    assert r.code == 1
+    (verdict,) = [x for x in r.stderr.splitlines() if "; next: " in x]
+    assert f"{name} {OP}: the operation failed" in verdict, verdict
+    assert "…" not in r.stderr
+    assert f"| {name.replace('.', '.')} | {OP} |" in summary.read_text().replace("\\_", "_")
+
+
+def test_an_unnamed_operation_under_a_profile_prefix_keeps_its_whole_id(make_sim):
+    """SAYMON's operations have no name: the line shows `PROFILE:ID`, never cut at 40."""
+    import os
+
+    clock = ManualClock()
+    sim = make_sim(clock=clock)
+    op = sim.add(Scenario(provider="saymon", queued_seconds=0, duration=5))
+    path = Path(os.environ["BULKOP_CONFIG"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'[profiles.a-rather-long-profile-name]\nprovider = "saymon"\nbase_url = "{sim.base_url}"\n'
+        f'login = "{SAYMON_LOGIN}"\npassword = "{SAYMON_PASSWORD}"\n'
+    )
+    ref = f"a-rather-long-profile-name:{op}"
+    r = run_cli(["watch", ref, "--display", "lines", "--timeout", "2"], {}, now=clock, sleep=clock.sleep)
+    assert r.code == 124, r.stderr
+    assert f"{ref} not finished" in r.stderr and "…" not in r.stderr, r.stderr
+    assert f"{op}: still running when --timeout struck" in r.stderr
+
+
+def test_the_rate_is_of_processing_only_and_settles_at_once(make_sim):
+    """A constant-speed operation after a long queue: every rate shown is its speed (no queue
+    time in the slope, no `0.8 rows/s` just after it starts)."""
+    clock = ManualClock()
+    sim = make_sim(clock=clock)
+    op = sim.add(Scenario(name="objects.bulk_set", total_rows=100_000, queued_seconds=20, rows_per_second=2_000))
+    r = run_cli(
+        ["watch", op, "--display", "lines", "--interval", "1"], knock_env_for(sim), now=clock, sleep=clock.sleep
+    )
+    assert r.code == 0, r.stderr
+    rates = [x.split(" rows/s")[0].rsplit(" ", 1)[1] for x in r.stderr.splitlines() if " rows/s" in x]
+    assert rates and set(rates) == {"2,000"}, rates
+
+
+@pytest.mark.parametrize("output", ["lines", "quiet"])
+def test_demo_suggests_no_command_that_cannot_work(output):
+    """`bulkop demo` named a profile that exists only inside it, against a simulator that has
+    stopped: its failure lines say why, and the one next step is `bulkop demo serve`."""
+    from conftest import run_process
+
+    p = run_process(["demo", "--display", output, "--speed", "200"], {"BULKOP_NO_JOURNAL": "1"})
+    assert p.returncode == 1, p.stderr
+    assert "the operation failed with" in p.stderr
+    assert "demo-knock" not in p.stderr.split("summary:")[-1] and "next: bulkop" not in p.stderr, p.stderr
+    assert "Next: `bulkop demo serve`" in p.stderr

@@ -347,7 +347,9 @@ def test_server_stopped_mid_watch_is_exit_6_after_max_consecutive_failures(froze
     assert r.code == 6, r.stderr
     assert "processing" in r.stderr
     (gave_up, verdict) = [x for x in lines_of(r.stderr) if "3 failed polls in a row" in x]
-    assert "could not be fetched" in verdict and "next: bulkop get" in verdict
+    assert (
+        "could not be fetched" in verdict and "next: is the server running, and is the base URL right?" in verdict
+    )  # the error's own hint
     assert "objects.bulk_set" in gave_up
     assert all(q.status == 200 for q in frozen_sim.requests_for(op))
 
@@ -714,7 +716,7 @@ def test_github_actions_annotations_groups_and_step_summary(frozen_sim, clock, g
     lines = lines_of(r.stderr)
     errors = [x for x in lines if x.startswith("::error")]
     assert errors == [
-        f"::error title=bulkop failed::users.bulk_delete {bad}: the operation failed with 8 errors;"
+        f"::error title=bulkop%3A operation failed::users.bulk_delete {bad}: the operation failed with 8 errors;"
         f" next: bulkop get {bad} --errors"
     ]
     start = lines.index("::group::Error items of users.bulk_delete (8)")
@@ -726,7 +728,7 @@ def test_github_actions_annotations_groups_and_step_summary(frozen_sim, clock, g
     assert "| Operation | ID | Status | Rows | Errors | Result |" in text
     why = "**not ok**: the operation failed with 8 errors"
     assert f"| users.bulk\\_delete | {bad} | failed | 600/1,000 | 8 | {why} |" in text
-    assert f"| users.identify | {ok} | completed | 1,000/1,000 | 0 | ok: the operation completed |" in text
+    assert f"| users.identify | {ok} | completed | 1,000/1,000 | 0 | ok: completed with 0 errors |" in text
 
 
 HOSTILE = "evil|pipe %0A::warning::forged\x1b[31m\r\n::error::forged"
@@ -754,7 +756,7 @@ def test_hostile_names_and_items_cannot_forge_workflow_commands(frozen_sim, cloc
     r = watch(clock, [op], gh_env)
     assert r.code == 1, r.stderr
     assert "\x1b" not in r.stderr and "\r" not in r.stderr
-    ours = ("::error title=bulkop failed::", "::group::Error items of ")
+    ours = ("::error title=bulkop%3A operation failed::", "::group::Error items of ")
     commands = [x for x in lines_of(r.stderr) if x.startswith("::")]
     forged = [x for x in commands if not x.startswith(ours) and x != "::endgroup::"]
     assert forged == [], f"lines a runner would obey: {forged}"

@@ -74,6 +74,11 @@ class RateEstimator:
         while len(samples) > 2 and samples[1][0] <= t - self.window:
             samples.popleft()
 
+    def reset(self) -> None:
+        """Forget every sample: what came before (a queue, a restart) says nothing of the rate."""
+        self._samples.clear()
+        self._last_change_t = None
+
     def rate(self) -> float | None:
         """Rows/s over the window, or None before two observations."""
         if len(self._samples) < 2:

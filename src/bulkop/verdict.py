@@ -32,6 +32,8 @@ class Verdict:
     kind: Kind
     code: int  # the exit code this operation alone calls for
     reason: str  # one sentence, for people
+    errors: int | None = None  # the operation's known error count (None: unknown or unfetched)
+    hint: str | None = None  # what to do next, when the cause says it (an error's own hint)
 
     @property
     def passed(self) -> bool:
@@ -57,32 +59,33 @@ def of_operation(op: BulkOperation, max_errors: int | None = None) -> Verdict:
     if op.status is Status.FAILED:
         n = error_count(op)
         errors = f" with {n:,} error{'s' if n != 1 else ''}" if n else ""
-        return Verdict(Kind.FAILED, ExitCode.FAILED, f"the operation failed{errors}")
+        return Verdict(Kind.FAILED, ExitCode.FAILED, f"the operation failed{errors}", n)
     if op.status is not Status.COMPLETED:
         state = f"still {op.status.value}" if word == op.status.value else word
         return Verdict(Kind.NOT_FINISHED, ExitCode.NOT_FINISHED, f"the operation is {state}")
-    if max_errors is None:
-        kind = Kind.COMPLETED if word == Status.COMPLETED.value else Kind.FINISHED
-        return Verdict(kind, ExitCode.OK, f"the operation {word}")
     n = error_count(op)
-    if n is None:
+    # One wording per case, whether or not a --max-errors gate was asked for.
+    done = f"completed with {n:,} error{'s' if n != 1 else ''}" if n is not None else f"the operation {word}"
+    if max_errors is not None and n is None:
         return Verdict(
             Kind.ERRORS_UNKNOWN,
             ExitCode.FAILED,
-            f"{word}, but its error count is unknown, so --max-errors {max_errors} cannot be checked",
+            f"{word}, but its error count is unknown{_why_unknown(op)}, so --max-errors {max_errors} cannot be checked",
+            hint="drop --max-errors for SAYMON operations" if op.provider == "saymon" else None,
         )
-    if n > max_errors:
-        return Verdict(
-            Kind.TOO_MANY_ERRORS,
-            ExitCode.FAILED,
-            f"completed with {n:,} error{'s' if n != 1 else ''}, over --max-errors {max_errors}",
-        )
-    return Verdict(Kind.COMPLETED, ExitCode.OK, f"completed with {n:,} error{'s' if n != 1 else ''}")
+    if max_errors is not None and n is not None and n > max_errors:
+        return Verdict(Kind.TOO_MANY_ERRORS, ExitCode.FAILED, f"{done}, over --max-errors {max_errors}", n)
+    kind = Kind.COMPLETED if word == Status.COMPLETED.value else Kind.FINISHED
+    return Verdict(kind, ExitCode.OK, done, n)
+
+
+def _why_unknown(op: BulkOperation) -> str:
+    return " (SAYMON reports no error counts)" if op.provider == "saymon" else ""
 
 
 def of_error(err: BulkopError) -> Verdict:
     """An operation that could not be fetched: the error's own exit code, its message."""
-    return Verdict(Kind.UNAVAILABLE, int(err.exit_code), f"could not be fetched: {err.message}")
+    return Verdict(Kind.UNAVAILABLE, int(err.exit_code), f"could not be fetched: {err.message}", hint=err.hint)
 
 
 def timed_out(timeout: float | None, *, seen: bool = True) -> Verdict:
@@ -93,7 +96,30 @@ def timed_out(timeout: float | None, *, seen: bool = True) -> Verdict:
 
 def stopped() -> Verdict:
     # Not a failure of its own: --fail-fast stopped the watch because another one failed.
-    return Verdict(Kind.STOPPED, ExitCode.OK, "not finished: --fail-fast stopped the watch")
+    return Verdict(Kind.STOPPED, ExitCode.OK, "not finished, no longer watched: --fail-fast stopped the watch")
+
+
+def title(verdict: Verdict) -> str:
+    """A short human title for a verdict (a GitHub annotation's): no internal token."""
+    if verdict.kind is Kind.UNAVAILABLE:
+        by_code: dict[int, str] = {
+            ExitCode.NOT_FOUND: "bulkop: operation not found",
+            ExitCode.AUTH: "bulkop: not authorized",
+            ExitCode.CONFIG: "bulkop: configuration problem",
+        }
+        return by_code.get(verdict.code, "bulkop: operation could not be fetched")
+    return TITLES.get(verdict.kind, "bulkop: operation did not pass")
+
+
+TITLES = {
+    Kind.FAILED: "bulkop: operation failed",
+    Kind.TOO_MANY_ERRORS: "bulkop: over --max-errors",
+    Kind.ERRORS_UNKNOWN: "bulkop: error count unknown",
+    Kind.TIMED_OUT: "bulkop: timed out",
+    Kind.STOPPED: "bulkop: stopped by --fail-fast",
+    Kind.INTERRUPTED: "bulkop: interrupted",
+    Kind.NOT_FINISHED: "bulkop: not finished",
+}
 
 
 def interrupted(terminated: bool = False) -> Verdict:
@@ -103,19 +129,38 @@ def interrupted(terminated: bool = False) -> Verdict:
 
 
 def next_command(verdict: Verdict, op_id: str, profile: str | None = None) -> str:
-    """What to run next to see why: the errors of a failed operation, the state of another."""
+    """What to do next that works: the errors of a failed operation that has some, the
+    cause's own advice (a credential to check, a gate that cannot be checked), else the state.
+
+    `profile` is given only when the user chose it explicitly (-p, BULKOP_PROFILE,
+    PROFILE:ID): `-p` turns off the provider's own variables (KNOCK_API_KEY…), so adding
+    the config's default profile would send other credentials than the ones that worked.
+    """
+    if verdict.hint and verdict.kind in (Kind.UNAVAILABLE, Kind.ERRORS_UNKNOWN):
+        return verdict.hint
     where = f"-p {profile} " if profile else ""
-    if verdict.kind in (Kind.FAILED, Kind.TOO_MANY_ERRORS, Kind.ERRORS_UNKNOWN):
+    if verdict.kind in (Kind.FAILED, Kind.TOO_MANY_ERRORS) and verdict.errors:
         return f"bulkop {where}get {op_id} --errors"
-    if verdict.kind is Kind.UNAVAILABLE:
-        return f"bulkop {where}get {op_id} --debug"
+    if verdict.kind in (Kind.FAILED, Kind.UNAVAILABLE, Kind.ERRORS_UNKNOWN):
+        return f"bulkop {where}get {op_id}" + (" --debug" if verdict.kind is Kind.UNAVAILABLE else "")
     return f"bulkop {where}watch {op_id}"
 
 
-def explain(verdict: Verdict, op_id: str, name: str | None = None, profile: str | None = None) -> str:
+def explain(
+    verdict: Verdict,
+    op_id: str,
+    name: str | None = None,
+    profile: str | None = None,
+    *,
+    next_step: str | None = None,
+) -> str:
     """One line for people: which operation (name and full id), why, and what to run next.
 
     `users.identify 123e4567-…: completed with 100 errors, over --max-errors 0; next: bulkop get 123e4567-… --errors`
+
+    `next_step` replaces the next command where the usual one cannot work (`bulkop demo`:
+    its simulator is gone); "" leaves the next step out.
     """
     who = f"{name} {op_id}" if name and name != op_id else op_id
-    return f"{who}: {verdict.reason}; next: {next_command(verdict, op_id, profile)}"
+    step = next_command(verdict, op_id, profile) if next_step is None else next_step
+    return f"{who}: {verdict.reason}" + (f"; next: {step}" if step else "")

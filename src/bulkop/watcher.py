@@ -64,6 +64,8 @@ class Tracked:
     sent_at: float = 0.0  # when the poll in flight (or the last one) went out
     answered_at: float | None = None  # when the last operation came back
     verdict: Verdict | None = None  # set once it ended, or when the watch stops
+    hint_profile: str | None = None  # the profile to name in a next command: only an explicit one
+    next_step: str | None = None  # replaces the next command where it cannot work ("": none)
 
     @property
     def status(self) -> Status | None:
@@ -339,7 +341,11 @@ class Watcher:
         t.answered_at = now
         t.failures = 0
         t.last_error = None
-        if op.processed_rows is not None:
+        if op.processed_rows is not None and op.status is Status.PROCESSING:
+            # The rate of processing only: a sample from the queue (0 rows, for as long as it
+            # waited) would drag the slope down for a whole window after the start.
+            if previous is not None and previous.status is not Status.PROCESSING:
+                t.rate.reset()
             t.rate.observe(now, op.processed_rows)
         if op.finished:
             t.done = True

@@ -116,7 +116,9 @@ def run(opts: Options, ctx: Context) -> int:
                 "(one is meant to fail). Ctrl-C stops.\n"
             )
             ctx.stderr.flush()
-        code = watch.run(watch.Options(ids=ids, output=opts.output, display=opts.display), demo)
+        # No next command per failure: the simulator stops with the demo, and its profiles
+        # exist only inside it; the closing line says what to run instead.
+        code = watch.run(watch.Options(ids=ids, output=opts.output, display=opts.display, next_step=""), demo)
         demo.close()
         if opts.output != "json":
             ctx.stderr.write(

@@ -44,7 +44,7 @@ def run(opts: Options, ctx: Context) -> int:
             from bulkop.verdict import of_operation
 
             verdict = of_operation(r)
-            report_verdict(ctx, verdict, str(r.id), r.name, target.profile)
+            report_verdict(ctx, verdict, str(r.id), r.name, target.explicit_profile)
             codes.append(verdict.code)
     return most_severe(codes)
 

@@ -45,7 +45,7 @@ def run(opts: Options, ctx: Context) -> int:
 
         ctx.stdout.write(status_line(op) + "\n")
     ctx.stdout.flush()
-    report_verdict(ctx, verdict, str(op.id), op.name, target.profile)
+    report_verdict(ctx, verdict, str(op.id), op.name, target.explicit_profile)
     record_seen(ctx, [target], [op])  # after the output: a busy journal never delays it
     return verdict.code
 

@@ -24,6 +24,13 @@ class Target:
     client: Client
     id: str
 
+    @property
+    def explicit_profile(self) -> str | None:
+        """The profile to name in a suggested command: only one the user chose (-p,
+        BULKOP_PROFILE, PROFILE:ID); with the default profile, the same command without -p
+        is the one that works (with -p, KNOCK_API_KEY and the like are not used)."""
+        return self.profile if self.settings.explicit_profile else None
+
 
 def split_profile(raw: str, profiles: Mapping[str, Any]) -> tuple[str | None, str]:
     """`prod:123e…` → ("prod", "123e…") when `prod` is a profile; (None, raw) without a ':'.

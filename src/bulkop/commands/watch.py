@@ -25,6 +25,7 @@ class Options:
     flags: dict[str, Any] = field(default_factory=dict)
     unfinished: bool = False  # add every unfinished operation in the journal seen within `since`
     since: float = 86400.0
+    next_step: str | None = None  # instead of each failure's next command (`bulkop demo`)
 
 
 def read_ids(text: str) -> list[str]:
@@ -89,6 +90,8 @@ def run(opts: Options, ctx: Context) -> int:
     )
     display = _display(opts, ctx)
     tracked = track(targets, ctx.now())
+    for t in tracked:
+        t.next_step = opts.next_step
     display.views = [*display.views, seed_watch(ctx, targets, tracked)]  # rate from the journal; record
     watcher = Watcher(
         tracked,
@@ -98,7 +101,16 @@ def run(opts: Options, ctx: Context) -> int:
         sleep=ctx.sleep,
         tick_every=0.25 if display.live else 1.0,
     )
-    code = watcher.run()
+    try:
+        code = watcher.run()
+    except KeyboardInterrupt:
+        # The one `bulkop: interrupted` line, with the one next step: how to pick up again.
+        resume = _resume_command(watcher.ops, opts, ctx)
+        ctx.stderr.write("bulkop: interrupted" + (f"; resume with: {resume}" if resume else "") + "\n")
+        ctx.stderr.flush()
+        from bulkop.errors import ExitCode
+
+        return int(ExitCode.INTERRUPTED)
     if watcher.timed_out:
         left = sum(1 for t in watcher.ops if not t.done)
         ctx.report(
@@ -123,6 +135,20 @@ def run(opts: Options, ctx: Context) -> int:
                 ctx.stderr.write(f"bulkop: {line}\n")
         ctx.stderr.flush()
     return code
+
+
+def _resume_command(ops: Sequence[Tracked], opts: Options, ctx: Context) -> str | None:
+    """How to watch again what was left: the journal's `watch --unfinished` when it keeps
+    them, else the ids themselves. None where no command works (`bulkop demo`)."""
+    if opts.next_step is not None:
+        return None
+    left = [t for t in ops if not t.done] or list(ops)
+    if ctx.journal().enabled:
+        profiles = {t.hint_profile for t in left}
+        where = f"-p {profiles.pop()} " if len(profiles) == 1 and None not in profiles else ""
+        return f"bulkop {where}watch --unfinished"
+    refs = [f"{t.hint_profile}:{t.op_id}" if t.hint_profile else t.op_id for t in left]
+    return "bulkop watch " + " ".join(refs)
 
 
 def _collect_ids(given: list[str], ctx: Context, piped: list[str] | None = None) -> list[str]:
@@ -165,6 +191,7 @@ def track(targets: list[Target], now: float) -> list[Tracked]:
             key=key,
             label=target.label if target.profile is None else f"{target.profile}:{target.id}",
             profile=target.profile,
+            hint_profile=target.explicit_profile,
             op_id=target.id,
             fetch=_fetcher(target),
             bucket=buckets[target.profile],

@@ -81,7 +81,7 @@ def _name(t: Tracked, with_id: bool) -> str:
     if t.op is not None and t.op.name:
         return label(t)
     if with_id:
-        return clean(t.profile) if t.profile else "-"
+        return "-"  # as `get` shows an unnamed operation; its id is in the ID column
     return full_id(t)
 
 
@@ -110,12 +110,18 @@ BAR_MIN, BAR_MAX = 10, 24
 LOW_VALUE = 2  # columns ranked above this are dropped before a name is shortened
 
 
+ID_RANK_ALONE = 2  # one operation: its id (what the next command needs) outranks bar and elapsed
+
+
 def _fit_columns(
-    widths: dict[str, int], width: int, without: frozenset[str] = frozenset()
+    widths: dict[str, int], width: int, without: frozenset[str] = frozenset(), *, alone: bool = False
 ) -> tuple[list[int], dict[str, int]]:
     """Which columns fit the terminal (dropping whole columns, least useful first), and the
     width of each: spare room goes to the name first, then to the bar."""
     keep = [i for i in range(len(_COLUMNS)) if _COLUMNS[i][0] not in without]
+
+    def rank_of(i: int) -> int:
+        return ID_RANK_ALONE if alone and _COLUMNS[i][0] == "ID" else _COLUMNS[i][1]
 
     def floor(i: int, whole_name: bool = False) -> int:
         header = _COLUMNS[i][0]
@@ -128,8 +134,8 @@ def _fit_columns(
     def need(cols: list[int], whole_name: bool = False) -> int:
         return sum(floor(i, whole_name) for i in cols) + len(cols) - 1  # one space between columns
 
-    for i in sorted(keep, key=lambda i: -_COLUMNS[i][1]):
-        rank = _COLUMNS[i][1]
+    for i in sorted(keep, key=lambda i: -rank_of(i)):
+        rank = rank_of(i)
         # The least useful columns (counts, rate) give way to a whole name; the rest only
         # when even a shortened name leaves no room.
         if need(keep, whole_name=rank > LOW_VALUE) <= width or rank == 0:
@@ -171,7 +177,7 @@ def watch_table(
     ops: Sequence[Tracked],
     now: float,
     max_rows: int,
-    last_event: str | None,
+    last_event: tuple[str, str] | str | None,
     width: int = 80,
     wall: datetime | None = None,
 ) -> RenderableType:
@@ -186,7 +192,8 @@ def watch_table(
         widths["Operation"] = min(widths["Operation"], NAME_MAX if with_id else 10**6)
         unnamed = [len(_plain(r["Operation"])) for t, r in zip(shown, rows, strict=True) if not (t.op and t.op.name)]
         widths["_id"] = 0 if with_id else max(unnamed, default=0)
-        return _fit_columns(widths, max(20, width), frozenset() if with_id else frozenset({"ID"}))
+        without = frozenset() if with_id else frozenset({"ID"})
+        return _fit_columns(widths, max(20, width), without, alone=len(shown) == 1)
 
     # With names, an ID column when there is room; without one (or without names), the
     # Operation column shows what has no name by its id.
@@ -209,8 +216,11 @@ def watch_table(
     if len(ops) > 1:
         processed, estimated, ok, errors, rate = totals(ops)
         agg = fraction_of(processed, estimated)
+        counted = sum(1 for t in ops if t.op is not None and t.op.counts_known)
+        # The sums leave out what has no counts (SAYMON, not yet fetched): say so.
+        with_counts = f" ({counted:,} with counts)" if counted < len(ops) else ""
         summary = [
-            Text.assemble(("All ", "bold"), f"{len(ops):,} operations"),
+            Text.assemble(("All ", "bold"), f"{len(ops):,} operations{with_counts}"),
             Text(f"{fmt.count(processed)}/{fmt.count(estimated)} rows"),
             Text(fmt.percent(agg) if agg.value is not None else ""),
             Text(fmt.rate(rate) if rate is not None else ""),
@@ -223,8 +233,20 @@ def watch_table(
             counts.append(Text(f"(+{hidden:,} more not shown)", style="dim"))
         parts += _phrases(counts, width, " · ")
     if last_event:
-        parts.append(Text(last_event, style="magenta", no_wrap=True, overflow="ellipsis"))
+        parts.append(notice(last_event, width))
     return Group(*parts)
+
+
+def notice(event: tuple[str, str] | str, width: int) -> Text:
+    """`name id: message`: the message is shortened to the width, the id never (a notice
+    too long even so wraps rather than cut it)."""
+    who, message = ("", event) if isinstance(event, str) else event
+    if not who:
+        return Text(clean(message, max_len=max(1, width)), style="magenta", no_wrap=True)
+    room = width - len(who) - 2
+    if room < 12:
+        return Text(f"{who}: {message}", style="magenta")
+    return Text(f"{who}: {clean(message, max_len=room)}", style="magenta", no_wrap=True)
 
 
 def _pick_rows(ops: Sequence[Tracked], max_rows: int) -> list[Tracked]:
@@ -245,7 +267,8 @@ class LiveDisplay:
         self.live: Live | None = None
         self._ops: Sequence[Tracked] = ()
         self._last_draw = 0.0
-        self._last_event: str | None = None
+        self._last_event: tuple[str, str] | None = None  # (which operation, what happened)
+        self._event_key: str | None = None  # whose notice it is: cleared once it answers again
 
     def _max_rows(self) -> int:
         return max(3, self.console.size.height - 6)
@@ -284,12 +307,19 @@ class LiveDisplay:
         self.live.start()
 
     def observed(self, t: Tracked, changed: bool, now: float) -> None:
+        if t.key == self._event_key:  # it answered: its "failing, retrying" notice is over
+            self._last_event = self._event_key = None
+            self._draw(now, force=True)
+            return
         if changed or t.done:
             self._draw(now)
 
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
         when = f", retrying in {retry_in:.1f}s" if retry_in is not None else ""
-        self._last_event = clean(f"{label(t)}: {err.message}{when}", max_len=200)
+        name = label(t) if t.op is not None and t.op.name else ""
+        who = f"{name} {full_id(t)}" if name else full_id(t)
+        self._last_event = (who, clean(f"{err.message}{when}", max_len=200))
+        self._event_key = t.key
         self._draw(now)
 
     def tick(self, ops: Sequence[Tracked], now: float) -> None:

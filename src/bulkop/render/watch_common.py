@@ -25,11 +25,15 @@ STATUS_ORDER = (
 )
 
 
+# A log has no width: names are cut only when absurdly long, and ids never (full_id).
+NAME_CAP = 200
+
+
 def label(t: Tracked) -> str:
     """The operation's name, or its id when the API gives no name (SAYMON)."""
     if t.op is not None and t.op.name:
-        return clean(t.op.name, max_len=40)
-    return clean(t.label, max_len=40)
+        return clean(t.op.name, max_len=NAME_CAP)
+    return clean(t.label)
 
 
 def state(t: Tracked) -> str:
@@ -95,9 +99,30 @@ def elapsed_seconds(t: Tracked, now: float) -> float | None:
     return max(0.0, (t.ended_at if t.ended_at is not None else now) - t.first_seen)
 
 
+# What became of an operation, in the words of a summary: never "completed" for one that
+# failed the watch (over --max-errors), so no count reads "all fine" on a non-zero exit.
+VERDICT_WORDS = {
+    Kind.TOO_MANY_ERRORS: "over --max-errors",
+    Kind.ERRORS_UNKNOWN: "error count unknown",
+    Kind.TIMED_OUT: "timed out",
+    Kind.STOPPED: "stopped",
+    Kind.UNAVAILABLE: "could not be fetched",
+}
+
+
+def outcome(t: Tracked) -> str:
+    """One word: the verdict where it differs from the API's status, else `state`."""
+    v = t.verdict
+    if v is not None and v.kind in VERDICT_WORDS:
+        return VERDICT_WORDS[v.kind]
+    return state(t)
+
+
 def status_counts(ops: Sequence[Tracked]) -> str:
-    counts = Counter(state(t) for t in ops)
-    return " · ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s])
+    counts = Counter(outcome(t) for t in ops)
+    order = [*STATUS_ORDER, *VERDICT_WORDS.values()]
+    order += sorted(set(counts) - set(order))
+    return " · ".join(f"{counts[s]} {s}" for s in order if counts[s])
 
 
 def totals(ops: Sequence[Tracked]) -> tuple[int, int, int, int, float | None]:
@@ -134,10 +159,12 @@ def verdict_line(t: Tracked, *, errors: bool = True) -> str | None:
     """Why this operation makes the watch fail, and what to run next; None when it does not
     (nor, with `errors=False`, when it could not be fetched: that error is reported itself)."""
     v = t.verdict
-    if v is None or not v.needs_action or (t.error is not None and not errors):
+    if v is None or (t.error is not None and not errors):
         return None
-    name = clean(t.op.name, max_len=40) if t.op is not None and t.op.name else None
-    line = explain(v, full_id(t), name, t.profile)
+    if not v.needs_action and v.kind is not Kind.STOPPED:  # abandoned by --fail-fast: say so
+        return None
+    name = clean(t.op.name, max_len=NAME_CAP) if t.op is not None and t.op.name else None
+    line = explain(v, full_id(t), name, t.hint_profile, next_step=t.next_step)
     if v.kind is Kind.TIMED_OUT and t.op is not None:
         seen = f"{t.op.status_word} {percent_text(t)}" if t.op.counts_known else t.op.status_word
         line = line.replace("; next:", f" (last known state: {seen}); next:", 1)

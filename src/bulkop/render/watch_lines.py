@@ -15,6 +15,7 @@ from bulkop.render.watch_common import (
     full_id,
     in_trouble,
     label,
+    outcome,
     percent_text,
     rows_text,
     state,
@@ -22,7 +23,7 @@ from bulkop.render.watch_common import (
     verdict_line,
 )
 from bulkop.sanitize import clean, markdown_cell
-from bulkop.verdict import error_count
+from bulkop.verdict import error_count, title
 from bulkop.watcher import Tracked
 
 HEARTBEAT = 60.0  # seconds: never silent longer than this
@@ -133,8 +134,9 @@ class LinesDisplay:
         for t in ops:
             op = t.op
             if line := verdict_line(t):
-                kind = t.verdict.kind.value if t.verdict is not None else "error"
-                self.stream.write(f"::error title=bulkop {kind}::{_gh_escape(line)}\n")
+                name = title(t.verdict) if t.verdict is not None else "bulkop: error"
+                level = "warning" if t.verdict is not None and t.verdict.passed else "error"  # --fail-fast's
+                self.stream.write(f"::{level} title={_gh_property(name)}::{_gh_escape(line)}\n")
             if op is not None and op.error_items:
                 self.stream.write(f"::group::{_gh_escape(f'Error items of {label(t)} ({len(op.error_items):,})')}\n")
                 # Item ids are the server's text: a line starting with `::` would be obeyed as a
@@ -158,7 +160,9 @@ class LinesDisplay:
             errors = fmt.count(error_count(op)) if op is not None and op.counts_known else "-"
             v = t.verdict
             result = "-" if v is None else ("ok: " if v.passed else "**not ok**: ") + _md(clean(v.reason))
-            lines.append(f"| {_md(label(t))} | {_md(full_id(t))} | {state(t)} | {rows_text(t)} | {errors} | {result} |")
+            lines.append(
+                f"| {_md(label(t))} | {_md(full_id(t))} | {outcome(t)} | {rows_text(t)} | {errors} | {result} |"
+            )
         try:
             with open(self.step_summary, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
                 f.write("\n".join(lines) + "\n\n")
@@ -169,6 +173,11 @@ class LinesDisplay:
 def _gh_escape(text: str) -> str:
     """Workflow-command data escaping, so server text cannot end or forge an annotation."""
     return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    """A workflow command's property value: `:` and `,` escaped too (they end the value)."""
+    return _gh_escape(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def _md(text: str) -> str:
