@@ -281,6 +281,7 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         ctx.stderr.write("bulkop: interrupted\n")
         return ExitCode.INTERRUPTED
     except click.ClickException as e:
+        ctx.json_errors = ctx.json_errors or _asks_for_json(args)
         _usage_error(ctx, e)
         return ExitCode.USAGE
     except BulkopError as e:
@@ -346,6 +347,25 @@ def _usage_error(ctx: Context, e: click.ClickException) -> None:
     sub = getattr(e, "ctx", None)
     where = sub.command_path if sub is not None else "bulkop"
     ctx.report(UsageError(message, hint=f"see `{where} --help`"))
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    """Whether the command line asked for JSON output, read from the words alone: a usage error
+    is found before any command has run, and a script reading JSON must get its error as JSON."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.removeprefix("--output=")
+        elif arg.startswith("-o") and not arg.startswith("--"):
+            value = arg[2:].removeprefix("=")
+        else:
+            continue
+        if value.lower() in ("json", "jsonl"):
+            return True
+    return False
 
 
 def _dedupe_sentences(message: str) -> str:
