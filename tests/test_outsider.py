@@ -63,3 +63,82 @@ def test_every_ndjson_record_has_a_top_level_status_next_to_the_body_as_sent(mak
         assert "status" not in final["operation"]
     else:
         assert final["status"] == final["operation"]["status"] == "completed"
+
+
+# --------------------------------------------------------------------------- config set / add
+
+
+@pytest.fixture
+def knock_profile(isolated_env):
+    r = run_cli(["config", "add", "demo", "--provider", "knock", "--base-url", "http://127.0.0.1:9"], stdin="sk_ok\n")
+    assert r.code == 0, r.stderr
+    return isolated_env
+
+
+@pytest.mark.parametrize("secret", ["x y", "x\ty", "clé-é", "a\x1bb"])
+def test_config_set_refuses_an_api_key_every_command_would_refuse_and_writes_nothing(knock_profile, secret):
+    before = knock_profile.read_bytes()
+    r = run_cli(["config", "set", "demo", "api_key"], stdin=secret + "\n")
+    assert r.code == 2, r.stderr
+    assert r.stderr.startswith("bulkop: error: api_key has spaces, line breaks or non-ASCII characters")
+    assert secret not in r.stderr
+    assert knock_profile.read_bytes() == before
+
+
+@pytest.mark.parametrize("login", ["a:b", "a\x07b"])
+def test_config_add_refuses_a_saymon_login_basic_auth_cannot_carry(isolated_env, login):
+    args = ["config", "add", "s", "--provider", "saymon", "--base-url", "https://s.example", "--login", login]
+    r = run_cli(args, stdin="pw\n")
+    assert r.code == 2 and "login has a ':' or control characters" in r.stderr, r.stderr
+    assert not isolated_env.exists()
+
+
+def test_config_add_refuses_a_password_with_control_characters(isolated_env):
+    args = ["config", "add", "s", "--provider", "saymon", "--base-url", "https://s.example", "--login", "ops"]
+    r = run_cli(args, stdin="pa\tss\n")
+    assert r.code == 2 and "password has line breaks or control characters" in r.stderr, r.stderr
+    assert not isolated_env.exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("interval", "abc"), ("timeout", "soon"), ("retries", "many"), ("request_timeout", "x"), ("provider", "github")],
+)
+def test_a_bad_value_typed_for_config_set_is_a_usage_error(knock_profile, key, value):
+    r = run_cli(["config", "set", "demo", key, value])
+    assert r.code == 2 and r.stderr.startswith(f"bulkop: error: {key} "), r.stderr
+
+
+def test_a_bad_value_found_in_the_file_is_a_configuration_error(knock_profile):
+    knock_profile.write_text(knock_profile.read_text().replace('api_key = "sk_ok"', 'api_key = "x y"'))
+    r = run_cli(["get", "e3e70682-c209-4cac-a29f-6fbed82c07cd"])
+    assert r.code == 7 and "api_key has spaces" in r.stderr, r.stderr
+    assert "x y" not in r.stderr
+
+
+def test_a_bad_secret_in_the_variable_a_profile_names_is_a_configuration_error(isolated_env):
+    args = ["config", "add", "v", "--provider", "knock", "--api-key-env", "MY_KEY"]
+    assert run_cli(args).code == 0
+    r = run_cli(["get", "e3e70682-c209-4cac-a29f-6fbed82c07cd"], env={"MY_KEY": "a b"})
+    assert r.code == 7 and "MY_KEY" in r.stderr and "spaces" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "stored"),
+    [
+        ("interval", "5", "interval = 5"),
+        ("interval", "2.5", "interval = 2.5"),
+        ("interval", "auto", 'interval = "auto"'),
+        ("interval", "10s", 'interval = "10s"'),
+        ("timeout", "90", "timeout = 90"),
+        ("request_timeout", "5", "request_timeout = 5.0"),
+        ("retries", "4", "retries = 4"),
+        ("max_errors", "0", "max_errors = 0"),
+        ("allow_insecure_http", "yes", "allow_insecure_http = true"),
+    ],
+)
+def test_config_set_stores_typed_values(knock_profile, key, value, stored):
+    r = run_cli(["config", "set", "demo", key, value])
+    assert r.code == 0, r.stderr
+    assert stored in knock_profile.read_text().splitlines()
+    assert run_cli(["config", "show", "demo"]).code == 0
