@@ -268,7 +268,7 @@ def convert(setting: Setting, raw: Any) -> Any:
             return normalize_base_url(raw)
         if not raw and t == "secret":
             raise ValueError("is empty")
-        if setting.rule and raw and (problem := _RULES[setting.rule](raw)):
+        if setting.rule and raw and (problem := _rule_problem(setting.rule, raw)):
             raise ValueError(problem)  # never the value: it may be a secret
         return raw
     if t == "bool":
@@ -324,13 +324,17 @@ def convert(setting: Setting, raw: Any) -> Any:
 
 
 _TOKEN = re.compile(r"[\x21-\x7e]+")
-_RULES = {
-    # A token sent in a header: printable ASCII without spaces (what every API key is).
-    "token": lambda v: None if _TOKEN.fullmatch(v) else "has spaces, line breaks or non-ASCII characters",
-    # HTTP Basic: the login ends at the first ':'.
-    "basic_login": lambda v: "has a ':' or control characters" if ":" in v or not v.isprintable() else None,
-    "printable": lambda v: None if v.isprintable() else "has line breaks or control characters",
-}
+
+
+def _rule_problem(rule: str, value: str) -> str | None:
+    """What is wrong with a value under its setting's rule, or None; never the value itself."""
+    if rule == "token":  # sent in a header: printable ASCII without spaces, as every API key is
+        return None if _TOKEN.fullmatch(value) else "has spaces, line breaks or non-ASCII characters"
+    if rule == "basic_login":  # HTTP Basic: the login ends at the first ':'
+        return "has a ':' or control characters" if ":" in value or not value.isprintable() else None
+    if rule == "printable":
+        return None if value.isprintable() else "has line breaks or control characters"
+    raise AssertionError(f"unknown rule {rule}")
 
 
 _URL_SHAPE = "should be an http:// or https:// URL with a host, like https://api.knock.app"
