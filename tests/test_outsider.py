@@ -142,3 +142,23 @@ def test_config_set_stores_typed_values(knock_profile, key, value, stored):
     assert r.code == 0, r.stderr
     assert stored in knock_profile.read_text().splitlines()
     assert run_cli(["config", "show", "demo"]).code == 0
+
+
+# --------------------------------------------------------------------------- ids of another provider
+
+
+@pytest.mark.parametrize(
+    "op_id", ["4da5e709d4713d60c8a70639", "4DA5E709D4713D60C8A70639", " 507f1f77bcf86cd799439011 "]
+)
+def test_a_saymon_id_given_to_knock_hints_at_the_saymon_provider(op_id):
+    r = run_cli(["get", op_id], env={"KNOCK_API_KEY": "sk_test_x"})
+    assert r.code == 2
+    assert r.stderr.strip().endswith("; use --provider saymon, or -p PROFILE for a SAYMON profile"), r.stderr
+    r = run_cli(["status", op_id, "-o", "json"], env={"KNOCK_API_KEY": "sk_test_x"})
+    assert json.loads(r.stderr)["error"]["hint"] == "use --provider saymon, or -p PROFILE for a SAYMON profile"
+
+
+@pytest.mark.parametrize("op_id", ["not-an-id", "4da5e709d4713d60c8a7063", "4da5e709d4713d60c8a70639z"])
+def test_an_id_of_no_known_provider_gets_no_saymon_hint(op_id):
+    r = run_cli(["get", op_id], env={"KNOCK_API_KEY": "sk_test_x"})
+    assert r.code == 2 and "not a Knock bulk operation id" in r.stderr and "saymon" not in r.stderr, r.stderr
