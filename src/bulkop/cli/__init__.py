@@ -250,7 +250,11 @@ def _flush_stdout(code: int) -> int:
 @functools.cache
 def _command() -> click.Command:
     """The click command tree, built once per process (Typer rebuilds it on every call)."""
-    return typer.main.get_command(app)
+    from bulkop.cli.help import install
+
+    command = typer.main.get_command(app)
+    install(command)  # options' names are never cut in --help
+    return command
 
 
 def run(args: list[str], ctx: Context | None = None) -> int:
