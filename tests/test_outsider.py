@@ -162,3 +162,35 @@ def test_a_saymon_id_given_to_knock_hints_at_the_saymon_provider(op_id):
 def test_an_id_of_no_known_provider_gets_no_saymon_hint(op_id):
     r = run_cli(["get", op_id], env={"KNOCK_API_KEY": "sk_test_x"})
     assert r.code == 2 and "not a Knock bulk operation id" in r.stderr and "saymon" not in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------- ids and URLs are not split
+
+
+@pytest.mark.parametrize("width", [40, 50, 60, 80, 100, 120])
+def test_get_never_splits_an_id_and_breaks_a_url_only_after_a_slash(sim, width):
+    op_id = sim.add(Scenario(duration=0.0, fail_at=0.5, error_rate=0.5))
+    env = {**knock_env_for(sim), "COLUMNS": str(width)}
+    r = run_cli(["get", op_id, "-o", "table"], env=env)
+    assert r.code == 0, r.stderr
+    lines = [line.rstrip() for line in r.stdout.splitlines()]
+    assert any(op_id in line for line in lines), r.stdout  # the id whole, on one line
+    path_lines = [i for i, line in enumerate(lines) if "bulk_operations" in line]
+    assert path_lines, r.stdout
+    first = lines[path_lines[0]]
+    url = first.split()[-1]
+    # The URL, if broken, breaks right after a '/', and its id follows whole on the next line.
+    if not url.endswith(op_id):
+        assert url.endswith("/"), r.stdout
+        assert lines[path_lines[0] + 1].strip().split()[-1] == op_id or op_id in lines[path_lines[0] + 1], r.stdout
+
+
+def test_fold_at_slashes_keeps_every_segment_whole():
+    from bulkop.render.table import fold_at_slashes
+
+    url = "https://api.example/v1/bulk_operations/eb1167b3-67a9-4378-bc65-c1e582e2e662"
+    for width in range(1, len(url) + 5):
+        folded = fold_at_slashes(url, width)
+        assert folded.replace("\n", "") == url
+        for line in folded.splitlines()[:-1]:
+            assert line.endswith("/")
