@@ -22,6 +22,7 @@ from bulkop.cli.common import (
     Provider,
     RequestTimeout,
     Retries,
+    complete_ids,
     connection_flags,
 )
 from bulkop.context import Context
@@ -118,7 +119,10 @@ def get(
     ids: Annotated[
         list[str],
         typer.Argument(
-            help="Operation ids (Knock: UUIDs), or @last for the most recent.", show_default=False, metavar="ID..."
+            help="Operation ids (Knock: UUIDs), or @last for the most recent.",
+            show_default=False,
+            metavar="ID...",
+            autocompletion=complete_ids,
         ),
     ],
     output: Annotated[
@@ -173,7 +177,13 @@ def get(
 def status(
     ctx: typer.Context,
     id: Annotated[
-        str, typer.Argument(help="Operation id, or @last for the most recent.", show_default=False, metavar="ID")
+        str,
+        typer.Argument(
+            help="Operation id, or @last for the most recent.",
+            show_default=False,
+            metavar="ID",
+            autocompletion=complete_ids,
+        ),
     ],
     output: Annotated[
         StatusOutput,
