@@ -230,3 +230,57 @@ def test_demo_serve_serves_the_scenarios_given_inline_and_from_a_file(tmp_path):
     finally:
         code, err = serve.stop(signal.SIGINT)
     assert code == 130 and "Traceback" not in err
+
+
+@pytest.fixture
+def taken_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+@pytest.mark.parametrize("how", ["in-process", "subprocess"])
+def test_demo_serve_on_a_port_in_use_says_so_in_one_line_exit_2(taken_port, how):
+    args = ["demo", "serve", "--port", str(taken_port)]
+    if how == "in-process":
+        r = run_cli(args)
+        code, out, err = r.code, r.stdout, r.stderr
+    else:
+        p = run_process(args)
+        code, out, err = p.returncode, p.stdout, p.stderr
+    assert (code, out) == (2, ""), err
+    assert err == f"bulkop: error: port {taken_port} is in use; pick another with --port (0: any free port)\n"
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("no-such-host.invalid", "cannot listen on 'no-such-host.invalid'"),
+        ("192.0.2.77", "no such address on this machine"),  # TEST-NET-1: never a local address
+        ("", "--host is empty"),
+        ("   ", "--host is empty"),
+    ],
+)
+def test_demo_serve_on_a_bad_host_is_a_usage_error_in_one_line(host, expected):
+    r = run_cli(["demo", "serve", "--port", "0", "--host", host])
+    assert (r.code, r.stdout) == (2, ""), r.stderr
+    assert r.stderr.count("\n") == 1 and expected in r.stderr, r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_demo_serve_permission_denied_is_a_usage_error(monkeypatch):
+    # Binding a port below 1024 is refused to non-root users; the suite may run as root, where
+    # it cannot be provoked, so the operating system's answer is given by the socket itself.
+    import errno
+    import socket
+
+    def refuse(self, address):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+    r = run_cli(["demo", "serve", "--port", "80"])
+    assert (r.code, r.stdout) == (2, ""), r.stderr
+    assert r.stderr.startswith("bulkop: error: permission denied to listen on port 80; pick another with --port")

@@ -16,7 +16,7 @@ import pytest
 from bulkop import _gen
 from bulkop.errors import EXIT_CODE_HELP
 from bulkop.settings import SETTINGS
-from conftest import minimal_env
+from conftest import minimal_env, run_cli
 
 # The console script is installed next to the interpreter running the tests.
 BULKOP = shutil.which("bulkop", path=str(Path(sys.executable).parent))
@@ -499,3 +499,40 @@ def test_bash_completion_of_profile_names_end_to_end(console_script: str, out: P
         check=False,
     )
     assert result.stdout.splitlines() == ["staging"], f"{result.stdout!r} {result.stderr!r}: {PROTOCOL_HINT}"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("bulkop get --provider ", ["knock", "saymon"]),
+        ("bulkop watch --provider s", ["saymon"]),
+        ("bulkop get -o ", ["table", "text", "json", "jsonl"]),
+        ("bulkop status x --output ", ["text", "json"]),
+        ("bulkop watch -o j", ["json"]),
+        ("bulkop get ", ["@last", "prod:", "staging:"]),
+        ("bulkop status @", ["@last"]),
+        ("bulkop watch pr", ["prod:"]),
+        ("bulkop get prod:", []),
+    ],
+)
+def test_bash_completes_choices_and_ids(console_script: str, out: Path, words: str, expected: list[str]) -> None:
+    for name in ("prod", "staging"):
+        added = run_cli(["config", "add", name, "--provider", "knock"], stdin="sk_test_completion\n")
+        assert added.code == 0, added.stderr
+    bash = shell("bash")
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    empty_word = '""' if words.endswith(" ") else ""  # the word being completed, still empty
+    script = (
+        f"source {out / 'completions/bulkop.bash'}; COMP_WORDS=({words} {empty_word}); "
+        f"COMP_CWORD={cword}; _bulkop_completion bulkop; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", script],
+        env=shell_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert [line for line in result.stdout.splitlines() if line] == expected, f"{result.stdout!r} {result.stderr!r}"

@@ -416,7 +416,7 @@ def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, 
 )
 @pytest.mark.parametrize(
     ("how", "code"),
-    [("get-flag", 2), ("watch-flag", 2), ("env", 7), ("profile", 7), ("config-add", 2), ("config-set", 7)],
+    [("get-flag", 2), ("watch-flag", 2), ("env", 7), ("profile", 7), ("config-add", 2), ("config-set", 2)],
 )
 def test_a_password_in_the_base_url_is_never_echoed(isolated_env, url, how, code):
     env = saymon_env("https://unused.example")

@@ -652,7 +652,7 @@ def test_json_output_is_one_object_per_change_final_last(frozen_sim, env, clock)
     r = watch(clock, [a, b, "-o", "json", "--interval", "1"], env, transport=transport)
     assert r.code == 1, r.stderr
     records = ndjson(r.stdout)
-    fields = {"observed_at", "profile", "id", "operation"}
+    fields = {"observed_at", "profile", "id", "status", "operation"}
     assert all(set(x) - {"final", "verdict", "reason"} == fields for x in records)
     assert all(("verdict" in x) == x.get("final", False) for x in records)
     assert all(TIMESTAMP.fullmatch(x["observed_at"]) and x["profile"] is None for x in records)

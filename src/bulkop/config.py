@@ -260,8 +260,15 @@ def stored_value(setting: Setting, raw: str) -> Any:
     Raises ValueError saying what is wrong (never repeating the value).
     """
     value = convert(setting, raw)
-    # Keep what the user wrote for durations ("10m" stays readable), the typed value otherwise.
-    return raw.strip() if setting.type in ("duration", "interval") else value
+    if setting.type in ("duration", "interval"):
+        # A plain number is stored as one (interval = 5); "10m" or "auto" stays as written.
+        text = raw.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            return text.lower() if text.lower() == "auto" else text
+        return int(number) if number.is_integer() else number
+    return value
 
 
 # --------------------------------------------------------------------------- writing

@@ -44,6 +44,9 @@ class Setting:
     # Which of those variables are a provider SDK's own (ambient credentials): not used for a
     # profile chosen explicitly.
     sdk_env: tuple[str, ...] = ()
+    # What a string value must also satisfy to be usable (a header can carry it, ...): the one
+    # check, applied when a value is written (`config set`/`add`) and when it is read.
+    rule: str | None = None
 
     @property
     def secret(self) -> bool:
@@ -87,6 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
         providers=("knock",),
         env_key="api_key_env",
         sdk_env=("KNOCK_API_KEY",),
+        rule="token",
     ),
     Setting(
         "login",
@@ -96,6 +100,7 @@ SETTINGS: tuple[Setting, ...] = (
         env=("SAYMON_LOGIN",),
         providers=("saymon",),
         sdk_env=("SAYMON_LOGIN",),
+        rule="basic_login",
     ),
     Setting(
         "password",
@@ -107,6 +112,7 @@ SETTINGS: tuple[Setting, ...] = (
         providers=("saymon",),
         env_key="password_env",
         sdk_env=("SAYMON_PASSWORD",),
+        rule="printable",
     ),
     Setting(
         "request_timeout",
@@ -262,6 +268,8 @@ def convert(setting: Setting, raw: Any) -> Any:
             return normalize_base_url(raw)
         if not raw and t == "secret":
             raise ValueError("is empty")
+        if setting.rule and raw and (problem := _rule_problem(setting.rule, raw)):
+            raise ValueError(problem)  # never the value: it may be a secret
         return raw
     if t == "bool":
         if isinstance(raw, bool):
@@ -313,6 +321,20 @@ def convert(setting: Setting, raw: Any) -> Any:
         except ValueError:
             raise ValueError("should be 'auto' or a number of seconds like 2 or 5s") from None
     raise AssertionError(f"unknown setting type {t}")
+
+
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def _rule_problem(rule: str, value: str) -> str | None:
+    """What is wrong with a value under its setting's rule, or None; never the value itself."""
+    if rule == "token":  # sent in a header: printable ASCII without spaces, as every API key is
+        return None if _TOKEN.fullmatch(value) else "has spaces, line breaks or non-ASCII characters"
+    if rule == "basic_login":  # HTTP Basic: the login ends at the first ':'
+        return "has a ':' or control characters" if ":" in value or not value.isprintable() else None
+    if rule == "printable":
+        return None if value.isprintable() else "has line breaks or control characters"
+    raise AssertionError(f"unknown rule {rule}")
 
 
 _URL_SHAPE = "should be an http:// or https:// URL with a host, like https://api.knock.app"
@@ -469,7 +491,10 @@ def _resolve_one(
                     f"profile {profile_name!r} reads {setting.name} from ${var}, which is not set",
                     hint=f"export {var}, or change the profile's {setting.env_key}",
                 )
-            return Resolved(raw, "profile", f"{profile_name} via ${var}")
+            try:
+                return Resolved(convert(setting, raw), "profile", f"{profile_name} via ${var}")
+            except ValueError as e:
+                raise ConfigError(f"environment variable {var} ({setting.name}) {e}", hint=f"fix {var}") from None
     return Resolved(setting.default if applies else None, "default")
 
 

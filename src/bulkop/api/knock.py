@@ -26,7 +26,11 @@ def normalize_id(op_id: str) -> str:
     except ValueError:
         raise UsageError(
             f"{clean(op_id)[:80]!r} is not a Knock bulk operation id (a UUID such as "
-            "123e4567-e89b-12d3-a456-426614174000)"
+            "123e4567-e89b-12d3-a456-426614174000)",
+            # 24 hex digits is a SAYMON (MongoDB ObjectId) id: say how to ask SAYMON instead.
+            hint="use --provider saymon, or -p PROFILE for a SAYMON profile"
+            if re.fullmatch(r"[0-9a-fA-F]{24}", op_id.strip())
+            else None,
         ) from None
 
 

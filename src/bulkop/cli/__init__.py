@@ -22,6 +22,7 @@ from bulkop.cli.common import (
     Provider,
     RequestTimeout,
     Retries,
+    complete_ids,
     connection_flags,
 )
 from bulkop.context import Context
@@ -118,7 +119,10 @@ def get(
     ids: Annotated[
         list[str],
         typer.Argument(
-            help="Operation ids (Knock: UUIDs), or @last for the most recent.", show_default=False, metavar="ID..."
+            help="Operation ids (Knock: UUIDs), or @last for the most recent.",
+            show_default=False,
+            metavar="ID...",
+            autocompletion=complete_ids,
         ),
     ],
     output: Annotated[
@@ -173,7 +177,13 @@ def get(
 def status(
     ctx: typer.Context,
     id: Annotated[
-        str, typer.Argument(help="Operation id, or @last for the most recent.", show_default=False, metavar="ID")
+        str,
+        typer.Argument(
+            help="Operation id, or @last for the most recent.",
+            show_default=False,
+            metavar="ID",
+            autocompletion=complete_ids,
+        ),
     ],
     output: Annotated[
         StatusOutput,
@@ -250,7 +260,11 @@ def _flush_stdout(code: int) -> int:
 @functools.cache
 def _command() -> click.Command:
     """The click command tree, built once per process (Typer rebuilds it on every call)."""
-    return typer.main.get_command(app)
+    from bulkop.cli.help import install
+
+    command = typer.main.get_command(app)
+    install(command)  # options' names are never cut in --help
+    return command
 
 
 def run(args: list[str], ctx: Context | None = None) -> int:
@@ -281,6 +295,7 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         ctx.stderr.write("bulkop: interrupted\n")
         return ExitCode.INTERRUPTED
     except click.ClickException as e:
+        ctx.json_errors = ctx.json_errors or _asks_for_json(args)
         _usage_error(ctx, e)
         return ExitCode.USAGE
     except BulkopError as e:
@@ -346,6 +361,25 @@ def _usage_error(ctx: Context, e: click.ClickException) -> None:
     sub = getattr(e, "ctx", None)
     where = sub.command_path if sub is not None else "bulkop"
     ctx.report(UsageError(message, hint=f"see `{where} --help`"))
+
+
+def _asks_for_json(args: list[str]) -> bool:
+    """Whether the command line asked for JSON output, read from the words alone: a usage error
+    is found before any command has run, and a script reading JSON must get its error as JSON."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.removeprefix("--output=")
+        elif arg.startswith("-o") and not arg.startswith("--"):
+            value = arg[2:].removeprefix("=")
+        else:
+            continue
+        if value.lower() in ("json", "jsonl"):
+            return True
+    return False
 
 
 def _dedupe_sentences(message: str) -> str:

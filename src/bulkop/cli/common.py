@@ -30,6 +30,22 @@ def complete_profiles(incomplete: str) -> list[str]:
     return [name for name in sorted(names) if name.startswith(incomplete)]
 
 
+def complete_providers(incomplete: str) -> list[str]:
+    """Shell completion for --provider: the providers bulkop knows."""
+    from bulkop.settings import PROVIDER_NAMES
+
+    return [name for name in PROVIDER_NAMES if name.startswith(incomplete.lower())]
+
+
+def complete_ids(incomplete: str) -> list[str]:
+    """Shell completion for an operation id: `@last`, and `PROFILE:` for each profile (the
+    ids themselves live on the server and are not guessed)."""
+    if ":" in incomplete:
+        return []
+    offers = ["@last", *(f"{name}:" for name in complete_profiles(""))]
+    return [offer for offer in offers if offer.startswith(incomplete)]
+
+
 Profile = Annotated[
     str | None,
     typer.Option(
@@ -50,6 +66,7 @@ Provider = Annotated[
         rich_help_panel=CONNECTION,
         show_default=False,
         metavar="knock|saymon",
+        autocompletion=complete_providers,
     ),
 ]
 BaseUrl = Annotated[

@@ -17,6 +17,7 @@ from bulkop.cli.common import (
     Provider,
     RequestTimeout,
     Retries,
+    complete_ids,
     connection_flags,
 )
 
@@ -57,6 +58,7 @@ def register(app: typer.Typer) -> None:
                 help="Operation ids, PROFILE:ID, @last, or - to read ids from stdin.",
                 show_default=False,
                 metavar="ID...",
+                autocompletion=complete_ids,
             ),
         ] = None,
         output: Annotated[

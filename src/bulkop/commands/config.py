@@ -159,7 +159,7 @@ def add(opts: AddOptions, ctx: Context) -> int:
     cf = _writable_config(ctx)  # before asking for a secret that would then be thrown away
     _refuse_existing(cf, name)
     if provider in BY_NAME["login"].providers:
-        table["login"] = opts.login if opts.login is not None else _read_login(ctx, opts)
+        table["login"] = _given("login", opts.login if opts.login is not None else _read_login(ctx, opts))
     for setting in SETTINGS:
         if not setting.secret or provider not in setting.providers:
             continue
@@ -167,7 +167,7 @@ def add(opts: AddOptions, ctx: Context) -> int:
         if variable is not None and setting.env_key is not None:
             table[setting.env_key] = variable
         else:
-            table[setting.name] = _read_secret(ctx, setting.name, name, _add_example(opts))
+            table[setting.name] = _given(setting.name, _read_secret(ctx, setting.name, name, _add_example(opts)))
     table = config.validate_profile(name, table, cf.path)
 
     def change(cf: config.ConfigFile) -> bool:
@@ -211,7 +211,9 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
         try:
             value = config.stored_value(setting, raw)
         except ValueError as e:
-            raise ConfigError(f"{key} {e}", hint=f"{key}: {setting.help}") from None
+            # Given to this command (argument, prompt or stdin): a usage error, refused before
+            # anything is written. The same value found later in the file is a ConfigError (7).
+            raise UsageError(f"{key} {e}", hint=f"{key}: {setting.help}") from None
 
     def change(cf: config.ConfigFile) -> list[str]:
         table = dict(cf.profile(name))
@@ -323,6 +325,15 @@ def _add_example(opts: AddOptions) -> str:
 
 
 # --------------------------------------------------------------------------- input
+
+
+def _given(key: str, raw: str) -> Any:
+    """A value typed for `config add`, checked by the settings table as every command will read
+    it: a bad one is a usage error now, not a config error on every later command."""
+    try:
+        return config.stored_value(BY_NAME[key], raw)
+    except ValueError as e:
+        raise UsageError(f"{key} {e}", hint=f"{key}: {BY_NAME[key].help}") from None
 
 
 def _read_secret(ctx: Context, key: str, profile: str, example: str) -> str:

@@ -71,13 +71,39 @@ def _start(
 
     from bulkop.simulator import Simulator, demo_scenarios
 
-    sim = Simulator(host=host, port=port, speed=speed, epoch=datetime.now(UTC)).start()
+    if not host.strip():
+        raise UsageError("--host is empty", hint="use --host 127.0.0.1")
+    try:
+        sim = Simulator(host=host, port=port, speed=speed, epoch=datetime.now(UTC)).start()
+    except OSError as exc:
+        raise _listen_error(exc, host, port) from None
     try:
         ops = [(s.provider, sim.add(s)) for s in [*demo_scenarios(), *(extra or [])]]
     except ValueError as exc:  # an id given twice, or one a demo operation already has
         sim.stop()
         raise UsageError(f"--scenario: {exc}") from None
     return sim, ops
+
+
+def _listen_error(exc: OSError, host: str, port: int) -> UsageError:
+    """Why the simulator could not listen, said in the user's terms: every one is a usage error
+    (the --port or --host given), never a traceback."""
+    import errno
+    import socket
+
+    pick = "pick another with --port (0: any free port)"
+    if exc.errno == errno.EADDRINUSE:
+        return UsageError(f"port {port} is in use; {pick}")
+    if exc.errno == errno.EACCES:
+        return UsageError(f"permission denied to listen on port {port}; {pick}", hint="ports below 1024 need root")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return UsageError(f"cannot listen on {host!r}: no such address on this machine", hint="use --host 127.0.0.1")
+    if isinstance(exc, socket.gaierror):
+        return UsageError(
+            f"cannot listen on {host!r}: not a host name or IPv4 address here", hint="use --host 127.0.0.1"
+        )
+    reason = exc.strerror or str(exc)
+    return UsageError(f"cannot listen on {host}:{port}: {reason}", hint="check --host and --port")
 
 
 def demo_context(ctx: Context, sim: Any) -> Context:

@@ -264,6 +264,9 @@ class _JsonLines:
             "observed_at": rfc3339(self.ctx.wall()),
             "profile": t.profile,
             "id": full_id(t),
+            # The status word every view shows (SAYMON: finished / not finished), next to the
+            # body as sent, so that one jq filter reads the status of any provider.
+            "status": t.op.status_word if t.op is not None else None,
             "operation": t.op.to_json_record() if t.op is not None else None,
         }
         if t.verdict is not None:

@@ -16,7 +16,11 @@ def error_line(err: BulkopError) -> str:
 
 
 def error_json(err: BulkopError) -> str:
-    body = {"type": err.kind, "message": clean_message(err.message), "exit_code": int(err.exit_code)}
-    if err.hint:
-        body["hint"] = clean_message(err.hint)
+    """Always the same four keys (README promises them), "hint" null when there is none."""
+    body = {
+        "type": err.kind,
+        "message": clean_message(err.message),
+        "exit_code": int(err.exit_code),
+        "hint": clean_message(err.hint) if err.hint else None,
+    }
     return dumps({"error": body})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -95,6 +96,14 @@ def operation_view(
         rows.append(("Duration", Text(fmt.duration(fmt.elapsed(op, now)))))
     if op.progress_path:
         rows.append(("Progress path", Text(clean(op.progress_path))))
+    # The value column's width: a URL may break only after a '/', an id never (a half id copied
+    # from a terminal is a wrong id); an id that does not fit is shown on a `Label: value` line.
+    value_width = None if width is None else width - max(len(label) for label, _ in rows) - 2
+    if value_width is not None and len(clean(str(op.id))) > value_width:
+        narrow = True
+    if op.progress_path and width is not None:
+        room = width - len("Progress path: ") if narrow else value_width or 0
+        rows[-1] = ("Progress path", Text(fold_at_slashes(clean(op.progress_path), room)))
     parts: list[RenderableType] = []
     if narrow:
         for label, value in rows:
@@ -112,6 +121,21 @@ def operation_view(
     if op.error_items and not (all_errors and len(op.error_items) > TABLE_ITEMS_MAX):
         parts.append(error_items_table(op, all_errors=all_errors))
     return Group(*parts)
+
+
+def fold_at_slashes(url: str, width: int) -> str:
+    """A URL broken into lines of at most `width` characters, each break right after a '/'
+    (a segment longer than the width stays whole on its own line: the terminal wraps it)."""
+    if len(url) <= width or width <= 0:
+        return url
+    lines, line = [], ""
+    for segment in re.findall(r"[^/]*/|[^/]+$", url):
+        if line and len(line) + len(segment) > width:
+            lines.append(line)
+            line = ""
+        line += segment
+    lines.append(line)
+    return "\n".join(lines)
 
 
 # Above this many error items, `--errors` prints plain aligned lines instead of a Rich table:
