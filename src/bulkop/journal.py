@@ -23,7 +23,9 @@ from typing import Any
 FILE_NAME = "journal.sqlite3"
 DEFAULT_DAYS = 30
 SAMPLE_CAP = 240  # samples kept per operation; beyond it the older half is thinned
-BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another bulkop process's transaction
+# How long a statement waits for another process's transaction. bulkop's own transactions last
+# milliseconds; a longer wait means a stuck holder, and the journal must never cost a result.
+BUSY_TIMEOUT_MS = 1_000
 UNFINISHED = ("queued", "processing")
 
 # Schema migrations, each from the version before it to its own number (PRAGMA user_version).
@@ -324,6 +326,30 @@ class Journal:
                 self._fail(e)
                 return default
 
+    def _guard_aside(self, action: Callable[[Any], Any]) -> None:
+        """`_guard(action)` on a daemon thread, the caller waiting for it in Python: SQLite's
+        busy wait blocks in C, where Ctrl-C and SIGTERM would wait for it; here they interrupt
+        the wait at once, the journal is dropped (silently: the signal is the news) and the
+        statement is interrupted."""
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                self._guard(action, None)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="bulkop-journal", daemon=True).start()
+        try:
+            done.wait()
+        except BaseException:
+            self._broken = True
+            conn = self._conn
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.interrupt()
+            raise
+
     def _fail(self, e: BaseException) -> None:
         self._broken = True
         if self._conn is not None:
@@ -335,11 +361,17 @@ class Journal:
             self._warn(f"journal {self.path} not used ({reason}); the command itself is unaffected")
 
     def close(self) -> None:
-        with self._lock:
+        # Never wait here: a write abandoned to a signal may still hold the lock (its daemon
+        # thread ends with the process).
+        if not self._lock.acquire(blocking=not self._broken):
+            return
+        try:
             if self._conn is not None:
                 with contextlib.suppress(Exception):
                     self._conn.close()
                 self._conn = None
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ writing
 
@@ -364,7 +396,7 @@ class Journal:
                 raise
             self._pruned = True
 
-        self._guard(write, None)
+        self._guard_aside(write)
 
     def _upsert(self, conn: Any, s: Seen, now: float) -> int | None:
         finished = s.status in ("completed", "failed")

@@ -1,0 +1,133 @@
+"""Issue 12 "Trust", local side: what bulkop opens on this machine never costs a result.
+
+A journal locked by another process, a journal or step summary path that is a terminal, a pipe
+or stdout itself, a journal setting out of range: each is one warning line at most, the command
+answers as it would without it, and Ctrl-C / SIGTERM act at once. Real subprocesses, explicit
+minimal environments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import minimal_env
+from test_hardening_faults import done, running
+
+pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
+
+# Holds an exclusive transaction on a journal until killed (what /tmp/attack-sec/lockj.py did).
+LOCKER = (
+    "import sqlite3, sys, time\n"
+    "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "c.execute('BEGIN EXCLUSIVE')\n"
+    "print('locked', flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+def bulkop(args: list[str], env: dict[str, str], timeout: float = 30, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bulkop", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=kwargs.pop("stdin", subprocess.DEVNULL),
+        **kwargs,
+    )
+
+
+class Locked:
+    """Another process holding BEGIN EXCLUSIVE on the journal."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LOCKER, str(path)], env=minimal_env(), stdout=subprocess.PIPE, text=True
+        )
+
+    def __enter__(self) -> Locked:
+        assert self.proc.stdout is not None
+        assert self.proc.stdout.readline().strip() == "locked"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def journal(tmp_path: Path, sim, knock_env) -> tuple[Path, dict[str, str]]:
+    """A journal that exists (a first `get` made it), and the environment naming it."""
+    path = tmp_path / "locked" / "journal.sqlite3"
+    env = minimal_env(knock_env, BULKOP_JOURNAL=str(path))
+    assert bulkop(["get", sim.add(done())], env).returncode == 0
+    return path, env
+
+
+# --------------------------------------------------------------------------- a locked journal
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["get", "{op}"], ["get", "{op}", "-o", "json"], ["status", "{op}"], ["watch", "{op}", "--display", "lines"]],
+    ids=["get", "get-json", "status", "watch"],
+)
+def test_a_journal_locked_by_another_process_costs_one_warning_not_the_wait(sim, journal, args):
+    path, env = journal
+    op = sim.add(done())
+    with Locked(path):
+        # 5 s is a hang guard, not a speed goal: the old busy wait alone was 10 s.
+        r = bulkop([a.format(op=op) for a in args], env, timeout=5)
+    assert r.returncode == 0, r.stderr
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "journal" in warnings[0] and "locked" in warnings[0], r.stderr
+    if "json" in args:
+        assert json.loads(r.stdout)["id"] == op
+
+
+def wait_until_open(proc: subprocess.Popen[str], path: Path) -> None:
+    """Until the process has the file open (the journal is opened for the end-of-command write)."""
+    while proc.poll() is None:
+        try:
+            fds = os.listdir(f"/proc/{proc.pid}/fd")
+            if any(os.readlink(f"/proc/{proc.pid}/fd/{fd}") == str(path) for fd in fds):
+                return
+        except OSError:
+            pass
+        time.sleep(0.005)
+    raise AssertionError(f"exit {proc.returncode} before opening {path}")
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_the_journal_is_locked_acts_at_once(sim, journal, sig, code):
+    path, env = journal
+    op = sim.add(running())
+    with Locked(path):
+        sim.clear_requests()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bulkop", "get", op],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_until_open(proc, path)  # the answer is in: bulkop waits for the journal's lock
+        proc.send_signal(sig)
+        returncode = proc.wait(5)  # a hang guard: the old wait held the signal ~9 s
+        stderr = proc.stderr.read() if proc.stderr else ""
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
+    assert returncode == code, stderr
+    assert "Traceback" not in stderr
