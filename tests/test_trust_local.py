@@ -131,3 +131,44 @@ def test_a_signal_while_the_journal_is_locked_acts_at_once(sim, journal, sig, co
                 stream.close()
     assert returncode == code, stderr
     assert "Traceback" not in stderr
+
+
+# --------------------------------------------------------------------------- paths from the environment
+
+
+def irregular(tmp_path: Path, what: str) -> tuple[Path, Path | None]:
+    """(the journal path to give, the thing that must stay untouched)."""
+    if what in ("/dev/stdout", "/dev/stderr"):
+        return Path(what), None
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    if what == "fifo":
+        return fifo, fifo
+    if what == "link-to-fifo":
+        (tmp_path / "link").symlink_to(fifo)
+        return tmp_path / "link", fifo
+    if what == "directory":
+        (tmp_path / "dir").mkdir()
+        return tmp_path / "dir", tmp_path / "dir"
+    (tmp_path / "journal.sqlite3").write_bytes(b"")  # a regular journal whose sibling is a FIFO
+    fifo.rename(tmp_path / f"journal.sqlite3-{what}")
+    return tmp_path / "journal.sqlite3", tmp_path / f"journal.sqlite3-{what}"
+
+
+@pytest.mark.parametrize("what", ["/dev/stdout", "/dev/stderr", "fifo", "link-to-fifo", "directory", "wal", "shm"])
+def test_a_journal_path_that_is_not_a_regular_file_is_refused_untouched(sim, knock_env, tmp_path, what):
+    path, untouched = irregular(tmp_path, what)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    op = sim.add(done())
+    env = minimal_env(knock_env, BULKOP_JOURNAL=str(path))
+    r = bulkop(["watch", "-", "-o", "json"], env, stdin=None, input=f"{op}\n")
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == [op]  # NDJSON, nothing else
+    assert "SQLite" not in r.stdout + r.stderr
+    warnings = [line for line in r.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "journal" in warnings[0] and "not a regular file" in warnings[0], r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    if untouched is not None and what != "directory":
+        assert not untouched.is_file()
+    if what in ("wal", "shm"):
+        assert path.read_bytes() == b""

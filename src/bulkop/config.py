@@ -142,6 +142,20 @@ _KINDS = (
 )
 
 
+def irregular_kind(path: Path) -> str | None:
+    """What an existing path that is not a regular file is, after following links ("a FIFO
+    (named pipe) (via the link to …)"); None for a regular file or nothing. Never opens it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    resolved = os.path.realpath(path)
+    return kind + (f" (via the link to {resolved})" if resolved != os.path.abspath(path) else "")
+
+
 def _not_a_regular_file(path: Path, mode: int, action: str) -> ConfigError:
     kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
     resolved = os.path.realpath(path)

@@ -274,6 +274,7 @@ class Journal:
             import sqlite3
 
             assert self.path is not None
+            _refuse_irregular(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -322,7 +323,7 @@ class Journal:
                 return action(self._connection())
             # ValueError/OverflowError: a value SQLite cannot bind (the journal must never cost
             # a result, whatever a server sent).
-            except (sqlite3.Error, OSError, ValueError, OverflowError, _Newer) as e:
+            except (sqlite3.Error, OSError, ValueError, OverflowError, _Newer, _Irregular) as e:
                 self._fail(e)
                 return default
 
@@ -521,6 +522,20 @@ def _finite(value: float | None) -> float | None:
 class _Newer(Exception):
     def __init__(self, version: int) -> None:
         super().__init__(f"written by a newer bulkop (schema {version}, this one reads {SCHEMA_VERSION})")
+
+
+class _Irregular(Exception):
+    pass
+
+
+def _refuse_irregular(path: Path) -> None:
+    """SQLite writes whatever the path is: BULKOP_JOURNAL=/dev/stdout put a database into the
+    NDJSON. The file and its -wal/-shm siblings are regular files or absent, else untouched."""
+    from bulkop.config import irregular_kind
+
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if kind := irregular_kind(each):
+            raise _Irregular(f"{'it' if each == path else each} is {kind}, not a regular file; nothing was written")
 
 
 # --------------------------------------------------------------------------- configuration
