@@ -172,3 +172,40 @@ def test_a_journal_path_that_is_not_a_regular_file_is_refused_untouched(sim, kno
         assert not untouched.is_file()
     if what in ("wal", "shm"):
         assert path.read_bytes() == b""
+
+
+@pytest.mark.parametrize("what", ["fifo-no-reader", "fifo-with-reader", "/dev/stdout", "directory", "link-to-fifo"])
+def test_a_step_summary_that_is_not_a_regular_file_is_refused_without_waiting(sim, knock_env, tmp_path, what):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = None
+    if what == "fifo-with-reader":
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    target = {"/dev/stdout": "/dev/stdout", "directory": str(tmp_path), "link-to-fifo": str(tmp_path / "link")}
+    if what == "link-to-fifo":
+        (tmp_path / "link").symlink_to(fifo)
+    op = sim.add(done())
+    env = minimal_env(knock_env, GITHUB_ACTIONS="true", CI="true", GITHUB_STEP_SUMMARY=target.get(what, str(fifo)))
+    try:
+        # 10 s is a hang guard: opening a FIFO without a reader used to wait forever.
+        r = bulkop(["watch", op, "-o", "json", "--display", "lines"], env, timeout=10)
+        if reader is not None:
+            assert os.read(reader, 4096) == b""  # nothing was written into the pipe
+    finally:
+        if reader is not None:
+            os.close(reader)
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["id"] for line in r.stdout.splitlines()] == [op]
+    refused = [line for line in r.stderr.splitlines() if "GITHUB_STEP_SUMMARY" in line]
+    assert len(refused) == 1 and "not a regular file" in refused[0], r.stderr
+
+
+def test_a_step_summary_file_is_still_appended_to(sim, knock_env, tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    op = sim.add(done())
+    env = minimal_env(knock_env, GITHUB_ACTIONS="true", CI="true", GITHUB_STEP_SUMMARY=str(summary))
+    r = bulkop(["watch", op, "--display", "lines"], env)
+    assert r.returncode == 0, r.stderr
+    text = summary.read_text()
+    assert text.startswith("earlier step\n### bulkop watch") and op in text

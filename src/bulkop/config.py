@@ -142,7 +142,7 @@ _KINDS = (
 )
 
 
-def irregular_kind(path: Path) -> str | None:
+def irregular_kind(path: str | os.PathLike[str]) -> str | None:
     """What an existing path that is not a regular file is, after following links ("a FIFO
     (named pipe) (via the link to …)"); None for a regular file or nothing. Never opens it."""
     try:

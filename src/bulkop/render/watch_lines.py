@@ -159,9 +159,10 @@ class LinesDisplay:
             v = t.verdict
             result = "-" if v is None else ("ok: " if v.passed else "**not ok**: ") + _md(clean(v.reason))
             lines.append(f"| {_md(label(t))} | {_md(full_id(t))} | {state(t)} | {rows_text(t)} | {errors} | {result} |")
+        from bulkop.files import append_regular
+
         try:
-            with open(self.step_summary, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
-                f.write("\n".join(lines) + "\n\n")
+            append_regular(self.step_summary, "\n".join(lines) + "\n\n")  # type: ignore[arg-type]
         except OSError as e:
             self._write(f"cannot write GITHUB_STEP_SUMMARY: {e.strerror}", now)
 
