@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import minimal_env
-from test_hardening_faults import done, running
+from conftest import KNOCK_TOKEN, minimal_env
+from test_hardening_faults import Canned, CannedServer, done, running
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
@@ -209,3 +209,49 @@ def test_a_step_summary_file_is_still_appended_to(sim, knock_env, tmp_path):
     assert r.returncode == 0, r.stderr
     text = summary.read_text()
     assert text.startswith("earlier step\n### bulkop watch") and op in text
+
+
+# --------------------------------------------------------------------------- settings and answers
+
+
+@pytest.mark.parametrize("value", ["1e308", "0", "-5", "3651", "99999999999999999999", "x", "7.5"])
+@pytest.mark.parametrize("where", ["config", "env"])
+def test_a_bad_journal_days_is_one_warning_and_the_default_from_config_or_env(
+    sim, knock_env, tmp_path, isolated_env, value, where
+):
+    """`journal_days = 1e308` in config.toml made every command exit 7 while the same value in
+    BULKOP_JOURNAL_DAYS only warned: both warn now, and the range is 1 to 3650 days."""
+    env = minimal_env(knock_env, BULKOP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    if where == "config":
+        isolated_env.parent.mkdir(parents=True, exist_ok=True)
+        literal = value if value.lstrip("-").replace(".", "").replace("e", "").isdigit() else f'"{value}"'
+        isolated_env.write_text(f"journal_days = {literal}\n")
+        env["BULKOP_CONFIG"] = str(isolated_env)
+    else:
+        env["BULKOP_JOURNAL_DAYS"] = value
+    op = sim.add(done())
+    r = bulkop(["get", op, "-o", "json"], env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["id"] == op
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and "journal_days" in lines[0] and "1 to 3650" in lines[0] and "using 30" in lines[0]
+
+
+@pytest.mark.parametrize("value", ["1", "3650", " 14 "])
+def test_a_journal_days_in_range_is_used_quietly(sim, knock_env, tmp_path, value):
+    env = minimal_env(knock_env, BULKOP_JOURNAL=str(tmp_path / "j.sqlite3"), BULKOP_JOURNAL_DAYS=value)
+    r = bulkop(["get", sim.add(done()), "-o", "json"], env)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["get", "{op}"], ["get", "{op}", "-o", "json"], ["status", "{op}"]], ids=["get", "get-json", "status"]
+)
+def test_a_304_answer_is_named_as_such_not_as_a_redirect(args):
+    op = "123e4567-e89b-12d3-a456-426614174000"
+    with CannedServer(answer=Canned(status=304, headers=())) as server:
+        env = minimal_env(KNOCK_API_KEY=KNOCK_TOKEN, BULKOP_BASE_URL=server.url)
+        r = bulkop([a.format(op=op) for a in args], env)
+    assert r.returncode == 6, r.stderr
+    assert "304 Not Modified (bulkop sent no conditional request)" in r.stderr
+    assert "redirect" not in r.stderr and "nowhere" not in r.stderr

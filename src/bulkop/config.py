@@ -185,7 +185,9 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
                 f"{path}: unknown key {key!r}",
                 hint="the top level holds only default_profile, journal, journal_days and [profiles.NAME] tables",
             )
-        if key in TOP_LEVEL_KEYS and not isinstance(document[key], TOP_LEVEL_KEYS[key]):
+        # journal_days is checked where it is used, as BULKOP_JOURNAL_DAYS is: a bad value is a
+        # warning and the default, never a failed command (journal.open_journal).
+        if key == "journal" and not isinstance(document[key], TOP_LEVEL_KEYS[key]):
             raise ConfigError(f"{path}: {key} should be {TOP_LEVEL_KEYS[key].__name__}", hint="see README, Journal")
     default = document.get("default_profile")
     if default is not None and not isinstance(default, str):

@@ -558,14 +558,29 @@ def open_journal(
     days = DEFAULT_DAYS
     raw_days = env.get("BULKOP_JOURNAL_DAYS") or top_level.get("journal_days")
     if raw_days is not None:
-        try:
-            days = max(1, int(raw_days))
-        except (TypeError, ValueError):
-            if warn is not None:
-                warn(f"journal_days {raw_days!r} is not a whole number of days; using {DEFAULT_DAYS}")
+        days = _days(raw_days, warn)
     if off:
         return Journal(None, days=days, warn=warn)
     return Journal(journal_path(env), days=days, warn=warn)
+
+
+MAX_DAYS = 3650
+
+
+def _days(raw: object, warn: Callable[[str], None] | None) -> int:
+    """journal_days from the config file or BULKOP_JOURNAL_DAYS, alike: a whole number from 1
+    to MAX_DAYS; anything else is one warning and the default (it never costs a command)."""
+    text = raw.strip() if isinstance(raw, str) else raw
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 6:
+        value: object = int(text)
+    else:
+        value = text
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_DAYS:
+        return value
+    if warn is not None:
+        shown = _text(raw if isinstance(raw, str) else repr(raw), 40)
+        warn(f"journal_days {shown!r} is not a whole number of days from 1 to {MAX_DAYS}; using {DEFAULT_DAYS}")
+    return DEFAULT_DAYS
 
 
 def journal_path(env: Mapping[str, str]) -> Path:
