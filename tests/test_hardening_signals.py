@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KNOCK_TOKEN, minimal_env
+from conftest import KNOCK_TOKEN, minimal_env, run_process
 from test_hardening_content import PtyProcess, assert_cursor_restored, needs_setsid
 from test_hardening_faults import CannedServer, LineReader, bulkop_process, done, hold, running
 
@@ -196,11 +196,16 @@ def big_outputs(sim) -> dict[str, list[str]]:
     }
 
 
+# PYTHONUNBUFFERED=1 (common in CI and Docker) made stdout a raw file whose short writes were
+# ignored: a reader leaving mid-output cost the rest silently, and the exit was 0 (issue 12).
+UNBUFFERED = pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "PYTHONUNBUFFERED"])
+
+
+@UNBUFFERED
 @pytest.mark.parametrize("case", ["get-text", "get-table", "get-json", "get-jsonl", "watch-json"])
-def test_head_c1_reading_one_byte_is_a_quiet_exit_141(sim, knock_env, case):
+def test_head_c1_reading_one_byte_is_a_quiet_exit_141(sim, knock_env, case, unbuffered):
     args = big_outputs(sim)[case]
-    env = minimal_env(knock_env)
-    env.pop("PYTHONUNBUFFERED", None)  # a user's usual, buffered stdout
+    env = minimal_env(knock_env, PYTHONUNBUFFERED="1") if unbuffered else minimal_env(knock_env)
     with subprocess.Popen(
         [sys.executable, "-m", "bulkop", *args],
         env=env,
@@ -230,6 +235,7 @@ def closed_pipe_cases(sim) -> dict[str, list[str]]:
         "watch-json": ["watch", op, "-o", "json", "--display", "quiet"],
         "config-path": ["config", "path"],
         "config-show": ["config", "show"],
+        "list": ["list"],
     }
 
 
@@ -247,16 +253,20 @@ def closed_pipe_cases(sim) -> dict[str, list[str]]:
         "watch-json",
         "config-path",
         "config-show",
+        "list",
     ],
 )
-def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env, case):
+@UNBUFFERED
+def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env, case, unbuffered):
     args = closed_pipe_cases(sim)[case]
+    if case == "list":
+        assert run_process(["get", sim.add(done())], knock_env).returncode == 0  # something to list
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before bulkop writes anything
     try:
         p = subprocess.run(
             [sys.executable, "-m", "bulkop", *args],
-            env=minimal_env(knock_env),
+            env=minimal_env(knock_env, PYTHONUNBUFFERED="1") if unbuffered else minimal_env(knock_env),
             stdin=subprocess.DEVNULL,
             stdout=write_end,
             stderr=subprocess.PIPE,

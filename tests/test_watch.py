@@ -815,3 +815,68 @@ def test_wall_clock_comes_from_the_context(frozen_sim, env, clock):
     assert r.code == 0
     first = lines_of(r.stderr)[0]
     assert first.startswith(EPOCH.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+# Issue 12 "Trust": `yes $ID | bulkop watch -` grew to 24 GB; a BOM before the first id was an error.
+
+
+@pytest.mark.parametrize("form", ["lines", "ndjson"])
+def test_stdin_beyond_the_body_cap_is_a_usage_error_naming_the_cap(sim, knock_env, form):
+    op = sim.add(Scenario(name="job", queued_seconds=0, duration=0))
+    line = f"{op}\n" if form == "lines" else json.dumps({"id": op}) + "\n"
+    stdin = line * (20_000 // len(line) + 1)  # a little over 20,000 bytes
+    p = run_process(["watch", "-"], {**knock_env, "BULKOP_MAX_BODY_SIZE": "20000"}, stdin=stdin)
+    assert p.returncode == 2, p.stderr
+    assert "more than 20,000 bytes" in p.stderr and "max_body_size" in p.stderr
+    assert sim.requests == []
+
+
+def test_the_same_id_repeated_on_stdin_is_one_operation(sim, knock_env):
+    op = sim.add(Scenario(name="job", queued_seconds=0, duration=0))
+    p = run_process(["watch", "-", op], knock_env, stdin=f"{op}\n" * 50_000)
+    assert p.returncode == 0, p.stderr
+    assert len(sim.requests_for(op)) == 1
+
+
+@pytest.mark.parametrize("where", ["stdin", "stdin-and-arguments"])
+def test_more_distinct_ids_than_watch_follows_is_a_usage_error(sim, knock_env, where):
+    from bulkop.commands.watch import MAX_OPERATIONS
+
+    ids = [str(uuid.UUID(int=n + 1)) for n in range(MAX_OPERATIONS + 1)]
+    args = ["watch", "-"] if where == "stdin" else ["watch", "-", *ids[:5]]
+    p = run_process(args, knock_env, stdin="\n".join(ids if where == "stdin" else ids[5:]) + "\n")
+    assert p.returncode == 2, p.stderr
+    assert "10,001 distinct operation ids" in p.stderr and "at most 10,000" in p.stderr
+    assert sim.requests == []
+
+
+@pytest.mark.parametrize("form", ["lines", "json"])
+def test_a_utf8_bom_before_the_first_id_is_not_part_of_it(sim, knock_env, form):
+    op = sim.add(Scenario(name="job", queued_seconds=0, duration=0))
+    text = f"{op}\n" if form == "lines" else json.dumps([{"id": op}])
+    p = run_process(["watch", "-"], knock_env, stdin="\ufeff" + text)
+    assert p.returncode == 0, p.stderr
+    assert len(sim.requests_for(op)) == 1
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_stdin_is_still_open_ends_watch(sim, knock_env, sig, code):
+    """The writer of stdin never closes it: reading is interruptible, in chunks."""
+    op = sim.add(Scenario(name="job", queued_seconds=0, duration=0))
+    with subprocess.Popen(
+        [sys.executable, "-m", "bulkop", "watch", "-"],
+        env=minimal_env(knock_env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(f"{op}\n".encode() * 100_000)  # more than a pipe holds: bulkop is reading
+        proc.stdin.flush()
+        proc.send_signal(sig)
+        returncode = proc.wait(30)
+        stderr = proc.stderr.read().decode()
+        proc.stdin.close()
+    assert returncode == code, stderr
+    assert "Traceback" not in stderr
+    assert sim.requests == []

@@ -142,6 +142,20 @@ _KINDS = (
 )
 
 
+def irregular_kind(path: str | os.PathLike[str]) -> str | None:
+    """What an existing path that is not a regular file is, after following links ("a FIFO
+    (named pipe) (via the link to …)"); None for a regular file or nothing. Never opens it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    resolved = os.path.realpath(path)
+    return kind + (f" (via the link to {resolved})" if resolved != os.path.abspath(path) else "")
+
+
 def _not_a_regular_file(path: Path, mode: int, action: str) -> ConfigError:
     kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
     resolved = os.path.realpath(path)
@@ -171,7 +185,9 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
                 f"{path}: unknown key {key!r}",
                 hint="the top level holds only default_profile, journal, journal_days and [profiles.NAME] tables",
             )
-        if key in TOP_LEVEL_KEYS and not isinstance(document[key], TOP_LEVEL_KEYS[key]):
+        # journal_days is checked where it is used, as BULKOP_JOURNAL_DAYS is: a bad value is a
+        # warning and the default, never a failed command (journal.open_journal).
+        if key == "journal" and not isinstance(document[key], TOP_LEVEL_KEYS[key]):
             raise ConfigError(f"{path}: {key} should be {TOP_LEVEL_KEYS[key].__name__}", hint="see README, Journal")
     default = document.get("default_profile")
     if default is not None and not isinstance(default, str):

@@ -23,7 +23,9 @@ from typing import Any
 FILE_NAME = "journal.sqlite3"
 DEFAULT_DAYS = 30
 SAMPLE_CAP = 240  # samples kept per operation; beyond it the older half is thinned
-BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another bulkop process's transaction
+# How long a statement waits for another process's transaction. bulkop's own transactions last
+# milliseconds; a longer wait means a stuck holder, and the journal must never cost a result.
+BUSY_TIMEOUT_MS = 1_000
 UNFINISHED = ("queued", "processing")
 
 # Schema migrations, each from the version before it to its own number (PRAGMA user_version).
@@ -340,6 +342,7 @@ class Journal:
             import sqlite3
 
             assert self.path is not None
+            _refuse_irregular(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -388,9 +391,33 @@ class Journal:
                 return action(self._connection())
             # ValueError/OverflowError: a value SQLite cannot bind (the journal must never cost
             # a result, whatever a server sent).
-            except (sqlite3.Error, OSError, ValueError, OverflowError, _Newer) as e:
+            except (sqlite3.Error, OSError, ValueError, OverflowError, _Newer, _Irregular) as e:
                 self._fail(e)
                 return default
+
+    def _guard_aside(self, action: Callable[[Any], Any]) -> None:
+        """`_guard(action)` on a daemon thread, the caller waiting for it in Python: SQLite's
+        busy wait blocks in C, where Ctrl-C and SIGTERM would wait for it; here they interrupt
+        the wait at once, the journal is dropped (silently: the signal is the news) and the
+        statement is interrupted."""
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                self._guard(action, None)
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="bulkop-journal", daemon=True).start()
+        try:
+            done.wait()
+        except BaseException:
+            self._broken = True
+            conn = self._conn
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.interrupt()
+            raise
 
     def _fail(self, e: BaseException) -> None:
         self._broken = True
@@ -403,11 +430,17 @@ class Journal:
             self._warn(f"journal {self.path} not used ({reason}); the command itself is unaffected")
 
     def close(self) -> None:
-        with self._lock:
+        # Never wait here: a write abandoned to a signal may still hold the lock (its daemon
+        # thread ends with the process).
+        if not self._lock.acquire(blocking=not self._broken):
+            return
+        try:
             if self._conn is not None:
                 with contextlib.suppress(Exception):
                     self._conn.close()
                 self._conn = None
+        finally:
+            self._lock.release()
 
     # ------------------------------------------------------------------ writing
 
@@ -439,7 +472,7 @@ class Journal:
                 raise
             self._pruned = True
 
-        self._guard(write, None)
+        self._guard_aside(write)
 
     def _upsert(self, conn: Any, s: Seen, now: float) -> tuple[int, float | None] | None:
         """Insert or update the one entry of this operation (provider, host, id): the profile is
@@ -602,6 +635,20 @@ class _Newer(Exception):
         super().__init__(f"written by a newer bulkop (schema {version}, this one reads {SCHEMA_VERSION})")
 
 
+class _Irregular(Exception):
+    pass
+
+
+def _refuse_irregular(path: Path) -> None:
+    """SQLite writes whatever the path is: BULKOP_JOURNAL=/dev/stdout put a database into the
+    NDJSON. The file and its -wal/-shm siblings are regular files or absent, else untouched."""
+    from bulkop.config import irregular_kind
+
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if kind := irregular_kind(each):
+            raise _Irregular(f"{'it' if each == path else each} is {kind}, not a regular file; nothing was written")
+
+
 # --------------------------------------------------------------------------- configuration
 
 
@@ -622,14 +669,29 @@ def open_journal(
     days = DEFAULT_DAYS
     raw_days = env.get("BULKOP_JOURNAL_DAYS") or top_level.get("journal_days")
     if raw_days is not None:
-        try:
-            days = max(1, int(raw_days))
-        except (TypeError, ValueError):
-            if warn is not None:
-                warn(f"journal_days {raw_days!r} is not a whole number of days; using {DEFAULT_DAYS}")
+        days = _days(raw_days, warn)
     if off:
         return Journal(None, days=days, warn=warn)
     return Journal(journal_path(env), days=days, warn=warn)
+
+
+MAX_DAYS = 3650
+
+
+def _days(raw: object, warn: Callable[[str], None] | None) -> int:
+    """journal_days from the config file or BULKOP_JOURNAL_DAYS, alike: a whole number from 1
+    to MAX_DAYS; anything else is one warning and the default (it never costs a command)."""
+    text = raw.strip() if isinstance(raw, str) else raw
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 6:
+        value: object = int(text)
+    else:
+        value = text
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_DAYS:
+        return value
+    if warn is not None:
+        shown = _text(raw if isinstance(raw, str) else repr(raw), 40)
+        warn(f"journal_days {shown!r} is not a whole number of days from 1 to {MAX_DAYS}; using {DEFAULT_DAYS}")
+    return DEFAULT_DAYS
 
 
 def journal_path(env: Mapping[str, str]) -> Path:

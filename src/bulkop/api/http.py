@@ -634,6 +634,11 @@ def raise_for_status(
     detail = describe(response)
     suffix = f" ({status} {detail})" if detail else f" (HTTP {status})"
     host = _host(url)
+    if status == 304:  # not a redirect: an answer to a conditional request bulkop never makes
+        raise InvalidResponse(
+            f"{host} answered 304 Not Modified (bulkop sent no conditional request)",
+            hint="check the base URL, or a proxy or cache in between",
+        )
     if 300 <= status < 400:
         target = response.headers.get("location", "")
         raise InvalidResponse(

@@ -231,6 +231,7 @@ _register_subcommands()
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
+    _buffer_std_streams()
     # Completion speaks click's protocol (`_BULKOP_COMPLETE=bash_complete`), as the scripts in
     # completions/ do; Typer's own handler expects `complete_bash` and refuses click's form.
     if instruction := os.environ.get("_BULKOP_COMPLETE"):
@@ -240,6 +241,29 @@ def main(argv: list[str] | None = None) -> None:
     else:
         code = run(args)
     sys.exit(_flush_stdout(code))
+
+
+def _buffer_std_streams() -> None:
+    """Give stdout and stderr a buffered layer even under PYTHONUNBUFFERED=1 (or `python -u`).
+
+    Unbuffered, a TextIOWrapper writes straight to the raw file and ignores a short write: when
+    the reader of a pipe leaves mid-write the kernel returns the bytes it took, the rest is
+    dropped silently and the command exits 0 instead of 141. A BufferedWriter writes until all
+    is written or the write fails (BrokenPipeError). Commands flush where promptness matters.
+    """
+    import io
+
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        raw = getattr(stream, "buffer", None)
+        if isinstance(stream, io.TextIOWrapper) and isinstance(raw, io.RawIOBase):
+            wrapper = io.TextIOWrapper(
+                io.BufferedWriter(raw),
+                encoding=stream.encoding,
+                errors=stream.errors,
+                line_buffering=name == "stderr" or stream.line_buffering,
+            )
+            setattr(sys, name, wrapper)
 
 
 def _flush_stdout(code: int) -> int:

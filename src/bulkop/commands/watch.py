@@ -160,7 +160,7 @@ def _collect_ids(given: list[str], ctx: Context, piped: list[str] | None = None)
                     "`-` reads ids from stdin, but stdin is a terminal",
                     hint="pipe ids in, e.g. `echo $ID | bulkop watch -`",
                 )
-            text = ctx.stdin.read()
+            text = read_stdin(ctx, _stdin_cap(ctx))
             from_stdin = read_ids(text)
             if not from_stdin:
                 raise UsageError(
@@ -174,7 +174,44 @@ def _collect_ids(given: list[str], ctx: Context, piped: list[str] | None = None)
             ids.append(raw)
     if not ids:
         raise UsageError("no operation ids given", hint="pass ids as arguments, or `-` to read them from stdin")
+    ids = list(dict.fromkeys(raw.strip() for raw in ids))  # `yes $ID | bulkop watch -`: one operation
+    if len(ids) > MAX_OPERATIONS:
+        raise UsageError(
+            f"{len(ids):,} distinct operation ids given; watch follows at most {MAX_OPERATIONS:,}",
+            hint="split them across several `bulkop watch` runs",
+        )
     return ids
+
+
+# One watch follows at most this many operations; stdin is read up to the body cap
+# (max_body_size, BULKOP_MAX_BODY_SIZE), so `yes $ID | bulkop watch -` cannot grow without end.
+MAX_OPERATIONS = 10_000
+_STDIN_CHUNK = 1 << 16
+
+
+def _stdin_cap(ctx: Context) -> int:
+    from bulkop.settings import BY_NAME
+
+    try:
+        return int(ctx.settings().max_body_size)
+    except BulkopError:  # a bad setting is reported where it is used; cap stdin by the default
+        return int(BY_NAME["max_body_size"].default)
+
+
+def read_stdin(ctx: Context, cap: int) -> str:
+    """All of stdin, read in chunks (a signal ends the wait), refused beyond `cap` bytes.
+    A UTF-8 byte order mark before the first id is not part of it."""
+    chunks: list[str] = []
+    size = 0
+    while chunk := ctx.stdin.read(_STDIN_CHUNK):
+        size += len(chunk.encode("utf-8", "surrogateescape"))
+        if size > cap:
+            raise UsageError(
+                f"stdin holds more than {cap:,} bytes of ids (the cap is max_body_size)",
+                hint="pipe fewer ids, or raise BULKOP_MAX_BODY_SIZE",
+            )
+        chunks.append(chunk)
+    return "".join(chunks).removeprefix("\ufeff")
 
 
 def track(targets: list[Target], now: float) -> list[Tracked]:

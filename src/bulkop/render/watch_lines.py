@@ -163,9 +163,10 @@ class LinesDisplay:
             lines.append(
                 f"| {_md(label(t))} | {_md(full_id(t))} | {outcome(t)} | {rows_text(t)} | {errors} | {result} |"
             )
+        from bulkop.files import append_regular
+
         try:
-            with open(self.step_summary, "a", encoding="utf-8") as f:  # type: ignore[arg-type]
-                f.write("\n".join(lines) + "\n\n")
+            append_regular(self.step_summary, "\n".join(lines) + "\n\n")  # type: ignore[arg-type]
         except OSError as e:
             self._write(f"cannot write GITHUB_STEP_SUMMARY: {e.strerror}", now)
 
