@@ -339,4 +339,6 @@ class LiveDisplay:
             self.live = None
         for t in ops:  # which operation failed the watch, why, and what to run next
             if line := verdict_line(t, errors=False):  # errors: one `bulkop: error:` line each
-                self.console.print(Text(line, style="red"), soft_wrap=True)
+                # Wrapped between words by Rich (an id fits on a line: it is never split), not
+                # cut by the terminal in the middle of a word.
+                self.console.print(Text(line, style="red"), overflow="fold")
