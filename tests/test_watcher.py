@@ -656,3 +656,56 @@ def test_heartbeat_lines_come_while_every_poll_is_stuck(clock):
     assert code == ExitCode.TIMEOUT
     lines = out.getvalue().splitlines()
     assert sum(" waiting" in line for line in lines) >= 2, lines  # at 60 s and 120 s
+
+
+# --------------------------------------------------------------------------- the polling pool
+
+
+def _run_pool(job_seconds: float, jobs: int, watch_for: float) -> tuple[int, int]:
+    """Submit `jobs` jobs of `job_seconds` each to a pool of at most 6 starting with 2, call
+    keep_up() as the watch loop does; return (workers at the end, most jobs running at once)."""
+    import queue
+    import threading
+    import time
+
+    from bulkop.watcher import DaemonPool
+
+    running = peak = 0
+    lock = threading.Lock()
+
+    def job() -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(job_seconds)
+        with lock:
+            running -= 1
+
+    results: queue.SimpleQueue[tuple[object, object]] = queue.SimpleQueue()
+    pool = DaemonPool(6, results, start=2)
+    for n in range(jobs):
+        pool.submit(n, job)
+    end = time.monotonic() + watch_for
+    while time.monotonic() < end:
+        pool.keep_up()
+        time.sleep(0.02)
+    for _ in range(jobs):
+        results.get(timeout=30)
+    pool.shutdown()
+    return pool.workers, peak
+
+
+def test_the_pool_grows_while_polls_wait_for_a_worker():
+    # A slow API: twelve polls of 0.5 s each would take 3 s on two threads; they wait, so the
+    # pool grows (one thread per BEHIND seconds of waiting) up to its maximum.
+    workers, peak = _run_pool(job_seconds=0.5, jobs=12, watch_for=1.0)
+    assert workers == 6
+    assert peak > 2
+
+
+def test_the_pool_stays_small_while_it_keeps_up():
+    # A fast API: the polls never wait long for one of the two threads, so no third is started.
+    workers, peak = _run_pool(job_seconds=0.0, jobs=20, watch_for=0.5)
+    assert workers == 2
+    assert peak <= 2

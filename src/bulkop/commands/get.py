@@ -69,7 +69,8 @@ def fetch_all(targets: list[Target]) -> list[BulkOperation | BulkopError]:
     from bulkop.watcher import DaemonPool
 
     answers: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
-    pool = DaemonPool(min(MAX_CONCURRENCY, len(targets)), answers)
+    workers = min(MAX_CONCURRENCY, len(targets))
+    pool = DaemonPool(workers, answers, start=workers)  # every request at once, from the start
     for i, target in enumerate(targets):
         pool.submit(i, functools.partial(one, target))
     pool.shutdown()
