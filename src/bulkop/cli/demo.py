@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from bulkop.cli.watch import DisplayMode, WatchOutput
-from bulkop.simulator.scenario import fields_help
 
 app = typer.Typer(
     help="Run the built-in simulator of both APIs and watch a few operations: no account needed.",
@@ -50,11 +50,26 @@ SERVE_EPILOG = (
     """  curl -X POST http://127.0.0.1:8080/_sim/operations -d '{"provider": "saymon", "duration": 30}'\n\n"""
     "Scenario fields: a scenario is a JSON object with any of these fields (unknown fields and bad "
     "values are refused); --scenario, POST /_sim/operations (one) and /_sim/operations/batch (a list) "
-    "all take them:\n\n" + fields_help()
+    "all take them:\n\n"
 )
 
 
-@app.command(epilog=SERVE_EPILOG)
+class _ServeCommand(TyperCommand):
+    """`demo serve`, whose help ends with the scenario fields: read from the simulator only when
+    the help is shown (importing it on every start cost every command about 7 ms)."""
+
+    @property
+    def epilog(self) -> str:
+        from bulkop.simulator.scenario import fields_help
+
+        return self._epilog + fields_help()
+
+    @epilog.setter
+    def epilog(self, value: str | None) -> None:
+        self._epilog = value or ""
+
+
+@app.command(cls=_ServeCommand, epilog=SERVE_EPILOG)
 def serve(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).", min=0, max=65535)] = 0,

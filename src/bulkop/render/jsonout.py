@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 from typing import Any
 
 # What json.dumps(ensure_ascii=False) leaves raw but a terminal obeys or a reader is fooled by:
@@ -27,6 +26,8 @@ def dumps(data: Any, *, indent: int | None = None) -> str:
     try:
         text = json.dumps(data, ensure_ascii=False, indent=indent, separators=separators, allow_nan=False)
     except ValueError:
+        import secrets  # only here: it costs every command's start-up ~2 ms
+
         marker = f"bulkop-{secrets.token_hex(8)}"
         text = json.dumps(_finite(data, marker), ensure_ascii=False, indent=indent, separators=separators)
         text = text.replace(f'"{marker}+inf"', "1e999").replace(f'"{marker}-inf"', "-1e999")
