@@ -46,10 +46,11 @@ Provider = Annotated[
     str | None,
     typer.Option(
         "--provider",
-        help="API: knock or saymon (env: BULKOP_PROVIDER; default: knock).",
+        help="API: a built-in provider (knock, saymon, zendesk, auth0, mailchimp, elasticsearch) or one "
+        "defined in config.toml as [providers.NAME] (env: BULKOP_PROVIDER; default: knock).",
         rich_help_panel=CONNECTION,
         show_default=False,
-        metavar="knock|saymon",
+        metavar="NAME",
     ),
 ]
 BaseUrl = Annotated[
