@@ -422,7 +422,7 @@ def test_non_uuid_knock_id_is_refused_before_any_request(sim, knock_env):
     good = sim.add(done())
     r = run_cli(["get", good, "not-a-uuid"], knock_env)
     assert r.code == 2
-    assert "'not-a-uuid' is not a Knock bulk operation id" in r.stderr
+    assert "'not-a-uuid' is not a knock operation id" in r.stderr
     assert sim.requests == []  # not even the good id was fetched
     assert r.stdout == ""
 
@@ -438,7 +438,7 @@ def test_wrong_token_is_exit_4(sim, knock_env):
 def test_missing_token_is_a_config_error_before_any_request(sim):
     r = run_cli(["get", MISSING_ID], {"BULKOP_BASE_URL": sim.base_url})
     assert r.code == 7
-    assert "no Knock API key" in r.stderr
+    assert "no knock API key" in r.stderr
     assert sim.requests == []
 
 
@@ -781,7 +781,7 @@ def test_server_text_in_an_error_message_is_cleaned(sim, knock_env, mode):
     assert r.code == 6
     assert "field 'status'" in r.stderr and "evil" in r.stderr
     assert unsafe_chars(r.stderr) == [], repr(r.stderr)
-    assert r"\x1b" in r.stderr  # shown as visible text, so the user sees what was sent
+    assert r"\u001b" in r.stderr  # shown as visible text (JSON escapes), so the user sees what was sent
 
 
 def test_json_output_keeps_server_text_exactly(sim, knock_env):

@@ -236,7 +236,7 @@ def _count(data: dict[str, Any], name: str, *, optional: bool = False) -> Any:
     if value is None:
         return None
     if value < 0:
-        raise InvalidResponse(f"field {name!r} is {value}, but a count cannot be negative")
+        raise InvalidResponse(f"field {name!r} is -{_digits(-value)}, but a count cannot be negative")
     if value > MAX_COUNT:
         raise InvalidResponse(f"field {name!r} is {_digits(value)}, beyond any real count (2**63 - 1)")
     return value

@@ -61,6 +61,8 @@ TOP_KEYS = (
     "status",
     "formats",
     "description",
+    "id_example",
+    "id_looks_like",
 )
 
 # JSON numbers beyond this are refused rather than shown as a 300-digit count.
@@ -117,6 +119,10 @@ class ProviderDefinition:
     required: tuple[str, ...] = ()
     error_message: tuple[Expression, ...] = ()
     description: str | None = None
+    id_example: str | None = None
+    # A narrower pattern: an id matching it is surely this provider's (only used to suggest
+    # --provider when another provider refuses it).
+    id_looks_like: str | None = None
     _lookup: Mapping[tuple[str, Any], Status] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
@@ -142,6 +148,19 @@ class ProviderDefinition:
         """The id as given (stripped), or UsageError (exit 2) before any request is made."""
         op_id = op_id.strip()
         shown = _clean(op_id)[:80]
+        try:
+            return self._check_id(op_id, shown)
+        except UsageError as e:
+            hints = [e.hint] if e.hint else []
+            if self.id_example:
+                hints.append(f"an id such as {self.id_example}")
+            other = _builtin_whose_id_this_is(op_id, self.name)
+            if other:
+                hints.append(f"it looks like a {other} id: use --provider {other}, or -p PROFILE for a {other} profile")
+            e.hint = "; ".join(hints) or None
+            raise
+
+    def _check_id(self, op_id: str, shown: str) -> str:
         if op_id in ("", ".", ".."):
             raise UsageError(f"{shown!r} is not a {self.name} operation id (it cannot be empty, '.' or '..')")
         if not op_id.isprintable():
@@ -286,8 +305,9 @@ class ProviderDefinition:
         status = self._lookup.get(key) if key is not None else None
         if status is None:
             shown = _clean(_json_text(raw))[:80]
+            known = ", ".join(_json_text(v) for values in self.status_map.values() for v in values)
             raise InvalidResponse(
-                f"status {shown} is not one this provider knows",
+                f"{self._where('status')} is {shown}, not one of {_clean(known)[:200]}",
                 hint=f"map it in providers.{self.name}.status (queued, processing, completed or failed)",
             )
         return status
@@ -321,9 +341,10 @@ class ProviderDefinition:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidResponse(f"{self._where(name)} should be an integer, got {_json_type(value)}")
         if value < 0:
-            raise InvalidResponse(f"{self._where(name)} should not be negative, got {value}")
+            raise InvalidResponse(f"{self._where(name)} should not be negative, got {str(value)[:30]}")
         if value > MAX_COUNT:
-            raise InvalidResponse(f"{self._where(name)} is implausibly large ({str(value)[:30]}…)")
+            digits = str(value) if value < 10**30 else f"a {len(str(value))}-digit number"
+            raise InvalidResponse(f"{self._where(name)} is {digits}, beyond any real count (2**63 - 1)")
         return value
 
     def _time(self, values: dict[str, Any], name: str) -> datetime | None:
@@ -358,9 +379,8 @@ class ProviderDefinition:
             if not isinstance(item, dict):
                 raise InvalidResponse(f"{where}[{i}] should be an object, got {_json_type(item)}")
             item_id, collection = item.get("id"), item.get("collection")
-            if isinstance(item_id, int) and not isinstance(item_id, bool):
-                item_id = str(item_id)
             if not isinstance(item_id, str):
+                # A number is not silently made a string: `to_string(id)` in the expression says so.
                 raise InvalidResponse(f"{where}[{i}].id should be a string, got {_json_type(item_id)}")
             if collection is not None and not isinstance(collection, str):
                 raise InvalidResponse(
@@ -449,6 +469,13 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     error_message = tuple(_compile(f"{prefix}.error_message[{i}]", m) for i, m in enumerate(messages))
 
     description = _string(prefix, table, "description")
+    id_example = _string(prefix, table, "id_example")
+    id_looks_like = _string(prefix, table, "id_looks_like")
+    if id_looks_like is not None:
+        try:
+            re.compile(id_looks_like)
+        except re.error as e:
+            raise ConfigError(f"{prefix}.id_looks_like: invalid regular expression: {e}") from None
     return ProviderDefinition(
         name=name,
         url=url,
@@ -463,6 +490,8 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         required=tuple(required),
         error_message=error_message,
         description=description,
+        id_example=id_example,
+        id_looks_like=id_looks_like,
         _lookup=MappingProxyType(lookup),
         _id_regex=id_regex,
     )
@@ -479,6 +508,10 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
         table["auth_scheme"] = defn.auth_scheme
     if defn.id_pattern is not None:
         table["id_pattern"] = defn.id_pattern
+    if defn.id_looks_like:
+        table["id_looks_like"] = defn.id_looks_like
+    if defn.id_example:
+        table["id_example"] = defn.id_example
     if defn.base_url:
         table["base_url"] = defn.base_url
     if defn.headers:
@@ -655,3 +688,20 @@ def _clean(text: object, max_len: int | None = None) -> str:
     from bulkop.sanitize import clean
 
     return clean(text, max_len=max_len)
+
+
+def _builtin_whose_id_this_is(op_id: str, current: str) -> str | None:
+    """The built-in provider whose id pattern this id matches (a SAYMON ObjectId given to Knock,
+    say), for a hint; read only on the error path, so start-up pays nothing."""
+    from bulkop.providers import BUILTIN_NAMES, builtin
+
+    for name in BUILTIN_NAMES:
+        if name == current:
+            continue
+        defn = builtin(name)
+        pattern = defn.id_looks_like
+        if pattern is None and defn._id_regex is not None and not defn._id_regex.fullmatch("x"):
+            pattern = defn.id_pattern  # a pattern narrow enough to say whose id this is
+        if pattern is not None and re.fullmatch(pattern, op_id):
+            return name
+    return None
