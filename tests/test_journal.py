@@ -198,13 +198,14 @@ def test_piped_full_bulk_operation_objects_keep_their_status_and_counts(sim, kno
 
 
 def test_watch_records_its_observations_with_samples(sim, knock_env):
-    op = sim.add(Scenario(queued_seconds=0, total_rows=300, rows_per_second=400))
+    # 3 s of work: the view writes at most once a second while the operation runs (journal.FLUSH_EVERY)
+    op = sim.add(Scenario(queued_seconds=0, total_rows=1200, rows_per_second=400))
     r = run_cli(["watch", op, "--interval", "0.2"], knock_env)
     assert r.code == 0, r.stderr
     ((status, ended),) = rows("SELECT status, ended_at FROM operations")
     assert status == "completed" and ended is not None
     samples = rows("SELECT processed FROM samples ORDER BY t")
-    assert len(samples) >= 2 and samples[-1] == (300,)
+    assert len(samples) >= 2 and samples[-1] == (1200,)
 
 
 # --------------------------------------------------------------------------- switched off

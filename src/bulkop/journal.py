@@ -754,6 +754,9 @@ def running_series(
     return inside, n
 
 
+FLUSH_EVERY = 1.0  # seconds of the watch's clock between journal writes while it runs
+
+
 class JournalView:
     """A watch Display that records each batch of observations in one transaction."""
 
@@ -762,6 +765,7 @@ class JournalView:
         self.where = where  # Tracked.key → (provider, host)
         self.wall = wall
         self._pending: dict[str, Seen] = {}
+        self._flushed_at: float | None = None
 
     def started(self, ops: Sequence[Any], now: float) -> None:
         pass
@@ -779,7 +783,11 @@ class JournalView:
         pass
 
     def tick(self, ops: Sequence[Any], now: float) -> None:
-        self.flush()
+        # At most one transaction a second (and at each operation's end): the watch loop ticks
+        # many times a second, and a write per tick doubled watch's CPU per poll.
+        if self._flushed_at is None or now - self._flushed_at >= FLUSH_EVERY:
+            self._flushed_at = now
+            self.flush()
 
     def finished(self, ops: Sequence[Any], now: float, outcome: str) -> None:
         self.flush()
