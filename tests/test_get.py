@@ -422,7 +422,7 @@ def test_non_uuid_knock_id_is_refused_before_any_request(sim, knock_env):
     good = sim.add(done())
     r = run_cli(["get", good, "not-a-uuid"], knock_env)
     assert r.code == 2
-    assert "'not-a-uuid' is not a knock operation id" in r.stderr
+    assert "'not-a-uuid' is not a Knock bulk operation id" in r.stderr
     assert sim.requests == []  # not even the good id was fetched
     assert r.stdout == ""
 
@@ -438,7 +438,7 @@ def test_wrong_token_is_exit_4(sim, knock_env):
 def test_missing_token_is_a_config_error_before_any_request(sim):
     r = run_cli(["get", MISSING_ID], {"BULKOP_BASE_URL": sim.base_url})
     assert r.code == 7
-    assert "no knock API key" in r.stderr
+    assert "no Knock API key" in r.stderr
     assert sim.requests == []
 
 

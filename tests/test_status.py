@@ -173,7 +173,7 @@ def test_saymon_missing_password_is_exit_7_before_any_request(sim, saymon_env):
     env = {k: v for k, v in saymon_env.items() if k != "SAYMON_PASSWORD"}
     r = run_cli(["status", "abc"], env)
     assert r.code == 7
-    assert "no saymon password" in r.stderr
+    assert "no SAYMON password" in r.stderr
     assert sim.requests == []
 
 
@@ -196,7 +196,7 @@ def test_status_not_found_is_exit_5(sim, knock_env):
 def test_status_non_uuid_is_refused_before_any_request(sim, knock_env):
     r = run_cli(["status", "42"], knock_env)
     assert r.code == 2
-    assert "'42' is not a knock operation id" in r.stderr
+    assert "'42' is not a Knock bulk operation id" in r.stderr
     assert sim.requests == []
 
 

@@ -270,7 +270,7 @@ def test_malformed_knock_id_is_exit_2_before_any_request(frozen_sim, env, clock)
     good = frozen_sim.add(Scenario(duration=5))
     r = watch(clock, [good, "not-a-uuid"], env)
     assert r.code == 2
-    assert "not-a-uuid" in r.stderr and "not a knock operation id" in r.stderr
+    assert "not-a-uuid" in r.stderr and "not a Knock bulk operation id" in r.stderr
     assert frozen_sim.requests == []
 
 

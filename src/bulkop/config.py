@@ -239,7 +239,7 @@ def validate_profile(
     where = f"{path}: profiles.{name}: "
     provider = table.get("provider")
     if isinstance(provider, str):
-        check_provider(provider, providers, f"{where}provider: ")
+        check_provider(provider, providers, where, as_value=True)
     for key, value in table.items():
         setting = check_key(key, provider, where, providers)
         if key in ENV_KEYS:

@@ -371,15 +371,24 @@ def provider_list(tables: Mapping[str, Any] | None = None) -> str:
     return text + (f"; configured: {', '.join(sorted(tables))}" if tables else "")
 
 
-def check_provider(name: str, tables: Mapping[str, Any] | None, where: str = "") -> None:
-    """A provider name must be built in or defined in config.toml (ConfigError listing them)."""
+def check_provider(name: str, tables: Mapping[str, Any] | None, where: str = "", *, as_value: bool = False) -> None:
+    """A provider name must be built in or defined in config.toml (ConfigError listing them).
+
+    `as_value`: the message reads as a bad value of the `provider` key ("provider should be one
+    of …, not 'kafka'"), as for every other key; otherwise "unknown provider 'kafka'"."""
     from bulkop.providers import BUILTIN_NAMES
 
     if name not in BUILTIN_NAMES and name not in (tables or {}):
         import difflib
 
-        close = difflib.get_close_matches(name, [*BUILTIN_NAMES, *(tables or {})], n=1)
+        known = [*BUILTIN_NAMES, *sorted(tables or {})]
+        close = difflib.get_close_matches(name, known, n=1)
         guess = f"; did you mean {close[0]!r}?" if close else ""
+        if as_value:
+            raise ConfigError(
+                f"{where}provider should be one of {', '.join(known)}, not {name!r}{guess}",
+                hint="define others as [providers.NAME] in config.toml",
+            )
         raise ConfigError(
             f"{where}unknown provider {name!r}{guess}",
             hint=f"{provider_list(tables)}; define others as [providers.NAME] in config.toml",

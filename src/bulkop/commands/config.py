@@ -222,13 +222,18 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
             # Given to this command (argument, prompt or stdin): a usage error, refused before
             # anything is written. The same value found later in the file is a ConfigError (7).
             raise UsageError(f"{key} {e}", hint=f"{key}: {setting.help}") from None
+        if key == "provider":
+            try:
+                check_provider(value, cf.providers, as_value=True)
+            except ConfigError as e:
+                raise UsageError(e.message, hint=e.hint) from None
 
     def change(cf: config.ConfigFile) -> list[str]:
         table = dict(cf.profile(name))
         table[key] = value
         # A secret and the variable to read it from are alternatives: the one just set wins.
         dropped = [k for k in _alternatives(key) if table.pop(k, None) is not None]
-        cf.profiles[name] = config.validate_profile(name, table, cf.path)
+        cf.profiles[name] = config.validate_profile(name, table, cf.path, cf.providers)
         return dropped
 
     dropped = config.update(cf.path, change)

@@ -10,6 +10,9 @@ A definition is the `[providers.NAME]` table of config.toml (or a built-in TOML 
     headers = { "Api-Version" = "1" }  # optional, non-secret
     required = ["name", "total"]       # optional: fields that must be present (not null)
     error_message = ["message"]        # optional: expressions over an error (non-2xx) body
+    title = "Acme"                     # optional: the provider's name as people write it (messages)
+    noun = "import job"                # optional: what one operation is called ("Acme import job id")
+    id_description = "a number such as 42"  # optional: says what an id is when one is refused
     [fields]                           # JMESPath over the JSON body; only `status` is required
     [status]                           # raw value -> queued | processing | completed | failed
     [formats]                          # optional: "uuid" for id; "epoch_s"/"epoch_ms" for times
@@ -63,6 +66,9 @@ TOP_KEYS = (
     "description",
     "id_example",
     "id_looks_like",
+    "title",
+    "noun",
+    "id_description",
 )
 
 # JSON numbers beyond this are refused rather than shown as a 300-digit count.
@@ -123,12 +129,27 @@ class ProviderDefinition:
     # A narrower pattern: an id matching it is surely this provider's (only used to suggest
     # --provider when another provider refuses it).
     id_looks_like: str | None = None
+    # How messages name the provider and one of its operations: "Knock", "bulk operation".
+    title: str | None = None
+    noun: str | None = None
+    # What a valid id is ("a UUID such as …"): when set, a refused id is described by it alone.
+    id_description: str | None = None
     _lookup: Mapping[tuple[str, Any], Status] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
     _id_regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     # -- the request --------------------------------------------------------------------------
+
+    @property
+    def display_name(self) -> str:
+        """The provider as messages name it ("Knock"; the definition's name when it has no title)."""
+        return self.title or self.name
+
+    @property
+    def operation_noun(self) -> str:
+        """One operation, as messages name it: "Knock bulk operation", "acme operation"."""
+        return f"{self.display_name} {self.noun or 'operation'}"
 
     @property
     def header_name(self) -> str | None:
@@ -152,30 +173,36 @@ class ProviderDefinition:
             return self._check_id(op_id, shown)
         except UsageError as e:
             hints = [e.hint] if e.hint else []
-            if self.id_example:
+            if self.id_description:
+                # The definition says what an id is: that, and nothing about patterns.
+                e.message = f"{shown!r} is not a {self.operation_noun} id ({self.id_description})"
+                hints = []
+            elif self.id_example:
                 hints.append(f"an id such as {self.id_example}")
             other = _builtin_whose_id_this_is(op_id, self.name)
-            if other:
-                hints.append(f"it looks like a {other} id: use --provider {other}, or -p PROFILE for a {other} profile")
+            if other is not None:
+                hints.append(
+                    f"use --provider {other.name}, or -p PROFILE for a {other.display_name} profile"
+                )
             e.hint = "; ".join(hints) or None
             raise
 
     def _check_id(self, op_id: str, shown: str) -> str:
         if op_id in ("", ".", ".."):
-            raise UsageError(f"{shown!r} is not a {self.name} operation id (it cannot be empty, '.' or '..')")
+            raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it cannot be empty, '.' or '..')")
         if not op_id.isprintable():
-            raise UsageError(f"{shown!r} is not a {self.name} operation id (it has control characters)")
+            raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it has control characters)")
         if self._id_regex is not None and not self._id_regex.fullmatch(op_id):
             raise UsageError(
-                f"{shown!r} is not a {self.name} operation id",
-                hint=f"a {self.name} id matches the pattern {self.id_pattern}",
+                f"{shown!r} is not a {self.operation_noun} id",
+                hint=f"a {self.display_name} id matches the pattern {self.id_pattern}",
             )
         if self.formats.get("id") == "uuid":
             try:
                 return str(UUID(op_id))  # one spelling for the URL, the journal and the display
             except ValueError:
                 raise UsageError(
-                    f"{shown!r} is not a {self.name} operation id",
+                    f"{shown!r} is not a {self.operation_noun} id",
                     hint="it is a UUID such as 123e4567-e89b-12d3-a456-426614174000",
                 ) from None
         return op_id
@@ -205,12 +232,12 @@ class ProviderDefinition:
             if not login or not password:
                 missing = "login" if not login else "password"
                 raise ConfigError(
-                    f"no {self.name} {missing} configured",
+                    f"no {self.display_name} {missing} configured",
                     hint=f"set the profile's login and password (`bulkop config add NAME --provider {self.name}`)",
                 )
             if ":" in login or not _SECRET_OK.fullmatch(login) or not _SECRET_OK.fullmatch(password):
                 raise ConfigError(
-                    f"the {self.name} login or password has a ':' in the login, control characters or non-ASCII",
+                    f"the {self.display_name} login or password has a ':' in the login, control characters or non-ASCII",
                     hint="check the profile or its environment variables for a stray newline",
                 )
             token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
@@ -219,12 +246,12 @@ class ProviderDefinition:
         key = _secret(secrets, "api_key")
         if not key:
             raise ConfigError(
-                f"no {self.name} API key configured",
+                f"no {self.display_name} API key configured",
                 hint=f"set the profile's api_key or api_key_env (`bulkop config add NAME --provider {self.name}`)",
             )
         if not _TOKEN_OK.fullmatch(key):
             raise ConfigError(
-                f"the {self.name} API key has spaces, line breaks or non-ASCII characters",
+                f"the {self.display_name} API key has spaces, line breaks or non-ASCII characters",
                 hint="check for a stray newline or quote in the profile's api_key or its variable",
             )
         if self.auth == "bearer":
@@ -471,6 +498,7 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     description = _string(prefix, table, "description")
     id_example = _string(prefix, table, "id_example")
     id_looks_like = _string(prefix, table, "id_looks_like")
+    title, noun, id_description = (_string(prefix, table, k) for k in ("title", "noun", "id_description"))
     if id_looks_like is not None:
         try:
             re.compile(id_looks_like)
@@ -492,6 +520,9 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         description=description,
         id_example=id_example,
         id_looks_like=id_looks_like,
+        title=title,
+        noun=noun,
+        id_description=id_description,
         _lookup=MappingProxyType(lookup),
         _id_regex=id_regex,
     )
@@ -502,6 +533,9 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
     table: dict[str, Any] = {}
     if defn.description:
         table["description"] = defn.description
+    for key in ("title", "noun"):
+        if getattr(defn, key):
+            table[key] = getattr(defn, key)
     table["url"] = defn.url
     table["auth"] = defn.auth
     if defn.auth_scheme:
@@ -512,6 +546,8 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
         table["id_looks_like"] = defn.id_looks_like
     if defn.id_example:
         table["id_example"] = defn.id_example
+    if defn.id_description:
+        table["id_description"] = defn.id_description
     if defn.base_url:
         table["base_url"] = defn.base_url
     if defn.headers:
@@ -681,7 +717,7 @@ def _clean(text: object, max_len: int | None = None) -> str:
     return clean(text, max_len=max_len)
 
 
-def _builtin_whose_id_this_is(op_id: str, current: str) -> str | None:
+def _builtin_whose_id_this_is(op_id: str, current: str) -> ProviderDefinition | None:
     """The built-in provider whose id pattern this id matches (a SAYMON ObjectId given to Knock,
     say), for a hint; read only on the error path, so start-up pays nothing."""
     from bulkop.providers import BUILTIN_NAMES, builtin
@@ -694,5 +730,5 @@ def _builtin_whose_id_this_is(op_id: str, current: str) -> str | None:
         if pattern is None and defn._id_regex is not None and not defn._id_regex.fullmatch("x"):
             pattern = defn.id_pattern  # a pattern narrow enough to say whose id this is
         if pattern is not None and re.fullmatch(pattern, op_id):
-            return name
+            return defn
     return None
