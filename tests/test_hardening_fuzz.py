@@ -31,7 +31,9 @@ from bulkop.api import Client
 from bulkop.api.http import Response, decode_json
 from bulkop.commands.watch import read_ids
 from bulkop.errors import ConfigError, InvalidResponse, UsageError
-from bulkop.models import BulkOperation, parse_knock, parse_saymon
+from bulkop.models import BulkOperation
+
+from provider_parsers import parse_knock, parse_saymon
 from bulkop.progress import fraction
 from bulkop.render import table, text
 from bulkop.render.fmt import progress_text

@@ -19,7 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulkop.errors import ConfigError, ExitCode, InvalidResponse, UsageError
-from bulkop.models import ErrorItem, Status, parse_knock, parse_saymon
+from bulkop.models import ErrorItem, Status
+
+from provider_parsers import parse_knock, parse_saymon
 from bulkop.providers import BUILTIN_NAMES, builtin, load_builtin, parse_definition, resolve, to_toml
 from bulkop.simulator import Scenario, Simulator
 

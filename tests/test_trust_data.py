@@ -28,7 +28,9 @@ from hypothesis import strategies as st
 
 from bulkop.context import Context, drop_insane_sizes, size_from_env
 from bulkop.errors import InvalidResponse
-from bulkop.models import MAX_COUNT, BulkOperation, parse_knock, parse_saymon
+from bulkop.models import MAX_COUNT, BulkOperation
+
+from provider_parsers import parse_knock, parse_saymon
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli

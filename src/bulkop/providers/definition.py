@@ -15,6 +15,8 @@ A definition is the `[providers.NAME]` table of config.toml (or a built-in TOML 
     id_description = "a number such as 42"  # optional: says what an id is when one is refused
     [fields]                           # JMESPath over the JSON body; only `status` is required
     [status]                           # raw value -> queued | processing | completed | failed
+    [status_words]                     # optional: the word views show for a state, when the API's
+                                       # vocabulary is not those four (completed = "finished")
     [formats]                          # optional: "uuid" for id; "epoch_s"/"epoch_ms" for times
 
 Status values are matched by JSON type and value: the string "true" never matches the boolean
@@ -37,7 +39,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from bulkop.errors import ConfigError, InvalidResponse, UsageError
-from bulkop.models import BulkOperation, ErrorItem, Status, parse_timestamp
+from bulkop.models import MAX_COUNT, BulkOperation, ErrorItem, Reporting, Status, parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,10 +71,10 @@ TOP_KEYS = (
     "title",
     "noun",
     "id_description",
+    "status_words",
 )
 
-# JSON numbers beyond this are refused rather than shown as a 300-digit count.
-MAX_COUNT = 2**63 - 1
+# JSON numbers beyond models.MAX_COUNT are refused rather than shown as a 300-digit count.
 # Epoch timestamps are checked against this window (years 1970..9999) before conversion.
 _MAX_EPOCH_S = 253402300799
 # Unquoted JMESPath identifiers joined by dots: read without the JMESPath machinery.
@@ -134,10 +136,22 @@ class ProviderDefinition:
     noun: str | None = None
     # What a valid id is ("a UUID such as …"): when set, a refused id is described by it alone.
     id_description: str | None = None
+    # State -> the word shown for it (an API that says only finished or not: never "completed").
+    status_words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     _lookup: Mapping[tuple[str, Any], Status] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
     _id_regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _reporting: Reporting = field(default_factory=Reporting, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One Reporting per definition, shared by every operation it reads.
+        reporting = Reporting(
+            title=self.title,
+            status_words=self.status_words,
+            reports_errors="failed" in self.fields or "error_items" in self.fields,
+        )
+        object.__setattr__(self, "_reporting", reporting)
 
     # -- the request --------------------------------------------------------------------------
 
@@ -305,6 +319,7 @@ class ProviderDefinition:
             progress_path=self._text(values, "progress_path"),
             typename=self._text(values, "typename"),
             raw=body,
+            reporting=self._reporting,
         )
 
     def describe_error(self, body: Any) -> str | None:
@@ -499,6 +514,7 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     id_example = _string(prefix, table, "id_example")
     id_looks_like = _string(prefix, table, "id_looks_like")
     title, noun, id_description = (_string(prefix, table, k) for k in ("title", "noun", "id_description"))
+    status_words = _status_words(prefix, table.get("status_words", {}))
     if id_looks_like is not None:
         try:
             re.compile(id_looks_like)
@@ -523,6 +539,7 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         title=title,
         noun=noun,
         id_description=id_description,
+        status_words=MappingProxyType(status_words),
         _lookup=MappingProxyType(lookup),
         _id_regex=id_regex,
     )
@@ -558,6 +575,8 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
         table["error_message"] = [e.source for e in defn.error_message]
     table["fields"] = {name: expr.source for name, expr in defn.fields.items()}
     table["status"] = {state: list(values) for state, values in defn.status_map.items() if values}
+    if defn.status_words:
+        table["status_words"] = dict(defn.status_words)
     if defn.formats:
         table["formats"] = dict(defn.formats)
     return table
@@ -631,6 +650,17 @@ def _status_map(prefix: str, table: Any) -> tuple[dict[str, tuple[Any, ...]], di
     if not status_map["completed"]:
         raise ConfigError(f"{prefix}.status.completed: missing; at least one raw value must mean completed")
     return status_map, lookup
+
+
+def _status_words(prefix: str, table: Any) -> dict[str, str]:
+    where = f"{prefix}.status_words"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table of states ({', '.join(STATES)}) to words")
+    _unknown_keys(where, table, STATES)
+    for state, word in table.items():
+        if not isinstance(word, str) or not word.strip() or len(word) > 40 or not word.isprintable():
+            raise ConfigError(f"{where}.{state}: must be a word of 1 to 40 printable characters")
+    return {state: table[state] for state in STATES if state in table}
 
 
 def _formats(prefix: str, table: Any) -> dict[str, str]:
