@@ -81,7 +81,7 @@ def test_auth0_documented_example_placeholder_is_refused_then_reads_with_a_real_
     assert op.id == "job_0000000000000001"
     assert op.name == "users_import"
     assert (op.estimated_total_rows, op.success_count, op.error_count) == (0, 0, 0)
-    assert op.processed_rows is None
+    assert op.processed_rows == 0  # the summary's users: inserted + updated + failed
     assert op.inserted_at == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
