@@ -299,3 +299,39 @@ def test_demo_refuses_a_provider_the_simulator_does_not_serve(given, guess):
     assert r.code == 2, r.stderr
     assert f"not {given!r}" in r.stderr and "zendesk, auth0, mailchimp, elasticsearch" in r.stderr
     assert (f"did you mean {guess!r}" in r.stderr) if guess else "did you mean" not in r.stderr
+
+
+# --------------------------------------------------------------------------- docs/providers.md is true
+
+from pathlib import Path  # noqa: E402
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "providers.md"
+
+
+def test_the_documented_table_is_a_valid_definition_and_says_what_it_means():
+    import re
+    import tomllib
+
+    (block,) = re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)
+    defn = parse_definition("acme", tomllib.loads(block)["providers"]["acme"])
+    assert defn.operation_noun == "ACME import job"
+    assert defn.auth_headers({"api_key": "k"})["Authorization"] == "Token k"
+    body = {"job": {"state": "DONE", "key": "42", "title": "t", "of": 3, "done": 3, "ok": 2, "failed": 1}}
+    op = defn.normalize("42", body)
+    assert (op.status_word, op.processed_rows, op.known_error_count) == ("finished", 3, 1)
+    from bulkop.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"'x' is not a ACME import job id \(a number such as 42\)"):
+        defn.check_id("x")
+    assert "not wired" not in DOC.read_text()
+
+
+def test_the_documented_commands_work_with_a_documented_catalogue_provider(isolated_env, make_sim):
+    sim = make_sim()
+    r = run_cli(["config", "add", "zd", "--provider", "zendesk", "--base-url", sim.base_url, "--login", SAYMON_LOGIN], stdin=SAYMON_PASSWORD)
+    assert r.code == 0, r.stderr
+    op_id = sim.add(done("zendesk"))
+    r = run_cli(["-p", "zd", "status", op_id])
+    assert (r.code, r.stdout) == (0, "completed 200/200, errors unknown\n"), r.stderr
+    r = run_cli(["watch", f"zd:{op_id}", "--display", "lines"])
+    assert r.code == 0, r.stderr

@@ -385,6 +385,7 @@ def check_provider(name: str, tables: Mapping[str, Any] | None, where: str = "",
         close = difflib.get_close_matches(name, known, n=1)
         guess = f"; did you mean {close[0]!r}?" if close else ""
         if as_value:
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
                 f"{where}provider should be one of {', '.join(known)}, not {name!r}{guess}",
                 hint="define others as [providers.NAME] in config.toml",
