@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from bulkop.errors import ExitCode, InvalidResponse
 from bulkop.models import ErrorItem, Status, parse_timestamp
-
 from provider_parsers import parse_knock, parse_saymon
 
 # Properties run on a possibly busy machine: no per-example deadline, fewer examples.

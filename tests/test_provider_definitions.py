@@ -20,10 +20,9 @@ from hypothesis import strategies as st
 
 from bulkop.errors import ConfigError, ExitCode, InvalidResponse, UsageError
 from bulkop.models import ErrorItem, Status
-
-from provider_parsers import parse_knock, parse_saymon
 from bulkop.providers import BUILTIN_NAMES, builtin, load_builtin, parse_definition, resolve, to_toml
 from bulkop.simulator import Scenario, Simulator
+from provider_parsers import parse_knock, parse_saymon
 
 ACME: dict[str, Any] = {
     "url": "{base_url}/api/jobs/{id}",
@@ -183,7 +182,9 @@ def test_the_usage_error_says_what_a_valid_id_looks_like() -> None:
     with pytest.raises(UsageError) as info:
         builtin("knock").build_url(None, "not-a-uuid")
     # A definition with id_description says what an id is instead of quoting its pattern.
-    assert info.value.message == "'not-a-uuid' is not a Knock bulk operation id (a UUID such as 123e4567-e89b-12d3-a456-426614174000)"
+    assert info.value.message == (
+        "'not-a-uuid' is not a Knock bulk operation id (a UUID such as 123e4567-e89b-12d3-a456-426614174000)"
+    )
     assert info.value.hint is None
 
 

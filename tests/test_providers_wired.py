@@ -3,9 +3,21 @@ and every built-in catalogue provider end to end against the simulator."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import httpx
 import pytest
 
-from conftest import run_cli
+from bulkop import verdict
+from bulkop.errors import ConfigError, UsageError
+from bulkop.providers import builtin, parse_definition, to_table
+from bulkop.render.text import status_line
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, Scenario, run_cli, run_process
 
 
 @pytest.fixture
@@ -24,7 +36,8 @@ def test_config_set_an_unknown_provider_is_a_usage_error_naming_it_and_a_guess(d
     before = demo_profile.read_text()
     r = run_cli(["config", "set", "demo", "provider", typed])
     assert r.code == 2, r.stderr
-    assert r.stderr.startswith("bulkop: error: provider should be one of knock, saymon, zendesk, auth0, mailchimp, elasticsearch, acme, not "), r.stderr
+    known = "knock, saymon, zendesk, auth0, mailchimp, elasticsearch, acme"
+    assert r.stderr.startswith(f"bulkop: error: provider should be one of {known}, not "), r.stderr
     assert f"{typed!r}" in r.stderr and f"did you mean {guess!r}?" in r.stderr
     assert demo_profile.read_text() == before
 
@@ -43,14 +56,6 @@ def test_config_set_takes_a_built_in_or_configured_provider(demo_profile, provid
 
 # --------------------------------------------------------------------------- the catalogue, end to end
 
-import json  # noqa: E402
-import os  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-
-from bulkop.providers import builtin  # noqa: E402
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, Scenario  # noqa: E402
 
 CATALOGUE = ("zendesk", "auth0", "mailchimp", "elasticsearch")
 # What each API reports of a completed job of 200 rows, 10 of them failed (the simulator's
@@ -68,7 +73,8 @@ def catalogue_config(path, sim) -> None:
     lines = []
     for name in CATALOGUE:
         auth = builtin(name).auth
-        secret = f'login = "{SAYMON_LOGIN}"\npassword = "{SAYMON_PASSWORD}"' if auth == "basic" else f'api_key = "{KNOCK_TOKEN}"'
+        basic = f'login = "{SAYMON_LOGIN}"\npassword = "{SAYMON_PASSWORD}"'
+        secret = basic if auth == "basic" else f'api_key = "{KNOCK_TOKEN}"'
         lines.append(f'[profiles.{name}]\nprovider = "{name}"\nbase_url = "{sim.base_url}"\n{secret}\n')
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
@@ -180,11 +186,12 @@ def test_status_exit_code_and_line_for_every_state(catalogue, name, state):
 def test_watch_lines_follows_a_catalogue_operation_to_its_end(catalogue, name):
     sim, clock = catalogue
     op_id = sim.add(done(name, duration=30.0))
-    r = run_cli(["watch", f"{name}:{op_id}", "--display", "lines", "--interval", "5"], now=clock, sleep=clock.sleep)
+    args = ["watch", f"{name}:{op_id}", "--display", "lines", "--interval", "5"]
+    r = run_cli(args, now=clock, sleep=clock.sleep)
     assert r.code == 0, r.stderr
     final = [line for line in r.stderr.splitlines() if op_id in line and "completed" in line]
     assert final, r.stderr
-    processed, total, errors = COMPLETED[name]
+    processed, total, _ = COMPLETED[name]
     assert f"100% {processed}/{total}" in final[-1], final[-1]
     assert len(sim.requests_for(op_id)) > 1  # it polled while the operation ran
 
@@ -193,17 +200,14 @@ def test_watch_lines_follows_a_catalogue_operation_to_its_end(catalogue, name):
 def test_watch_lines_exits_1_when_a_catalogue_operation_fails(catalogue, name):
     sim, clock = catalogue
     op_id = sim.add(Scenario(provider=name, queued_seconds=0, duration=60, total_rows=100, fail_at=0.5))
-    r = run_cli(["watch", f"{name}:{op_id}", "--display", "lines", "--interval", "5"], now=clock, sleep=clock.sleep)
+    args = ["watch", f"{name}:{op_id}", "--display", "lines", "--interval", "5"]
+    r = run_cli(args, now=clock, sleep=clock.sleep)
     expected = 0 if name == "mailchimp" else 1  # a Mailchimp batch finishes, errors counted
     assert r.code == expected, r.stderr
 
 
 # --------------------------------------------------------------------------- behaviour from data, not names
 
-from bulkop import verdict  # noqa: E402
-from bulkop.errors import ConfigError  # noqa: E402
-from bulkop.providers import parse_definition, to_table  # noqa: E402
-from bulkop.render.text import status_line  # noqa: E402
 
 FLAG = {
     "url": "{base_url}/flags/{id}",
@@ -234,7 +238,12 @@ def test_a_definition_that_counts_errors_gets_no_unknown_errors_excuse():
 
 @pytest.mark.parametrize(
     ("words", "key"),
-    [({"finished": "x"}, "status_words"), ({"completed": ""}, "status_words.completed"), ({"completed": 1}, "status_words.completed"), ("x", "status_words")],
+    [
+        ({"finished": "x"}, "status_words"),
+        ({"completed": ""}, "status_words.completed"),
+        ({"completed": 1}, "status_words.completed"),
+        ("x", "status_words"),
+    ],
 )
 def test_bad_status_words_are_configuration_errors_naming_the_key(words, key):
     with pytest.raises(ConfigError, match=rf"providers\.flag\.{key}"):
@@ -243,8 +252,6 @@ def test_bad_status_words_are_configuration_errors_naming_the_key(words, key):
 
 @pytest.mark.parametrize("name", ["knock", "saymon", *CATALOGUE])
 def test_titles_and_nouns_name_what_a_refused_id_should_be(name):
-    from bulkop.errors import UsageError
-
     defn = builtin(name)
     with pytest.raises(UsageError) as info:
         defn.check_id("bad/id\x01")
@@ -253,15 +260,14 @@ def test_titles_and_nouns_name_what_a_refused_id_should_be(name):
 
 def test_an_elasticsearch_task_with_no_failures_has_zero_errors_and_a_running_one_unknown():
     es = builtin("elasticsearch")
-    body = {"completed": True, "task": {"status": {"total": 3, "created": 3, "updated": 0, "deleted": 0}}, "response": {"failures": []}}
+    status = {"total": 3, "created": 3, "updated": 0, "deleted": 0}
+    body = {"completed": True, "task": {"status": status}, "response": {"failures": []}}
     assert es.normalize("n:1", body).error_count == 0
     body = {"completed": False, "task": {"status": {"total": 3, "created": 1, "updated": 0, "deleted": 0}}}
     assert es.normalize("n:1", body).error_count is None
 
 
 # --------------------------------------------------------------------------- bulkop demo --provider
-
-from conftest import run_process  # noqa: E402
 
 
 @pytest.mark.slow
@@ -303,15 +309,11 @@ def test_demo_refuses_a_provider_the_simulator_does_not_serve(given, guess):
 
 # --------------------------------------------------------------------------- docs/providers.md is true
 
-from pathlib import Path  # noqa: E402
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "providers.md"
 
 
 def test_the_documented_table_is_a_valid_definition_and_says_what_it_means():
-    import re
-    import tomllib
-
     (block,) = re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)
     defn = parse_definition("acme", tomllib.loads(block)["providers"]["acme"])
     assert defn.operation_noun == "ACME import job"
@@ -319,8 +321,6 @@ def test_the_documented_table_is_a_valid_definition_and_says_what_it_means():
     body = {"job": {"state": "DONE", "key": "42", "title": "t", "of": 3, "done": 3, "ok": 2, "failed": 1}}
     op = defn.normalize("42", body)
     assert (op.status_word, op.processed_rows, op.known_error_count) == ("finished", 3, 1)
-    from bulkop.errors import UsageError
-
     with pytest.raises(UsageError, match=r"'x' is not a ACME import job id \(a number such as 42\)"):
         defn.check_id("x")
     assert "not wired" not in DOC.read_text()
@@ -328,7 +328,8 @@ def test_the_documented_table_is_a_valid_definition_and_says_what_it_means():
 
 def test_the_documented_commands_work_with_a_documented_catalogue_provider(isolated_env, make_sim):
     sim = make_sim()
-    r = run_cli(["config", "add", "zd", "--provider", "zendesk", "--base-url", sim.base_url, "--login", SAYMON_LOGIN], stdin=SAYMON_PASSWORD)
+    args = ["config", "add", "zd", "--provider", "zendesk", "--base-url", sim.base_url, "--login", SAYMON_LOGIN]
+    r = run_cli(args, stdin=SAYMON_PASSWORD)
     assert r.code == 0, r.stderr
     op_id = sim.add(done("zendesk"))
     r = run_cli(["-p", "zd", "status", op_id])

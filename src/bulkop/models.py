@@ -144,4 +144,3 @@ def parse_timestamp(value: str) -> datetime | None:
     except OverflowError:
         return None
     return parsed
-

@@ -48,9 +48,7 @@ def demo(
     from bulkop.cli import _ctx
     from bulkop.commands import demo as cmd
 
-    opts = cmd.Options(
-        speed=speed, output=output.value, display=display.value if display else None, provider=provider
-    )
+    opts = cmd.Options(speed=speed, output=output.value, display=display.value if display else None, provider=provider)
     raise typer.Exit(cmd.run(opts, _ctx(ctx)))
 
 

@@ -195,9 +195,7 @@ class ProviderDefinition:
                 hints.append(f"an id such as {self.id_example}")
             other = _builtin_whose_id_this_is(op_id, self.name)
             if other is not None:
-                hints.append(
-                    f"use --provider {other.name}, or -p PROFILE for a {other.display_name} profile"
-                )
+                hints.append(f"use --provider {other.name}, or -p PROFILE for a {other.display_name} profile")
             e.hint = "; ".join(hints) or None
             raise
 
@@ -251,7 +249,8 @@ class ProviderDefinition:
                 )
             if ":" in login or not _SECRET_OK.fullmatch(login) or not _SECRET_OK.fullmatch(password):
                 raise ConfigError(
-                    f"the {self.display_name} login or password has a ':' in the login, control characters or non-ASCII",
+                    f"the {self.display_name} login or password has a ':' in the login, "
+                    "control characters or non-ASCII",
                     hint="check the profile or its environment variables for a stray newline",
                 )
             token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
