@@ -336,3 +336,70 @@ def test_the_documented_commands_work_with_a_documented_catalogue_provider(isola
     assert (r.code, r.stdout) == (0, "completed 200/200, errors unknown\n"), r.stderr
     r = run_cli(["watch", f"zd:{op_id}", "--display", "lines"])
     assert r.code == 0, r.stderr
+
+
+# --------------------------------------------------------------------------- Knock and SAYMON say what they said
+
+
+def test_a_missing_knock_key_gets_the_knock_definitions_own_hint_and_nothing_else():
+    r = run_cli(["get", "123e4567-e89b-12d3-a456-426614174000", "--base-url", "http://127.0.0.1:9"])
+    assert r.code == 7
+    assert r.stderr == (
+        "bulkop: error: no Knock API key configured; export KNOCK_API_KEY, or add a profile with "
+        "`bulkop config add NAME --provider knock`\n"
+    )
+
+
+@pytest.mark.parametrize(("env", "missing"), [({}, "login"), ({"SAYMON_LOGIN": "ops"}, "password")])
+def test_missing_saymon_credentials_get_the_saymon_definitions_own_hint(env, missing):
+    r = run_cli(["get", "--provider", "saymon", "--base-url", "http://127.0.0.1:9", "abc"], env)
+    assert r.code == 7
+    assert r.stderr == (
+        f"bulkop: error: no SAYMON {missing} configured; export SAYMON_LOGIN and SAYMON_PASSWORD, or add a "
+        "profile with `bulkop config add NAME --provider saymon --base-url URL`\n"
+    )
+
+
+@pytest.mark.parametrize("op_id", [".", ".."])
+def test_a_dot_saymon_id_is_refused_as_one_that_would_leave_its_path_segment(op_id):
+    env = {"SAYMON_LOGIN": "ops", "SAYMON_PASSWORD": "pw"}
+    r = run_cli(["get", "--provider", "saymon", "--base-url", "http://127.0.0.1:9", op_id], env)
+    assert r.code == 2
+    assert r.stderr == (
+        f"bulkop: error: {op_id!r} is not a saymon bulk operation id "
+        "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "why"),
+    [
+        ("saymon", "SAYMON is self-hosted"),
+        ("zendesk", "each Zendesk account has its own address, https://SUBDOMAIN.zendesk.com"),
+        ("mailchimp", "the address names your account's data center"),
+    ],
+)
+def test_no_base_url_says_why_the_provider_has_none(provider, why):
+    env = {"SAYMON_LOGIN": "ops", "SAYMON_PASSWORD": "pw"}
+    r = run_cli(["get", "--provider", provider, "abc"], env)
+    assert r.code == 7, r.stderr
+    assert f"no base URL for {provider}; {why}" in r.stderr and "pass --base-url" in r.stderr
+
+
+def test_a_refused_saymon_credential_gets_the_saymon_hint(make_sim):
+    sim = make_sim()
+    op_id = sim.add(Scenario(provider="saymon", queued_seconds=0, duration=0))
+    env = {"SAYMON_LOGIN": SAYMON_LOGIN, "SAYMON_PASSWORD": "wrong", "BULKOP_BASE_URL": sim.base_url}
+    r = run_cli(["get", "--provider", "saymon", op_id], env)
+    assert r.code == 4
+    assert r.stderr.endswith("; check SAYMON_LOGIN/SAYMON_PASSWORD or the profile's login and password\n"), r.stderr
+
+
+def test_hint_keys_of_a_user_definition_replace_the_generic_hints_and_round_trip():
+    table = {**FLAG, "auth": "bearer", "secret_hint": "export FLAG_KEY", "auth_hint": "check FLAG_KEY"}
+    defn = parse_definition("flag", {**table, "base_url_help": "each flagpole has its own"})
+    with pytest.raises(ConfigError) as info:
+        defn.auth_headers({})
+    assert (info.value.message, info.value.hint) == ("no Flagpole API key configured", "export FLAG_KEY")
+    assert parse_definition("flag", to_table(defn)) == defn
+    assert {"secret_hint", "auth_hint", "base_url_help"} <= set(to_table(defn))

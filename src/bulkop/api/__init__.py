@@ -69,8 +69,8 @@ class Client:
         if not base:
             raise ConfigError(
                 f"no base URL for {self.provider}",
-                hint=f"{self.provider} has no default: pass --base-url, set BULKOP_BASE_URL, "
-                "or set the profile's base_url",
+                hint=f"{self.definition.base_url_help or self.provider + ' has no default'}: pass --base-url, "
+                "set BULKOP_BASE_URL, or set the profile's base_url",
             )
         error = UsageError if base_url_source == "flag" else ConfigError
         try:
@@ -80,12 +80,15 @@ class Client:
             hint = "check --base-url, BULKOP_BASE_URL or the profile's base_url"
             raise error(f"the base URL {e}", hint=hint) from None
         needed = " and ".join(self.definition.secrets_needed) or "credentials"
-        self.auth_hint = auth_hint or f"check the profile's {needed} (`bulkop config show`)"
+        self.auth_hint = (
+            self.definition.auth_hint or auth_hint or f"check the profile's {needed} (`bulkop config show`)"
+        )
         creds = SimpleNamespace(api_key=api_key, login=login, password=password)
         try:
             self._auth = self.definition.auth_headers(creds)
         except ConfigError as e:
-            e.hint = f"{e.hint}; {self.auth_hint}" if e.hint else self.auth_hint
+            if not self.definition.secret_hint:  # a definition's own hint is the whole advice
+                e.hint = f"{e.hint}; {self.auth_hint}" if e.hint else self.auth_hint
             raise
         check_credentials_safe(self.base_url, allow_insecure_http, base_url_source)
         self.request_timeout = request_timeout

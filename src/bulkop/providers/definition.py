@@ -13,6 +13,9 @@ A definition is the `[providers.NAME]` table of config.toml (or a built-in TOML 
     title = "Acme"                     # optional: the provider's name as people write it (messages)
     noun = "import job"                # optional: what one operation is called ("Acme import job id")
     id_description = "a number such as 42"  # optional: says what an id is when one is refused
+    secret_hint = "export ACME_KEY, or …"  # optional: the whole hint when the credential is missing
+    auth_hint = "check ACME_KEY"       # optional: the hint when the server refuses the credential
+    base_url_help = "each account has its own address"  # optional: why there is no default base_url
     [fields]                           # JMESPath over the JSON body; only `status` is required
     [status]                           # raw value -> queued | processing | completed | failed
     [status_words]                     # optional: the word views show for a state, when the API's
@@ -72,6 +75,9 @@ TOP_KEYS = (
     "noun",
     "id_description",
     "status_words",
+    "secret_hint",
+    "auth_hint",
+    "base_url_help",
 )
 
 # JSON numbers beyond models.MAX_COUNT are refused rather than shown as a 300-digit count.
@@ -138,6 +144,11 @@ class ProviderDefinition:
     id_description: str | None = None
     # State -> the word shown for it (an API that says only finished or not: never "completed").
     status_words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # What to do when the credential is missing (replaces the generic hint), and why there is no
+    # default base URL ("SAYMON is self-hosted").
+    secret_hint: str | None = None
+    auth_hint: str | None = None
+    base_url_help: str | None = None
     _lookup: Mapping[tuple[str, Any], Status] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
@@ -187,7 +198,14 @@ class ProviderDefinition:
             return self._check_id(op_id, shown)
         except UsageError as e:
             hints = [e.hint] if e.hint else []
-            if self.id_description:
+            if self.id_description and op_id in (".", ".."):
+                # Said as for an id that would leave its path segment (api.Client's check).
+                e.message = (
+                    f"{shown!r} is not a {self.name} bulk operation id "
+                    "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)"
+                )
+                hints = []
+            elif self.id_description:
                 # The definition says what an id is: that, and nothing about patterns.
                 e.message = f"{shown!r} is not a {self.operation_noun} id ({self.id_description})"
                 hints = []
@@ -245,7 +263,8 @@ class ProviderDefinition:
                 missing = "login" if not login else "password"
                 raise ConfigError(
                     f"no {self.display_name} {missing} configured",
-                    hint=f"set the profile's login and password (`bulkop config add NAME --provider {self.name}`)",
+                    hint=self.secret_hint
+                    or f"set the profile's login and password (`bulkop config add NAME --provider {self.name}`)",
                 )
             if ":" in login or not _SECRET_OK.fullmatch(login) or not _SECRET_OK.fullmatch(password):
                 raise ConfigError(
@@ -260,7 +279,8 @@ class ProviderDefinition:
         if not key:
             raise ConfigError(
                 f"no {self.display_name} API key configured",
-                hint=f"set the profile's api_key or api_key_env (`bulkop config add NAME --provider {self.name}`)",
+                hint=self.secret_hint
+                or f"set the profile's api_key or api_key_env (`bulkop config add NAME --provider {self.name}`)",
             )
         if not _TOKEN_OK.fullmatch(key):
             raise ConfigError(
@@ -514,6 +534,9 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     id_looks_like = _string(prefix, table, "id_looks_like")
     title, noun, id_description = (_string(prefix, table, k) for k in ("title", "noun", "id_description"))
     status_words = _status_words(prefix, table.get("status_words", {}))
+    secret_hint, auth_hint, base_url_help = (
+        _string(prefix, table, k) for k in ("secret_hint", "auth_hint", "base_url_help")
+    )
     if id_looks_like is not None:
         try:
             re.compile(id_looks_like)
@@ -539,6 +562,9 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         noun=noun,
         id_description=id_description,
         status_words=MappingProxyType(status_words),
+        secret_hint=secret_hint,
+        auth_hint=auth_hint,
+        base_url_help=base_url_help,
         _lookup=MappingProxyType(lookup),
         _id_regex=id_regex,
     )
@@ -566,6 +592,12 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
         table["id_description"] = defn.id_description
     if defn.base_url:
         table["base_url"] = defn.base_url
+    if defn.base_url_help:
+        table["base_url_help"] = defn.base_url_help
+    if defn.secret_hint:
+        table["secret_hint"] = defn.secret_hint
+    if defn.auth_hint:
+        table["auth_hint"] = defn.auth_hint
     if defn.headers:
         table["headers"] = dict(defn.headers)
     if defn.required:
