@@ -144,7 +144,7 @@ def test_add_with_an_env_indirection_stores_no_secret(path: Path) -> None:
     [
         (["--provider", "knock"], "", 2, "no api_key given (stdin was empty)"),
         (["--provider", "knock"], "\n", 2, "no api_key given"),
-        (["--provider", "nope"], SECRET, 2, "'nope' is not one of"),
+        (["--provider", "nope"], SECRET, 2, "unknown provider 'nope'"),
         (["--provider", "knock", "--base-url", "ftp://x"], SECRET, 2, "should be an http:// or https://"),
         (["--provider", "knock", "--password-env", "PW"], SECRET, 2, "--password-env does not apply"),
         (["--provider", "knock", "--login", "ops"], SECRET, 2, "--login does not apply"),

@@ -504,7 +504,7 @@ def test_bash_completion_of_profile_names_end_to_end(console_script: str, out: P
 @pytest.mark.parametrize(
     ("words", "expected"),
     [
-        ("bulkop get --provider ", ["knock", "saymon"]),
+        ("bulkop get --provider ", ["knock", "saymon", "zendesk", "auth0", "mailchimp", "elasticsearch"]),
         ("bulkop watch --provider s", ["saymon"]),
         ("bulkop get -o ", ["table", "text", "json", "jsonl"]),
         ("bulkop status x --output ", ["text", "json"]),

@@ -781,7 +781,7 @@ def test_server_text_in_an_error_message_is_cleaned(sim, knock_env, mode):
     assert r.code == 6
     assert "field 'status'" in r.stderr and "evil" in r.stderr
     assert unsafe_chars(r.stderr) == [], repr(r.stderr)
-    assert r"\x1b" in r.stderr  # shown as visible text, so the user sees what was sent
+    assert r"\u001b" in r.stderr  # shown as visible text (JSON escapes), so the user sees what was sent
 
 
 def test_json_output_keeps_server_text_exactly(sim, knock_env):

@@ -257,7 +257,7 @@ FAULT_OUTCOMES: dict[str, tuple[int, tuple[str, ...]]] = {
     "html_200": (6, ("HTTP 200", "text/html", "not JSON", "502 Bad Gateway")),
     "empty_body": (6, ("(empty body)",)),
     "gzip": (0, ()),
-    "wrong_shape": (6, ("should be",)),
+    "wrong_shape": (6, ("invalid",)),
     "huge": (6, ("cap", "BULKOP_MAX_BODY_SIZE")),
     "redirect": (6, ("not followed",)),
 }
@@ -378,27 +378,28 @@ def with_(**fields) -> bytes:
 
 # case → (body, words); each is a body a Knock server could send with 200.
 WRONG_SHAPES: dict[str, tuple[bytes, tuple[str, ...]]] = {
-    **{f"missing-{name}": (without(name), (f"'{name}' is missing",)) for name in REQUIRED},
-    **{f"null-{name}": (with_(**{name: None}), (f"'{name}' is null",)) for name in REQUIRED},
-    "status-outside-the-enum": (with_(status="exploded"), ("'status' is 'exploded', not one of",)),
+    # The definition names bulkop's field and the body's key: "field 'total' (… = 'estimated_total_rows')".
+    **{f"missing-{name}": (without(name), (f"= '{name}') is missing or null",)) for name in REQUIRED},
+    **{f"null-{name}": (with_(**{name: None}), (f"= '{name}') is missing or null",)) for name in REQUIRED},
+    "status-outside-the-enum": (with_(status="exploded"), ("= 'status') is \"exploded\", not one of",)),
     "status-in-capitals": (with_(status="COMPLETED"), ("not one of",)),
-    "status-a-number": (with_(status=3), ("'status' should be a string",)),
-    "string-count": (with_(processed_rows="10"), ("'processed_rows' should be an integer, got a string",)),
-    "fractional-count": (with_(processed_rows=10.5), ("'processed_rows' should be an integer",)),
-    "boolean-count": (with_(success_count=True), ("'success_count' should be an integer, got a boolean",)),
+    "status-a-number": (with_(status=3), ("= 'status') is 3, not one of",)),
+    "string-count": (with_(processed_rows="10"), ("= 'processed_rows') should be an integer, got a string",)),
+    "fractional-count": (with_(processed_rows=10.5), ("= 'processed_rows') should be an integer",)),
+    "boolean-count": (with_(success_count=True), ("= 'success_count') should be an integer, got a boolean",)),
     "infinite-count": (b'{"processed_rows": 1e999, ' + without("processed_rows")[1:], ("should be an integer",)),
     "nan-count": (b'{"processed_rows": NaN, ' + without("processed_rows")[1:], ("should be an integer",)),
     "id-not-a-uuid": (with_(id="not-a-uuid"), ("should be a UUID",)),
-    "date-not-rfc3339": (with_(updated_at="yesterday"), ("'updated_at' should be an RFC 3339",)),
+    "date-not-rfc3339": (with_(updated_at="yesterday"), ("= 'updated_at') should be an RFC 3339",)),
     "date-without-timezone": (with_(updated_at="2026-11-22T12:00:00"), ("with a timezone",)),
     "date-a-number": (with_(inserted_at=1764000000), ("should be a date-time string",)),
-    "error-items-a-string": (with_(error_items="many"), ("'error_items' should be an array",)),
-    "error-item-a-number": (with_(error_items=[1]), ("error_items[0]' should be an object",)),
-    "error-item-without-id": (with_(error_items=[{"collection": "users"}]), ("error_items[0].id' is missing",)),
-    "error-item-numeric-id": (with_(error_items=[{"id": 7}]), ("error_items[0].id' should be a string",)),
+    "error-items-a-string": (with_(error_items="many"), ("= 'error_items') should be an array",)),
+    "error-item-a-number": (with_(error_items=[1]), ("[0] should be an object",)),
+    "error-item-without-id": (with_(error_items=[{"collection": "users"}]), ("[0].id should be a string, got null",)),
+    "error-item-numeric-id": (with_(error_items=[{"id": 7}]), ("[0].id should be a string",)),
     "error-item-bad-collection": (
         with_(error_items=[{"id": "u1", "collection": ["x"]}]),
-        ("collection' should be a string or null",),
+        ("collection should be a string or null",),
     ),
     "top-level-array": (b"[]", ("got an array",)),
     "top-level-string": (b'"completed"', ("got a string",)),
@@ -421,10 +422,10 @@ def test_knock_json_of_the_wrong_shape_is_exit_6_naming_the_problem(case):
 
 
 SAYMON_SHAPES: dict[str, tuple[bytes, tuple[str, ...]]] = {
-    "finished-a-string": (b'{"finished": "true"}', ("'finished' should be a boolean, got a string",)),
-    "finished-null": (b'{"finished": null}', ("'finished' should be a boolean, got null",)),
-    "finished-a-number": (b'{"finished": 1}', ("should be a boolean, got a number",)),
-    "finished-missing": (b'{"done": true}', ("'finished' is missing",)),
+    "finished-a-string": (b'{"finished": "true"}', ("= 'finished') is \"true\", not one of false, true",)),
+    "finished-null": (b'{"finished": null}', ("= 'finished') is missing or null",)),
+    "finished-a-number": (b'{"finished": 1}', ("is 1, not one of false, true",)),
+    "finished-missing": (b'{"done": true}', ("= 'finished') is missing or null",)),
     "top-level-array": (b"[true]", ("got an array",)),
     "deeply-nested": (b'{"finished": ' + b"[" * 100_000, ()),
 }

@@ -27,17 +27,18 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from bulkop import config
-from bulkop.api import knock, saymon
+from bulkop.api import Client
 from bulkop.api.http import Response, decode_json
 from bulkop.commands.watch import read_ids
 from bulkop.errors import ConfigError, InvalidResponse, UsageError
-from bulkop.models import BulkOperation, parse_knock, parse_saymon
+from bulkop.models import BulkOperation
 from bulkop.progress import fraction
 from bulkop.render import table, text
 from bulkop.render.fmt import progress_text
 from bulkop.sanitize import clean
 from bulkop.settings import BY_NAME, PROFILE_KEYS, SETTINGS, convert, parse_duration, resolve, validate_flag
 from conftest import KNOCK_TOKEN, run_cli
+from provider_parsers import parse_knock, parse_saymon
 from test_hardening_faults import VALID_KNOCK, FakeClock, assert_one_line_error, done, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -177,7 +178,9 @@ def test_any_body_decodes_to_json_or_invalid_response(body):
 @example(b"[" * 100_000)
 def test_error_bodies_are_described_or_ignored_never_raise(body):
     response = Response(500, "application/json", body, httpx.Headers())
-    for describe in (knock.describe_error, saymon.describe_error):
+    knock = Client("knock", "https://api.knock.app", api_key="k")
+    saymon = Client("saymon", "https://h.example", login="u", password="p")
+    for describe in (knock._describe, saymon._describe):
         detail = describe(response)
         assert detail is None or clean(detail) == detail
 
@@ -299,14 +302,18 @@ ID_TEXT = st.one_of(
 @MANY
 @given(ID_TEXT)
 def test_id_parsers_return_an_id_or_a_usage_error(raw):
-    for provider in (knock, saymon):
+    from bulkop.providers import BUILTIN_NAMES
+
+    for name in BUILTIN_NAMES:
+        client = Client(name, "https://h.example", api_key="k", login="u", password="p")
         try:
-            op_id = provider.normalize_id(raw)
+            op_id = client.normalize_id(raw)
         except UsageError as e:
             assert clean(e.message) == e.message
             continue
         assert op_id and op_id.isprintable()
-        assert provider.path(op_id).count("/") == provider.path("x").count("/")  # stays in its route
+        route = client.definition.url.replace("{base_url}", "https://h.example")
+        assert client.url(op_id).count("/") == route.count("/")  # stays in its route
 
 
 @SOME

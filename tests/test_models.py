@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulkop.errors import ExitCode, InvalidResponse
-from bulkop.models import ErrorItem, Status, parse_knock, parse_saymon, parse_timestamp
+from bulkop.models import ErrorItem, Status, parse_timestamp
+from provider_parsers import parse_knock, parse_saymon
 
 # Properties run on a possibly busy machine: no per-example deadline, fewer examples.
 FAST = settings(deadline=None, max_examples=60)
@@ -160,22 +161,22 @@ def test_null_where_the_contract_forbids_it(name):
         ("name", 42, "should be a string, got a number"),
         ("__typename", {}, "should be a string, got an object"),
         ("progress_path", False, "should be a string, got a boolean"),
-        ("status", "done", "not one of queued, processing, completed, failed"),
+        ("status", "done", 'is "done", not one of "queued", "processing", "completed", "failed"'),
         ("status", "COMPLETED", "not one of"),
         ("id", "not-a-uuid", "should be a UUID"),
-        ("id", 7, "should be a string"),
+        ("id", 7, "should be a UUID"),
         ("inserted_at", "yesterday", "RFC 3339"),
         ("inserted_at", "2024-05-22T12:00:00", "with a timezone"),
         ("updated_at", 1716379200, "should be a date-time string, got a number"),
         ("started_at", "2024-13-40T00:00:00Z", "RFC 3339"),
-        ("error_items", {"id": "x"}, "'error_items' should be an array, got an object"),
-        ("error_items", ["x"], "'error_items[0]' should be an object, got a string"),
-        ("error_items", [{"collection": "users"}], "'error_items[0].id' is missing"),
-        ("error_items", [{"id": 5}], "'error_items[0].id' should be a string"),
+        ("error_items", {"id": "x"}, "= 'error_items') should be an array, got an object"),
+        ("error_items", ["x"], "= 'error_items')[0] should be an object, got a string"),
+        ("error_items", [{"collection": "users"}], "= 'error_items')[0].id should be a string, got null"),
+        ("error_items", [{"id": 5}], "= 'error_items')[0].id should be a string"),
         (
             "error_items",
             [{"id": "a"}, {"id": "b", "collection": 1}],
-            "'error_items[1].collection' should be a string or null",
+            "= 'error_items')[1].collection should be a string or null",
         ),
     ],
 )
@@ -243,15 +244,16 @@ def test_saymon_not_finished_maps_to_processing():
 @pytest.mark.parametrize(
     ("data", "words"),
     [
-        ({}, "'finished' is missing"),
-        ({"finished": "true"}, "should be a boolean, got a string"),
-        ({"finished": 1}, "should be a boolean, got a number"),
-        ({"finished": None}, "should be a boolean, got null"),
+        ({}, "= 'finished') is missing or null"),
+        ({"finished": "true"}, 'is "true", not one of false, true'),
+        ({"finished": 1}, "is 1, not one of false, true"),
+        ({"finished": None}, "= 'finished') is missing or null"),
         ([True], "got an array"),
         (None, "got null"),
     ],
 )
 def test_saymon_invalid(data, words):
+    # Read by saymon.toml: the message names bulkop's field and the body's key.
     with pytest.raises(InvalidResponse) as e:
         parse_saymon("job", data)
     assert words in e.value.message

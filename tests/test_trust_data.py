@@ -28,10 +28,11 @@ from hypothesis import strategies as st
 
 from bulkop.context import Context, drop_insane_sizes, size_from_env
 from bulkop.errors import InvalidResponse
-from bulkop.models import MAX_COUNT, BulkOperation, parse_knock, parse_saymon
+from bulkop.models import MAX_COUNT, BulkOperation
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli
+from provider_parsers import parse_knock, parse_saymon
 
 ID_A = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
 ID_B = "f728b4fa-4248-4e3a-8a5d-2f346baa9455"

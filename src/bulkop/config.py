@@ -18,10 +18,10 @@ from bulkop.errors import ConfigError, UsageError
 from bulkop.settings import (
     BY_NAME,
     PROFILE_KEYS,
-    PROVIDER_NAMES,
     SETTINGS,
     TOP_LEVEL_KEYS,
     Setting,
+    check_provider,
     convert,
     known_profiles,
 )
@@ -48,6 +48,7 @@ class ConfigFile:
     default_profile: str | None = None
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     top_level: dict[str, Any] = field(default_factory=dict)  # journal, journal_days
+    providers: dict[str, Any] = field(default_factory=dict)  # [providers.NAME] definitions, as written
 
     def profile(self, name: str) -> dict[str, Any]:
         """The named profile's table, or a ConfigError listing the profiles there are."""
@@ -180,10 +181,11 @@ def _check_permissions(path: Path, warn: Callable[[str], None]) -> None:
 def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
     """Validate a parsed TOML document against the settings table."""
     for key in document:
-        if key not in ("default_profile", "profiles", *TOP_LEVEL_KEYS):
+        if key not in ("default_profile", "profiles", "providers", *TOP_LEVEL_KEYS):
             raise ConfigError(
                 f"{path}: unknown key {key!r}",
-                hint="the top level holds only default_profile, journal, journal_days and [profiles.NAME] tables",
+                hint="the top level holds only default_profile, journal, journal_days, [profiles.NAME] "
+                "and [providers.NAME] tables",
             )
         # journal_days is checked where it is used, as BULKOP_JOURNAL_DAYS is: a bad value is a
         # warning and the default, never a failed command (journal.open_journal).
@@ -201,7 +203,17 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
             f"{path}: profiles should be tables like [profiles.prod]",
             hint="add profiles with `bulkop config add NAME`",
         )
-    cf = ConfigFile(path, default or None, {}, {k: document[k] for k in TOP_LEVEL_KEYS if k in document})
+    providers = document.get("providers", {})
+    if not isinstance(providers, dict):
+        raise ConfigError(f"{path}: providers should be tables like [providers.acme]", hint="see README, Any job API")
+    from bulkop.providers import check_user_tables
+
+    try:
+        check_user_tables(providers)  # a definition's error names its key, at load (exit 7)
+    except ConfigError as e:
+        e.message = f"{path}: {e.message}"
+        raise
+    cf = ConfigFile(path, default or None, {}, {k: document[k] for k in TOP_LEVEL_KEYS if k in document}, providers)
     for name, table in profiles.items():
         if not PROFILE_NAME.fullmatch(name):
             raise ConfigError(f"{path}: profile name {name!r} {PROFILE_NAME_RULE}", hint="rename that table")
@@ -209,7 +221,7 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
             raise ConfigError(
                 f"{path}: profiles.{name} should be a table [profiles.{name}]", hint="see `bulkop config --help`"
             )
-        cf.profiles[name] = validate_profile(name, table, path)
+        cf.profiles[name] = validate_profile(name, table, path, providers)
     return cf
 
 
@@ -220,11 +232,16 @@ def check_profile_name(name: str) -> str:
     return name
 
 
-def validate_profile(name: str, table: Mapping[str, Any], path: Path) -> dict[str, Any]:
+def validate_profile(
+    name: str, table: Mapping[str, Any], path: Path, providers: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Check every key and value of a profile; the error names the key and how to fix it."""
     where = f"{path}: profiles.{name}: "
+    provider = table.get("provider")
+    if isinstance(provider, str):
+        check_provider(provider, providers, where, as_value=True)
     for key, value in table.items():
-        setting = check_key(key, table.get("provider"), where)
+        setting = check_key(key, provider, where, providers)
         if key in ENV_KEYS:
             if not isinstance(value, str) or not _ENV_VAR_NAME.fullmatch(value):
                 raise ConfigError(
@@ -244,23 +261,41 @@ def validate_profile(name: str, table: Mapping[str, Any], path: Path) -> dict[st
     return dict(table)
 
 
-def check_key(key: str, provider: Any, where: str = "") -> Setting:
+def check_key(key: str, provider: Any, where: str = "", providers: Mapping[str, Any] | None = None) -> Setting:
     """The setting a profile key is for; an unknown key or one for another provider is an error."""
     if key not in PROFILE_KEYS:
         raise ConfigError(f"{where}unknown key {key!r}", hint=f"known keys: {known_keys()}")
     setting = BY_NAME[ENV_KEYS.get(key, key)]
     # Without a (valid) provider the profile follows BULKOP_PROVIDER or the default: any key goes.
-    if provider in PROVIDER_NAMES and provider not in setting.providers:
+    needed = secrets_needed(provider, providers)
+    if needed is not None and not setting.applies(provider, needed):
         raise ConfigError(
             f"{where}{key} does not apply to provider {provider}",
-            hint=f"a {provider} profile takes: {known_keys(provider)}",
+            hint=f"a {provider} profile takes: {known_keys(provider, providers)}",
         )
     return setting
 
 
-def known_keys(provider: str | None = None) -> str:
+def secrets_needed(provider: Any, providers: Mapping[str, Any] | None = None) -> tuple[str, ...] | None:
+    """The credential keys a provider's auth reads; None when the provider is not known."""
+    from bulkop.providers import BUILTIN_NAMES, resolve
+
+    if not isinstance(provider, str) or (provider not in BUILTIN_NAMES and provider not in (providers or {})):
+        return None
+    try:
+        return resolve(provider, providers).secrets_needed
+    except ConfigError:
+        return None
+
+
+def known_keys(provider: str | None = None, providers: Mapping[str, Any] | None = None) -> str:
     """The keys a profile (of one provider, if given) may hold, in the table's order."""
-    return ", ".join(k for k in _KEY_ORDER if provider is None or provider in BY_NAME[ENV_KEYS.get(k, k)].providers)
+    needed = secrets_needed(provider, providers) if provider is not None else None
+    return ", ".join(
+        k
+        for k in _KEY_ORDER
+        if provider is None or needed is None or BY_NAME[ENV_KEYS.get(k, k)].applies(provider, needed)
+    )
 
 
 def set_command(name: str, key: str) -> str:
@@ -358,6 +393,8 @@ def _document(cf: ConfigFile) -> dict[str, Any]:
     if cf.default_profile:
         document["default_profile"] = cf.default_profile
     document.update(cf.top_level)
+    if cf.providers:
+        document["providers"] = cf.providers
     if cf.profiles:
         document["profiles"] = {
             name: dict(sorted(table.items(), key=lambda kv: _KEY_ORDER.index(kv[0])))

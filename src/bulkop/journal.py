@@ -157,9 +157,7 @@ class Entry:
         """The status as `get` and `status` show it for this provider (SAYMON: finished or not)."""
         if self.status is None:
             return None
-        from bulkop.models import status_word
-
-        return self.word or status_word(self.provider, self.status)
+        return self.word or self.status  # every row since v2 has its word (seen_op stores it)
 
     @property
     def counts_known(self) -> bool:
@@ -278,8 +276,6 @@ def seen_json(data: Mapping[str, Any], *, profile: str | None, provider: str, ho
                     return parsed.timestamp()
         return None
 
-    from bulkop.models import status_word
-
     status = data.get("status")
     status = status if status in ("queued", "processing", "completed", "failed") else None
     return Seen(
@@ -288,7 +284,7 @@ def seen_json(data: Mapping[str, Any], *, profile: str | None, provider: str, ho
         host=host,
         id=op_id,
         status=status,
-        word=None if status is None else status_word(provider, status),
+        word=status,  # a body that says only finished or not has no "status" at all
         name=_text(data.get("name")),
         processed_rows=count("processed_rows"),
         estimated_total_rows=count("estimated_total_rows"),

@@ -20,7 +20,11 @@ from bulkop.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from bulkop.config import ConfigFile
 
+# The providers whose SDK variables (KNOCK_*, SAYMON_*) bulkop reads; every other provider
+# (built-in catalogue or config.toml's [providers.NAME]) takes its secrets from the profile.
 PROVIDER_NAMES = ("knock", "saymon")
+# Settings that carry a credential: they apply to a provider whose auth needs them.
+CREDENTIALS = ("api_key", "login", "password")
 MAX_SECONDS = 1e9  # ~31 years: beyond it, sockets and waits overflow
 MiB = 1024 * 1024
 
@@ -52,6 +56,15 @@ class Setting:
     def secret(self) -> bool:
         return self.type == "secret"
 
+    def applies(self, provider: str, secrets_needed: tuple[str, ...] | None = None) -> bool:
+        """Whether this setting means anything for `provider`; a credential only when its auth
+        needs it (`secrets_needed`, from the definition; None: only the SDK providers')."""
+        if self.name not in CREDENTIALS:
+            return True
+        if provider in PROVIDER_NAMES or secrets_needed is None:
+            return provider in self.providers
+        return self.name in secrets_needed
+
     def env_for(self, provider: str, *, explicit_profile: bool = False) -> tuple[str, ...]:
         """The variables read for this setting, in order; without the SDK's own ones when a
         profile was chosen explicitly."""
@@ -62,12 +75,12 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "provider",
-        "choice",
+        "provider",
         "knock",
-        "Which API the operations live on.",
+        "Which API the operations live on: a built-in provider (`bulkop providers`) or one defined "
+        "in config.toml as [providers.NAME].",
         env=("BULKOP_PROVIDER",),
         flag="--provider",
-        choices=PROVIDER_NAMES,
     ),
     Setting(
         "base_url",
@@ -84,8 +97,8 @@ SETTINGS: tuple[Setting, ...] = (
         "api_key",
         "secret",
         None,
-        "Knock API key, sent as a Bearer token. KNOCK_API_KEY is not used for a profile chosen with -p or "
-        "BULKOP_PROFILE.",
+        "API key for Knock and for bearer or header auth, sent only in a header. KNOCK_API_KEY is not used for a "
+        "profile chosen with -p or BULKOP_PROFILE.",
         env=("KNOCK_API_KEY",),
         providers=("knock",),
         env_key="api_key_env",
@@ -96,7 +109,8 @@ SETTINGS: tuple[Setting, ...] = (
         "login",
         "str",
         None,
-        "SAYMON login for HTTP Basic auth. SAYMON_LOGIN is not used for a profile chosen with -p or BULKOP_PROFILE.",
+        "Login for HTTP Basic auth (SAYMON, basic). SAYMON_LOGIN is not used for a profile chosen with -p or "
+        "BULKOP_PROFILE.",
         env=("SAYMON_LOGIN",),
         providers=("saymon",),
         sdk_env=("SAYMON_LOGIN",),
@@ -106,8 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
         "password",
         "secret",
         None,
-        "SAYMON password for HTTP Basic auth. SAYMON_PASSWORD is not used for a profile chosen with -p or "
-        "BULKOP_PROFILE.",
+        "Password for HTTP Basic auth (SAYMON, basic). SAYMON_PASSWORD is not used for a profile chosen with -p "
+        "or BULKOP_PROFILE.",
         env=("SAYMON_PASSWORD",),
         providers=("saymon",),
         env_key="password_env",
@@ -188,6 +202,7 @@ BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 TOP_LEVEL_KEYS: dict[str, type] = {"journal": bool, "journal_days": int}
 # Keys a profile table may hold: every setting, plus the *_env indirections for secrets.
 PROFILE_KEYS: frozenset[str] = frozenset([s.name for s in SETTINGS] + [s.env_key for s in SETTINGS if s.env_key])
+# Shown by `config list` for a profile without base_url (the built-in definitions' defaults).
 DEFAULT_BASE_URLS = {"knock": "https://api.knock.app", "saymon": None}
 # How a profile can be chosen explicitly; `default_profile` from the file is not explicit.
 EXPLICIT_PROFILE_SOURCES = frozenset({"flag", "env"})
@@ -209,6 +224,12 @@ class Settings:
     values: Mapping[str, Resolved]
     # SDK variables that are set but were not used, because the profile was chosen explicitly.
     ignored_env: tuple[str, ...] = ()
+    # config.toml's [providers.NAME] tables, for resolving a provider that is not built in.
+    provider_tables: Mapping[str, Any] = field(default_factory=dict)
+    # What a refused credential (401/403) should make the user check, in this profile's terms.
+    auth_hint: str | None = None
+    # The credential settings the provider's auth reads (api_key; login and password; none).
+    secrets_needed: tuple[str, ...] = ()
 
     @property
     def explicit_profile(self) -> bool:
@@ -259,9 +280,11 @@ def parse_duration(text: str) -> float:
 def convert(setting: Setting, raw: Any) -> Any:
     """Turn a value from the environment (a string) or a profile (TOML) into the setting's type."""
     t = setting.type
-    if t in ("str", "secret", "url", "choice"):
+    if t in ("str", "secret", "url", "choice", "provider"):
         if not isinstance(raw, str):
             raise ValueError("should be a string")
+        if t == "provider" and not _PROVIDER_NAME.fullmatch(raw):
+            raise ValueError(f"should be a provider's name ({provider_list()})")
         if t == "choice" and raw not in setting.choices:
             raise ValueError(f"should be one of {', '.join(setting.choices)}")
         if t == "url":
@@ -335,6 +358,42 @@ def _rule_problem(rule: str, value: str) -> str | None:
     if rule == "printable":
         return None if value.isprintable() else "has line breaks or control characters"
     raise AssertionError(f"unknown rule {rule}")
+
+
+_PROVIDER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}", re.ASCII)
+
+
+def provider_list(tables: Mapping[str, Any] | None = None) -> str:
+    """'built-in: knock, saymon, …; configured: acme' for messages and help."""
+    from bulkop.providers import BUILTIN_NAMES
+
+    text = f"built-in: {', '.join(BUILTIN_NAMES)}"
+    return text + (f"; configured: {', '.join(sorted(tables))}" if tables else "")
+
+
+def check_provider(name: str, tables: Mapping[str, Any] | None, where: str = "", *, as_value: bool = False) -> None:
+    """A provider name must be built in or defined in config.toml (ConfigError listing them).
+
+    `as_value`: the message reads as a bad value of the `provider` key ("provider should be one
+    of …, not 'kafka'"), as for every other key; otherwise "unknown provider 'kafka'"."""
+    from bulkop.providers import BUILTIN_NAMES
+
+    if name not in BUILTIN_NAMES and name not in (tables or {}):
+        import difflib
+
+        known = [*BUILTIN_NAMES, *sorted(tables or {})]
+        close = difflib.get_close_matches(name, known, n=1)
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        if as_value:
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{where}provider should be one of {', '.join(known)}, not {name!r}{guess}",
+                hint="define others as [providers.NAME] in config.toml",
+            )
+        raise ConfigError(
+            f"{where}unknown provider {name!r}{guess}",
+            hint=f"{provider_list(tables)}; define others as [providers.NAME] in config.toml",
+        )
 
 
 _URL_SHAPE = "should be an http:// or https:// URL with a host, like https://api.knock.app"
@@ -432,23 +491,46 @@ def resolve(
     profile_name, profile_source = select_profile(profile_flag, env, cfg)
     profile: Mapping[str, Any] = cfg.profiles[profile_name] if cfg and profile_name else {}
     explicit = profile_name is not None and profile_source in EXPLICIT_PROFILE_SOURCES
+    tables: Mapping[str, Any] = cfg.providers if cfg is not None else {}
     values: dict[str, Resolved] = {}
     provider = _resolve_one(BY_NAME["provider"], "knock", flags, env, profile, profile_name, explicit)
+    name = str(provider.value)
+    try:
+        check_provider(name, tables)
+    except ConfigError as e:
+        if provider.source == "flag":
+            raise UsageError(f"--provider: {e.message}", hint=e.hint) from None
+        where = {"env": "BULKOP_PROVIDER: ", "profile": f"profile {profile_name!r}: "}.get(provider.source, "")
+        e.message = where + e.message
+        raise
     values["provider"] = provider
+    from bulkop.providers import resolve as resolve_provider
+
+    definition = resolve_provider(name, tables)
+    needed = None if name in PROVIDER_NAMES else definition.secrets_needed
     for setting in SETTINGS[1:]:
-        values[setting.name] = _resolve_one(setting, provider.value, flags, env, profile, profile_name, explicit)
-    if values["base_url"].value is None and DEFAULT_BASE_URLS.get(provider.value):
-        values["base_url"] = Resolved(DEFAULT_BASE_URLS[provider.value], "default")
+        values[setting.name] = _resolve_one(
+            setting, name, flags, env, profile, profile_name, explicit, setting.applies(name, needed)
+        )
+    if values["base_url"].value is None and definition.base_url:
+        values["base_url"] = Resolved(normalize_base_url(definition.base_url), "default")
     ignored: tuple[str, ...] = ()
     if explicit:
         ignored = tuple(
-            var
-            for s in SETTINGS
-            if provider.value in s.providers
-            for var in s.env_for(provider.value)
-            if var in s.sdk_env and env.get(var)
+            var for s in SETTINGS if name in s.providers for var in s.env_for(name) if var in s.sdk_env and env.get(var)
         )
-    return Settings(profile_name, profile_source, values, ignored)
+    hint = _auth_hint(name, needed)
+    return Settings(profile_name, profile_source, values, ignored, tables, hint, definition.secrets_needed)
+
+
+def _auth_hint(provider: str, needed: tuple[str, ...] | None) -> str:
+    """'check KNOCK_API_KEY or the profile's api_key (`bulkop config show`)'."""
+    names = [s for s in CREDENTIALS if BY_NAME[s].applies(provider, needed)]
+    variables = [v for s in names for v in BY_NAME[s].env_for(provider)]
+    keys = " and ".join(names) or "credentials"
+    if variables:
+        return f"check {'/'.join(variables)} or the profile's {keys} (`bulkop config show`)"
+    return f"check the profile's {keys} (`bulkop config show`)"
 
 
 def _resolve_one(
@@ -459,12 +541,16 @@ def _resolve_one(
     profile: Mapping[str, Any],
     profile_name: str | None,
     explicit_profile: bool = False,
+    applies: bool = True,
 ) -> Resolved:
     if flags.get(setting.name) is not None:
         return Resolved(flags[setting.name], "flag", setting.flag or "")
-    applies = provider in setting.providers
     if applies:
-        for var in setting.env_for(provider, explicit_profile=explicit_profile):
+        # A provider SDK's own variables (KNOCK_API_KEY, …) are read for that provider only.
+        variables = setting.env_for(provider, explicit_profile=explicit_profile)
+        if provider not in setting.providers:
+            variables = tuple(v for v in variables if v.startswith("BULKOP_"))
+        for var in variables:
             raw = env.get(var)
             if raw is not None and raw != "":
                 try:

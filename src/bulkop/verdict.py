@@ -16,7 +16,7 @@ from bulkop.models import BulkOperation, Status
 
 class Kind(str, enum.Enum):
     COMPLETED = "completed"
-    FINISHED = "finished"  # an API that says only "finished" (SAYMON): ended, success unknown
+    FINISHED = "finished"  # an API that says only "finished" (e.g. SAYMON): ended, success unknown
     FAILED = "failed"
     TOO_MANY_ERRORS = "too_many_errors"
     ERRORS_UNKNOWN = "errors_unknown"  # completed, but --max-errors cannot be checked
@@ -55,7 +55,7 @@ def error_count(op: BulkOperation) -> int | None:
 
 def of_operation(op: BulkOperation, max_errors: int | None = None) -> Verdict:
     """The verdict on an operation as fetched: by its status, then by the --max-errors gate."""
-    word = op.status_word  # SAYMON's operations are "finished" or "not finished", never more
+    word = op.status_word  # e.g. "finished" or "not finished" when that is all an API says
     if op.status is Status.FAILED:
         n = error_count(op)
         errors = f" with {n:,} error{'s' if n != 1 else ''}" if n else ""
@@ -71,7 +71,7 @@ def of_operation(op: BulkOperation, max_errors: int | None = None) -> Verdict:
             Kind.ERRORS_UNKNOWN,
             ExitCode.FAILED,
             f"{word}, but its error count is unknown{_why_unknown(op)}, so --max-errors {max_errors} cannot be checked",
-            hint="drop --max-errors for SAYMON operations" if op.provider == "saymon" else None,
+            hint=None if op.reporting.reports_errors else f"drop --max-errors for {_title(op)} operations",
         )
     if max_errors is not None and n is not None and n > max_errors:
         return Verdict(Kind.TOO_MANY_ERRORS, ExitCode.FAILED, f"{done}, over --max-errors {max_errors}", n)
@@ -80,7 +80,11 @@ def of_operation(op: BulkOperation, max_errors: int | None = None) -> Verdict:
 
 
 def _why_unknown(op: BulkOperation) -> str:
-    return " (SAYMON reports no error counts)" if op.provider == "saymon" else ""
+    return "" if op.reporting.reports_errors else f" ({_title(op)} reports no error counts)"
+
+
+def _title(op: BulkOperation) -> str:
+    return op.reporting.title or op.provider
 
 
 def of_error(err: BulkopError) -> Verdict:

@@ -1,7 +1,7 @@
-"""A small client for bulk operations on Knock and SAYMON, usable from Python on its own.
+"""A small client for bulk operations on any provider definition, usable from Python on its own.
 
     from bulkop.api import Client
-    with Client("knock", api_key="sk_...") as client:
+    with Client("zendesk", "https://acme.zendesk.com", api_key="...") as client:
         op = client.get("123e4567-e89b-12d3-a456-426614174000")
         print(op.status, op.processed_rows, op.estimated_total_rows)
         ops = client.get_many([id1, id2])   # BulkOperation or the BulkopError for each id
@@ -11,7 +11,8 @@ Errors are `bulkop.errors` exceptions: AuthError, NotFoundError, ApiUnavailable,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
@@ -19,13 +20,15 @@ from typing import Any
 from bulkop.api.http import (
     Http,
     RequestEvent,
+    Response,
     check_credentials_safe,
     decode_json,
     raise_for_status,
 )
-from bulkop.api.providers import PROVIDERS
 from bulkop.errors import BulkopError, ConfigError, InvalidResponse, UsageError
 from bulkop.models import BulkOperation
+from bulkop.providers import ProviderDefinition
+from bulkop.providers import resolve as resolve_provider
 from bulkop.sanitize import clean
 from bulkop.settings import MiB, normalize_base_url
 
@@ -37,7 +40,7 @@ class Client:
 
     def __init__(
         self,
-        provider: str = "knock",
+        provider: str | ProviderDefinition,
         base_url: str | None = None,
         *,
         api_key: str | None = None,
@@ -50,17 +53,24 @@ class Client:
         http: Http | None = None,
         on_event: Callable[[RequestEvent], None] | None = None,
         base_url_source: str = "flag",
+        provider_tables: Mapping[str, Any] | None = None,
+        auth_hint: str | None = None,
     ) -> None:
-        """`base_url_source` says where the base URL came from (flag, env, profile, default), so
-        that a problem with it is a usage error (exit 2) for a flag, a config error (7) otherwise."""
-        if provider not in PROVIDERS:
-            raise ConfigError(f"unknown provider {provider!r}", hint=f"use one of {', '.join(PROVIDERS)}")
-        self.provider = PROVIDERS[provider]
-        base = base_url or self.provider.DEFAULT_BASE_URL
+        """`provider` is a definition, or a name resolved among the built-ins and `provider_tables`
+        (config.toml's [providers.NAME] tables). `base_url_source` says where the base URL came
+        from (flag, env, profile, default), so that a problem with it is a usage error (exit 2)
+        for a flag, a config error (7) otherwise."""
+        if isinstance(provider, ProviderDefinition):
+            self.definition = provider
+        else:
+            self.definition = resolve_provider(provider, provider_tables)
+        self.provider = self.definition.name
+        base = base_url or self.definition.base_url
         if not base:
             raise ConfigError(
-                f"no base URL for {provider}",
-                hint="SAYMON is self-hosted: pass --base-url, set BULKOP_BASE_URL, or set the profile's base_url",
+                f"no base URL for {self.provider}",
+                hint=f"{self.definition.base_url_help or self.provider + ' has no default'}: pass --base-url, "
+                "set BULKOP_BASE_URL, or set the profile's base_url",
             )
         error = UsageError if base_url_source == "flag" else ConfigError
         try:
@@ -69,8 +79,17 @@ class Client:
         except ValueError as e:
             hint = "check --base-url, BULKOP_BASE_URL or the profile's base_url"
             raise error(f"the base URL {e}", hint=hint) from None
+        needed = " and ".join(self.definition.secrets_needed) or "credentials"
+        self.auth_hint = (
+            self.definition.auth_hint or auth_hint or f"check the profile's {needed} (`bulkop config show`)"
+        )
         creds = SimpleNamespace(api_key=api_key, login=login, password=password)
-        self._auth = self.provider.auth_headers(creds)
+        try:
+            self._auth = self.definition.auth_headers(creds)
+        except ConfigError as e:
+            if not self.definition.secret_hint:  # a definition's own hint is the whole advice
+                e.hint = f"{e.hint}; {self.auth_hint}" if e.hint else self.auth_hint
+            raise
         check_credentials_safe(self.base_url, allow_insecure_http, base_url_source)
         self.request_timeout = request_timeout
         self.retries = retries
@@ -96,6 +115,8 @@ class Client:
             http=http,
             on_event=on_event,
             base_url_source=_source(settings, "base_url"),
+            provider_tables=getattr(settings, "provider_tables", None),
+            auth_hint=getattr(settings, "auth_hint", None),
         )
 
     def normalize_id(self, op_id: str) -> str:
@@ -105,16 +126,16 @@ class Client:
         walk up (`..`), out (`/`, `\\`), into a query or fragment (`?`, `#`), or hide any of
         these behind %-encoding or whitespace.
         """
-        canonical = self.provider.normalize_id(op_id)
+        canonical = self.definition.check_id(op_id)
         if not _one_path_segment(canonical):
             raise UsageError(
-                f"{clean(op_id, max_len=80)!r} is not a {self.provider.NAME} bulk operation id "
+                f"{clean(op_id, max_len=80)!r} is not a {self.provider} bulk operation id "
                 "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)"
             )
         return canonical
 
     def url(self, op_id: str) -> str:
-        return self.base_url + self.provider.path(op_id)
+        return self.definition.build_url(self.base_url, op_id)
 
     def get(self, op_id: str, *, retries: int | None = None) -> BulkOperation:
         """Fetch one operation (retrying transient failures), or raise a BulkopError."""
@@ -128,28 +149,43 @@ class Client:
             max_body=self.max_body_size,
             on_event=self.on_event,
         )
-        what = f"{self.provider.NAME} operation {op_id}"
-        raise_for_status(
-            response, url, what=what, describe=self.provider.describe_error, auth_hint=self.provider.AUTH_HINT
-        )
+        what = f"{self.provider} operation {op_id}"
+        raise_for_status(response, url, what=what, describe=self._describe, auth_hint=self.auth_hint)
         data = decode_json(response, url)
+        return self.read(op_id, data, response)
+
+    def read(self, op_id: str, data: Any, response: Response | None = None) -> BulkOperation:
+        """The operation a decoded 2xx body describes, or InvalidResponse saying why not."""
         try:
-            op = self.provider.parse(op_id, data)
+            op = self.definition.normalize(op_id, data)
             self._check_echoed_id(op_id, op)
         except BulkopError as e:
-            content_type = clean(response.content_type, max_len=80) or "no content type"
             # The parser may quote what the server sent: a 20 MB field must not become the line.
+            if response is None:
+                e.message = f"an invalid {self.provider} operation: {clean(e.message, max_len=300)}"
+                raise
+            content_type = clean(response.content_type, max_len=80) or "no content type"
             e.message = (
                 f"{self.base_url} answered HTTP {response.status} ({content_type}) "
-                f"with an invalid {self.provider.NAME} operation: {clean(e.message, max_len=300)}"
+                f"with an invalid {self.provider} operation: {clean(e.message, max_len=300)}"
             )
             raise
         return op
 
+    def _describe(self, response: Response) -> str | None:
+        """The definition's one-line message from an error body (None when it is not JSON)."""
+        try:
+            body = json.loads(response.body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        return self.definition.describe_error(body)
+
     def _check_echoed_id(self, op_id: str, op: BulkOperation) -> None:
         """An answer about another operation is not an answer about this one."""
+        if "id" not in self.definition.fields:
+            return  # the body does not say which operation it is about: the id asked stands
         try:
-            echoed = self.provider.normalize_id(str(op.id))
+            echoed = self.definition.check_id(str(op.id))
         except UsageError:
             echoed = None
         if echoed != op_id:

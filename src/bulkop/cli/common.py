@@ -32,9 +32,9 @@ def complete_profiles(incomplete: str) -> list[str]:
 
 def complete_providers(incomplete: str) -> list[str]:
     """Shell completion for --provider: the providers bulkop knows."""
-    from bulkop.settings import PROVIDER_NAMES
+    from bulkop.providers import BUILTIN_NAMES
 
-    return [name for name in PROVIDER_NAMES if name.startswith(incomplete.lower())]
+    return [name for name in BUILTIN_NAMES if name.startswith(incomplete.lower())]
 
 
 def complete_ids(incomplete: str) -> list[str]:
@@ -62,10 +62,11 @@ Provider = Annotated[
     str | None,
     typer.Option(
         "--provider",
-        help="API: knock or saymon (env: BULKOP_PROVIDER; default: knock).",
+        help="API: a built-in provider (knock, saymon, zendesk, auth0, mailchimp, elasticsearch) or one "
+        "defined in config.toml as [providers.NAME] (env: BULKOP_PROVIDER; default: knock).",
         rich_help_panel=CONNECTION,
         show_default=False,
-        metavar="knock|saymon",
+        metavar="NAME",
         autocompletion=complete_providers,
     ),
 ]

@@ -37,11 +37,6 @@ class Output(StrEnum):
     json = "json"
 
 
-class ProviderName(StrEnum):
-    knock = "knock"
-    saymon = "saymon"
-
-
 Name = Annotated[
     str,
     typer.Argument(help="Profile name: letters, digits, '-', '_' and '.'.", metavar="NAME", show_default=False),
@@ -94,8 +89,13 @@ def add(
     ctx: typer.Context,
     name: Name,
     provider: Annotated[
-        ProviderName,
-        typer.Option("--provider", help="Which API the profile talks to.", case_sensitive=False, show_default=False),
+        str,
+        typer.Option(
+            "--provider",
+            help="Which API the profile talks to: a built-in provider (knock, saymon, zendesk, auth0, mailchimp, "
+            "elasticsearch) or one defined in config.toml as [providers.NAME].",
+            show_default=False,
+        ),
     ],
     base_url: Annotated[
         str | None,
@@ -137,7 +137,7 @@ def add(
 
     opts = cmd.AddOptions(
         name=name,
-        provider=provider.value,
+        provider=provider.lower(),
         base_url=base_url,
         login=login,
         api_key_env=api_key_env,

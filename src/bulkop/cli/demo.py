@@ -12,7 +12,8 @@ from bulkop.cli.watch import DisplayMode, WatchOutput
 app = typer.Typer(
     help="Run the built-in simulator of both APIs and watch a few operations: no account needed.",
     invoke_without_command=True,
-    epilog="Examples:\n\n  bulkop demo\n\n  bulkop demo --display lines\n\n  bulkop demo serve --port 8080",
+    epilog="Examples:\n\n  bulkop demo\n\n  bulkop demo --display lines\n\n  bulkop demo --provider zendesk\n\n"
+    "  bulkop demo serve --port 8080",
 )
 
 Speed = Annotated[
@@ -31,6 +32,15 @@ def demo(
         DisplayMode | None,
         typer.Option("--display", help="live, lines or quiet (default: live in a terminal).", show_default=False),
     ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            "--provider",
+            help="Serve every demo operation as this built-in provider's (knock, saymon, zendesk, auth0, "
+            "mailchimp, elasticsearch); default: a mix of Knock and SAYMON.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the simulator, create operations with different fates, and watch them."""
     if ctx.invoked_subcommand is not None:
@@ -38,7 +48,7 @@ def demo(
     from bulkop.cli import _ctx
     from bulkop.commands import demo as cmd
 
-    opts = cmd.Options(speed=speed, output=output.value, display=display.value if display else None)
+    opts = cmd.Options(speed=speed, output=output.value, display=display.value if display else None, provider=provider)
     raise typer.Exit(cmd.run(opts, _ctx(ctx)))
 
 

@@ -10,7 +10,8 @@ from typing import Any, TextIO, cast
 from bulkop import config
 from bulkop.context import Context
 from bulkop.errors import ConfigError, UsageError
-from bulkop.settings import BY_NAME, DEFAULT_BASE_URLS, SETTINGS, validate_flag
+from bulkop.providers import resolve as resolve_provider
+from bulkop.settings import BY_NAME, SETTINGS, check_provider, validate_flag
 
 
 @dataclass(frozen=True)
@@ -142,33 +143,40 @@ def _output(requested: str | None, ctx: Context) -> str:
 def add(opts: AddOptions, ctx: Context) -> int:
     name = config.check_profile_name(opts.name)
     provider = validate_flag("provider", opts.provider)
+    tables = ctx.config().providers
+    try:
+        check_provider(provider, tables)
+    except ConfigError as e:
+        raise UsageError(f"--provider: {e.message}", hint=e.hint) from None
+    definition = resolve_provider(provider, tables)
+    needed = definition.secrets_needed  # exactly what this provider's auth reads
     table: dict[str, Any] = {"provider": provider}
     if opts.base_url is not None:
         table["base_url"] = validate_flag("base_url", opts.base_url)
-    elif DEFAULT_BASE_URLS[provider] is None:
+    elif definition.base_url is None:
         raise UsageError(
-            "--base-url is required for saymon (the address of your SAYMON server)",
-            hint="e.g. --base-url https://saymon.example.com",
+            f"--base-url is required for {provider} (it has no default address)",
+            hint="e.g. --base-url https://jobs.example.com",
         )
     env_options = {"api_key": ("--api-key-env", opts.api_key_env), "password": ("--password-env", opts.password_env)}
     for secret, (option, value) in env_options.items():
-        if value is not None and provider not in BY_NAME[secret].providers:
+        if value is not None and secret not in needed:
             raise UsageError(f"{option} does not apply to provider {provider}")
-    if opts.login is not None and provider not in BY_NAME["login"].providers:
+    if opts.login is not None and "login" not in needed:
         raise UsageError(f"--login does not apply to provider {provider}")
     cf = _writable_config(ctx)  # before asking for a secret that would then be thrown away
     _refuse_existing(cf, name)
-    if provider in BY_NAME["login"].providers:
+    if "login" in needed:
         table["login"] = _given("login", opts.login if opts.login is not None else _read_login(ctx, opts))
     for setting in SETTINGS:
-        if not setting.secret or provider not in setting.providers:
+        if not setting.secret or setting.name not in needed:
             continue
         variable = env_options.get(setting.name, ("", None))[1]
         if variable is not None and setting.env_key is not None:
             table[setting.env_key] = variable
         else:
             table[setting.name] = _given(setting.name, _read_secret(ctx, setting.name, name, _add_example(opts)))
-    table = config.validate_profile(name, table, cf.path)
+    table = config.validate_profile(name, table, cf.path, tables)
 
     def change(cf: config.ConfigFile) -> bool:
         _refuse_existing(cf, name)
@@ -214,13 +222,18 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
             # Given to this command (argument, prompt or stdin): a usage error, refused before
             # anything is written. The same value found later in the file is a ConfigError (7).
             raise UsageError(f"{key} {e}", hint=f"{key}: {setting.help}") from None
+        if key == "provider":
+            try:
+                check_provider(value, cf.providers, as_value=True)
+            except ConfigError as e:
+                raise UsageError(e.message, hint=e.hint) from None
 
     def change(cf: config.ConfigFile) -> list[str]:
         table = dict(cf.profile(name))
         table[key] = value
         # A secret and the variable to read it from are alternatives: the one just set wins.
         dropped = [k for k in _alternatives(key) if table.pop(k, None) is not None]
-        cf.profiles[name] = config.validate_profile(name, table, cf.path)
+        cf.profiles[name] = config.validate_profile(name, table, cf.path, cf.providers)
         return dropped
 
     dropped = config.update(cf.path, change)
@@ -321,7 +334,9 @@ def _add_example(opts: AddOptions) -> str:
             f'printf %s "$SAYMON_PASSWORD" | bulkop config add {opts.name} --provider saymon '
             "--base-url URL --login LOGIN"
         )
-    return f'printf %s "$KNOCK_API_KEY" | bulkop config add {opts.name} --provider knock'
+    if opts.provider == "knock":
+        return f'printf %s "$KNOCK_API_KEY" | bulkop config add {opts.name} --provider knock'
+    return f'printf %s "$SECRET" | bulkop config add {opts.name} --provider {opts.provider} --base-url URL'
 
 
 # --------------------------------------------------------------------------- input

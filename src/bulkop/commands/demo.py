@@ -18,11 +18,19 @@ if TYPE_CHECKING:
 KNOCK_PROFILE, SAYMON_PROFILE = "demo-knock", "demo-saymon"
 
 
+def demo_profile(provider: str) -> str:
+    """The demo's in-memory profile for a built-in provider: demo-knock, demo-zendesk, …"""
+    return f"demo-{provider}"
+
+
 @dataclass
 class Options:
     speed: float = 1.0
     output: str = "text"
     display: str | None = None
+    # A built-in provider the simulator serves: the demo's operations all live there
+    # (None: the default mix).
+    provider: str | None = None
 
 
 @dataclass
@@ -64,8 +72,39 @@ def load_scenarios(values: list[str]) -> list[Scenario]:
     return scenarios
 
 
+def provider_scenarios(provider: str | None) -> list[Scenario]:
+    """The demo's scenarios, all served as `provider`'s operations when one is named."""
+    from bulkop.simulator import demo_scenarios
+    from bulkop.simulator.scenario import PROVIDERS
+
+    scenarios = demo_scenarios()
+    if provider is None:
+        return scenarios
+    if provider not in PROVIDERS:
+        import difflib
+
+        close = difflib.get_close_matches(provider, PROVIDERS, n=1)
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(
+            f"--provider: the simulator serves {', '.join(PROVIDERS)}, not {provider!r}{guess}",
+            hint="a provider of your own is tried against its real API, or a test server of yours",
+        )
+    # One operation of each fate, the names kept; ids in the provider's own format.
+    seen: set[str] = set()
+    picked = []
+    for s in scenarios:
+        if s.name not in seen:
+            seen.add(s.name)
+            picked.append(dataclasses.replace(s, provider=provider, id=None))
+    return picked
+
+
 def _start(
-    speed: float, port: int = 0, host: str = "127.0.0.1", extra: list[Scenario] | None = None
+    speed: float,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    extra: list[Scenario] | None = None,
+    scenarios: list[Scenario] | None = None,
 ) -> tuple[Any, list[tuple[str, str]]]:
     from datetime import UTC, datetime
 
@@ -78,7 +117,8 @@ def _start(
     except OSError as exc:
         raise _listen_error(exc, host, port) from None
     try:
-        ops = [(s.provider, sim.add(s)) for s in [*demo_scenarios(), *(extra or [])]]
+        base = demo_scenarios() if scenarios is None else scenarios
+        ops = [(s.provider, sim.add(s)) for s in [*base, *(extra or [])]]
     except ValueError as exc:  # an id given twice, or one a demo operation already has
         sim.stop()
         raise UsageError(f"--scenario: {exc}") from None
@@ -110,20 +150,19 @@ def demo_context(ctx: Context, sim: Any) -> Context:
     """A Context that talks only to the simulator: its own in-memory profiles, none of the
     user's config file or credential variables (the demo must not touch a real account)."""
     from bulkop.config import ConfigFile
+    from bulkop.providers import BUILTIN_NAMES, builtin
+    from bulkop.simulator.scenario import PROVIDERS
 
-    cfg = ConfigFile(
-        path=Path("<demo>"),
-        default_profile=KNOCK_PROFILE,
-        profiles={
-            KNOCK_PROFILE: {"provider": "knock", "base_url": sim.base_url, "api_key": sim.knock_token},
-            SAYMON_PROFILE: {
-                "provider": "saymon",
-                "base_url": sim.base_url,
-                "login": sim.saymon_login,
-                "password": sim.saymon_password,
-            },
-        },
-    )
+    profiles: dict[str, dict[str, Any]] = {}
+    for name in (n for n in BUILTIN_NAMES if n in PROVIDERS):
+        # The simulator takes one token for bearer and header auth, one login for basic.
+        needed = builtin(name).secrets_needed
+        if "password" in needed:
+            secret = {"login": sim.saymon_login, "password": sim.saymon_password}
+        else:
+            secret = {"api_key": sim.knock_token} if needed else {}
+        profiles[demo_profile(name)] = {"provider": name, "base_url": sim.base_url, **secret}
+    cfg = ConfigFile(path=Path("<demo>"), default_profile=KNOCK_PROFILE, profiles=profiles)
     env = {k: v for k, v in ctx.env.items() if not k.startswith(("BULKOP_", "KNOCK_", "SAYMON_"))}
     demo = dataclasses.replace(ctx, env=env, profile=None, _cfg=cfg, _cfg_loaded=True, _http=None)
     return demo
@@ -132,10 +171,10 @@ def demo_context(ctx: Context, sim: Any) -> Context:
 def run(opts: Options, ctx: Context) -> int:
     from bulkop.commands import watch
 
-    sim, ops = _start(opts.speed)
+    sim, ops = _start(opts.speed, scenarios=provider_scenarios(opts.provider))
     try:
         demo = demo_context(ctx, sim)
-        ids = [f"{KNOCK_PROFILE if p == 'knock' else SAYMON_PROFILE}:{i}" for p, i in ops]
+        ids = [f"{demo_profile(p)}:{i}" for p, i in ops]
         if opts.output != "json":
             ctx.stderr.write(
                 f"bulkop demo: simulator at {sim.base_url}; watching {len(ids)} operations "

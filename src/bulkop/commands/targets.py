@@ -85,7 +85,7 @@ def connection_line(settings: Settings) -> str:
         chosen = how.get(settings.profile_source, "the default_profile")
         profile = f"profile {settings.profile} ({chosen})"
     base = settings.values["base_url"]
-    secret = "api_key" if settings.provider == "knock" else "password"
+    secret = "password" if "password" in settings.secrets_needed else "api_key"
     cred = settings.values.get(secret)
     if cred is None or cred.value is None:
         credential = f"no {secret}"

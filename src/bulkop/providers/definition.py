@@ -10,8 +10,16 @@ A definition is the `[providers.NAME]` table of config.toml (or a built-in TOML 
     headers = { "Api-Version" = "1" }  # optional, non-secret
     required = ["name", "total"]       # optional: fields that must be present (not null)
     error_message = ["message"]        # optional: expressions over an error (non-2xx) body
+    title = "Acme"                     # optional: the provider's name as people write it (messages)
+    noun = "import job"                # optional: what one operation is called ("Acme import job id")
+    id_description = "a number such as 42"  # optional: says what an id is when one is refused
+    secret_hint = "export ACME_KEY, or …"  # optional: the whole hint when the credential is missing
+    auth_hint = "check ACME_KEY"       # optional: the hint when the server refuses the credential
+    base_url_help = "each account has its own address"  # optional: why there is no default base_url
     [fields]                           # JMESPath over the JSON body; only `status` is required
     [status]                           # raw value -> queued | processing | completed | failed
+    [status_words]                     # optional: the word views show for a state, when the API's
+                                       # vocabulary is not those four (completed = "finished")
     [formats]                          # optional: "uuid" for id; "epoch_s"/"epoch_ms" for times
 
 Status values are matched by JSON type and value: the string "true" never matches the boolean
@@ -34,7 +42,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from bulkop.errors import ConfigError, InvalidResponse, UsageError
-from bulkop.models import BulkOperation, ErrorItem, Status, parse_timestamp
+from bulkop.models import MAX_COUNT, BulkOperation, ErrorItem, Reporting, Status, parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -61,10 +69,18 @@ TOP_KEYS = (
     "status",
     "formats",
     "description",
+    "id_example",
+    "id_looks_like",
+    "title",
+    "noun",
+    "id_description",
+    "status_words",
+    "secret_hint",
+    "auth_hint",
+    "base_url_help",
 )
 
-# JSON numbers beyond this are refused rather than shown as a 300-digit count.
-MAX_COUNT = 2**63 - 1
+# JSON numbers beyond models.MAX_COUNT are refused rather than shown as a 300-digit count.
 # Epoch timestamps are checked against this window (years 1970..9999) before conversion.
 _MAX_EPOCH_S = 253402300799
 # Unquoted JMESPath identifiers joined by dots: read without the JMESPath machinery.
@@ -117,12 +133,48 @@ class ProviderDefinition:
     required: tuple[str, ...] = ()
     error_message: tuple[Expression, ...] = ()
     description: str | None = None
+    id_example: str | None = None
+    # A narrower pattern: an id matching it is surely this provider's (only used to suggest
+    # --provider when another provider refuses it).
+    id_looks_like: str | None = None
+    # How messages name the provider and one of its operations: "Knock", "bulk operation".
+    title: str | None = None
+    noun: str | None = None
+    # What a valid id is ("a UUID such as …"): when set, a refused id is described by it alone.
+    id_description: str | None = None
+    # State -> the word shown for it (an API that says only finished or not: never "completed").
+    status_words: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # What to do when the credential is missing (replaces the generic hint), and why there is no
+    # default base URL ("SAYMON is self-hosted").
+    secret_hint: str | None = None
+    auth_hint: str | None = None
+    base_url_help: str | None = None
     _lookup: Mapping[tuple[str, Any], Status] = field(
         default_factory=lambda: MappingProxyType({}), compare=False, repr=False
     )
     _id_regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _reporting: Reporting = field(default_factory=Reporting, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One Reporting per definition, shared by every operation it reads.
+        reporting = Reporting(
+            title=self.title,
+            status_words=self.status_words,
+            reports_errors="failed" in self.fields or "error_items" in self.fields,
+        )
+        object.__setattr__(self, "_reporting", reporting)
 
     # -- the request --------------------------------------------------------------------------
+
+    @property
+    def display_name(self) -> str:
+        """The provider as messages name it ("Knock"; the definition's name when it has no title)."""
+        return self.title or self.name
+
+    @property
+    def operation_noun(self) -> str:
+        """One operation, as messages name it: "Knock bulk operation", "acme operation"."""
+        return f"{self.display_name} {self.noun or 'operation'}"
 
     @property
     def header_name(self) -> str | None:
@@ -142,21 +194,45 @@ class ProviderDefinition:
         """The id as given (stripped), or UsageError (exit 2) before any request is made."""
         op_id = op_id.strip()
         shown = _clean(op_id)[:80]
+        try:
+            return self._check_id(op_id, shown)
+        except UsageError as e:
+            hints = [e.hint] if e.hint else []
+            if self.id_description and op_id in (".", ".."):
+                # Said as for an id that would leave its path segment (api.Client's check).
+                e.message = (
+                    f"{shown!r} is not a {self.name} bulk operation id "
+                    "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)"
+                )
+                hints = []
+            elif self.id_description:
+                # The definition says what an id is: that, and nothing about patterns.
+                e.message = f"{shown!r} is not a {self.operation_noun} id ({self.id_description})"
+                hints = []
+            elif self.id_example:
+                hints.append(f"an id such as {self.id_example}")
+            other = _builtin_whose_id_this_is(op_id, self.name)
+            if other is not None:
+                hints.append(f"use --provider {other.name}, or -p PROFILE for a {other.display_name} profile")
+            e.hint = "; ".join(hints) or None
+            raise
+
+    def _check_id(self, op_id: str, shown: str) -> str:
         if op_id in ("", ".", ".."):
-            raise UsageError(f"{shown!r} is not a {self.name} operation id (it cannot be empty, '.' or '..')")
+            raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it cannot be empty, '.' or '..')")
         if not op_id.isprintable():
-            raise UsageError(f"{shown!r} is not a {self.name} operation id (it has control characters)")
+            raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it has control characters)")
         if self._id_regex is not None and not self._id_regex.fullmatch(op_id):
             raise UsageError(
-                f"{shown!r} is not a {self.name} operation id",
-                hint=f"a {self.name} id matches the pattern {self.id_pattern}",
+                f"{shown!r} is not a {self.operation_noun} id",
+                hint=f"a {self.display_name} id matches the pattern {self.id_pattern}",
             )
         if self.formats.get("id") == "uuid":
             try:
                 return str(UUID(op_id))  # one spelling for the URL, the journal and the display
             except ValueError:
                 raise UsageError(
-                    f"{shown!r} is not a {self.name} operation id",
+                    f"{shown!r} is not a {self.operation_noun} id",
                     hint="it is a UUID such as 123e4567-e89b-12d3-a456-426614174000",
                 ) from None
         return op_id
@@ -186,12 +262,14 @@ class ProviderDefinition:
             if not login or not password:
                 missing = "login" if not login else "password"
                 raise ConfigError(
-                    f"no {self.name} {missing} configured",
-                    hint=f"set the profile's login and password (`bulkop config add NAME --provider {self.name}`)",
+                    f"no {self.display_name} {missing} configured",
+                    hint=self.secret_hint
+                    or f"set the profile's login and password (`bulkop config add NAME --provider {self.name}`)",
                 )
             if ":" in login or not _SECRET_OK.fullmatch(login) or not _SECRET_OK.fullmatch(password):
                 raise ConfigError(
-                    f"the {self.name} login or password has a ':' in the login, control characters or non-ASCII",
+                    f"the {self.display_name} login or password has a ':' in the login, "
+                    "control characters or non-ASCII",
                     hint="check the profile or its environment variables for a stray newline",
                 )
             token = base64.b64encode(f"{login}:{password}".encode()).decode("ascii")
@@ -200,12 +278,13 @@ class ProviderDefinition:
         key = _secret(secrets, "api_key")
         if not key:
             raise ConfigError(
-                f"no {self.name} API key configured",
-                hint=f"set the profile's api_key or api_key_env (`bulkop config add NAME --provider {self.name}`)",
+                f"no {self.display_name} API key configured",
+                hint=self.secret_hint
+                or f"set the profile's api_key or api_key_env (`bulkop config add NAME --provider {self.name}`)",
             )
         if not _TOKEN_OK.fullmatch(key):
             raise ConfigError(
-                f"the {self.name} API key has spaces, line breaks or non-ASCII characters",
+                f"the {self.display_name} API key has spaces, line breaks or non-ASCII characters",
                 hint="check for a stray newline or quote in the profile's api_key or its variable",
             )
         if self.auth == "bearer":
@@ -259,6 +338,7 @@ class ProviderDefinition:
             progress_path=self._text(values, "progress_path"),
             typename=self._text(values, "typename"),
             raw=body,
+            reporting=self._reporting,
         )
 
     def describe_error(self, body: Any) -> str | None:
@@ -286,8 +366,9 @@ class ProviderDefinition:
         status = self._lookup.get(key) if key is not None else None
         if status is None:
             shown = _clean(_json_text(raw))[:80]
+            known = ", ".join(_json_text(v) for values in self.status_map.values() for v in values)
             raise InvalidResponse(
-                f"status {shown} is not one this provider knows",
+                f"{self._where('status')} is {shown}, not one of {_clean(known)[:200]}",
                 hint=f"map it in providers.{self.name}.status (queued, processing, completed or failed)",
             )
         return status
@@ -321,9 +402,10 @@ class ProviderDefinition:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidResponse(f"{self._where(name)} should be an integer, got {_json_type(value)}")
         if value < 0:
-            raise InvalidResponse(f"{self._where(name)} should not be negative, got {value}")
+            raise InvalidResponse(f"{self._where(name)} should not be negative, got {str(value)[:30]}")
         if value > MAX_COUNT:
-            raise InvalidResponse(f"{self._where(name)} is implausibly large ({str(value)[:30]}…)")
+            digits = str(value) if value < 10**30 else f"a {len(str(value))}-digit number"
+            raise InvalidResponse(f"{self._where(name)} is {digits}, beyond any real count (2**63 - 1)")
         return value
 
     def _time(self, values: dict[str, Any], name: str) -> datetime | None:
@@ -358,9 +440,8 @@ class ProviderDefinition:
             if not isinstance(item, dict):
                 raise InvalidResponse(f"{where}[{i}] should be an object, got {_json_type(item)}")
             item_id, collection = item.get("id"), item.get("collection")
-            if isinstance(item_id, int) and not isinstance(item_id, bool):
-                item_id = str(item_id)
             if not isinstance(item_id, str):
+                # A number is not silently made a string: `to_string(id)` in the expression says so.
                 raise InvalidResponse(f"{where}[{i}].id should be a string, got {_json_type(item_id)}")
             if collection is not None and not isinstance(collection, str):
                 raise InvalidResponse(
@@ -449,6 +530,18 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
     error_message = tuple(_compile(f"{prefix}.error_message[{i}]", m) for i, m in enumerate(messages))
 
     description = _string(prefix, table, "description")
+    id_example = _string(prefix, table, "id_example")
+    id_looks_like = _string(prefix, table, "id_looks_like")
+    title, noun, id_description = (_string(prefix, table, k) for k in ("title", "noun", "id_description"))
+    status_words = _status_words(prefix, table.get("status_words", {}))
+    secret_hint, auth_hint, base_url_help = (
+        _string(prefix, table, k) for k in ("secret_hint", "auth_hint", "base_url_help")
+    )
+    if id_looks_like is not None:
+        try:
+            re.compile(id_looks_like)
+        except re.error as e:
+            raise ConfigError(f"{prefix}.id_looks_like: invalid regular expression: {e}") from None
     return ProviderDefinition(
         name=name,
         url=url,
@@ -463,6 +556,15 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         required=tuple(required),
         error_message=error_message,
         description=description,
+        id_example=id_example,
+        id_looks_like=id_looks_like,
+        title=title,
+        noun=noun,
+        id_description=id_description,
+        status_words=MappingProxyType(status_words),
+        secret_hint=secret_hint,
+        auth_hint=auth_hint,
+        base_url_help=base_url_help,
         _lookup=MappingProxyType(lookup),
         _id_regex=id_regex,
     )
@@ -473,14 +575,29 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
     table: dict[str, Any] = {}
     if defn.description:
         table["description"] = defn.description
+    for key in ("title", "noun"):
+        if getattr(defn, key):
+            table[key] = getattr(defn, key)
     table["url"] = defn.url
     table["auth"] = defn.auth
     if defn.auth_scheme:
         table["auth_scheme"] = defn.auth_scheme
     if defn.id_pattern is not None:
         table["id_pattern"] = defn.id_pattern
+    if defn.id_looks_like:
+        table["id_looks_like"] = defn.id_looks_like
+    if defn.id_example:
+        table["id_example"] = defn.id_example
+    if defn.id_description:
+        table["id_description"] = defn.id_description
     if defn.base_url:
         table["base_url"] = defn.base_url
+    if defn.base_url_help:
+        table["base_url_help"] = defn.base_url_help
+    if defn.secret_hint:
+        table["secret_hint"] = defn.secret_hint
+    if defn.auth_hint:
+        table["auth_hint"] = defn.auth_hint
     if defn.headers:
         table["headers"] = dict(defn.headers)
     if defn.required:
@@ -489,6 +606,8 @@ def to_table(defn: ProviderDefinition) -> dict[str, Any]:
         table["error_message"] = [e.source for e in defn.error_message]
     table["fields"] = {name: expr.source for name, expr in defn.fields.items()}
     table["status"] = {state: list(values) for state, values in defn.status_map.items() if values}
+    if defn.status_words:
+        table["status_words"] = dict(defn.status_words)
     if defn.formats:
         table["formats"] = dict(defn.formats)
     return table
@@ -562,6 +681,17 @@ def _status_map(prefix: str, table: Any) -> tuple[dict[str, tuple[Any, ...]], di
     if not status_map["completed"]:
         raise ConfigError(f"{prefix}.status.completed: missing; at least one raw value must mean completed")
     return status_map, lookup
+
+
+def _status_words(prefix: str, table: Any) -> dict[str, str]:
+    where = f"{prefix}.status_words"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table of states ({', '.join(STATES)}) to words")
+    _unknown_keys(where, table, STATES)
+    for state, word in table.items():
+        if not isinstance(word, str) or not word.strip() or len(word) > 40 or not word.isprintable():
+            raise ConfigError(f"{where}.{state}: must be a word of 1 to 40 printable characters")
+    return {state: table[state] for state in STATES if state in table}
 
 
 def _formats(prefix: str, table: Any) -> dict[str, str]:
@@ -646,3 +776,20 @@ def _clean(text: object, max_len: int | None = None) -> str:
     from bulkop.sanitize import clean
 
     return clean(text, max_len=max_len)
+
+
+def _builtin_whose_id_this_is(op_id: str, current: str) -> ProviderDefinition | None:
+    """The built-in provider whose id pattern this id matches (a SAYMON ObjectId given to Knock,
+    say), for a hint; read only on the error path, so start-up pays nothing."""
+    from bulkop.providers import BUILTIN_NAMES, builtin
+
+    for name in BUILTIN_NAMES:
+        if name == current:
+            continue
+        defn = builtin(name)
+        pattern = defn.id_looks_like
+        if pattern is None and defn._id_regex is not None and not defn._id_regex.fullmatch("x"):
+            pattern = defn.id_pattern  # a pattern narrow enough to say whose id this is
+        if pattern is not None and re.fullmatch(pattern, op_id):
+            return defn
+    return None

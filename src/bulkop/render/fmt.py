@@ -122,6 +122,17 @@ def short_id(op_id: object, width: int = 8) -> str:
     return text if len(text) <= width + 1 else text[:width] + "…"
 
 
+def counts_unknown(op: BulkOperation) -> str:
+    """Why an operation's row counts are not shown: the API says only its own status words
+    (finished or not), or this answer has no counts."""
+    if op.reporting.status_words:
+        words = dict.fromkeys(op.reporting.status_words.values())
+        if set(words) == {"finished", "not finished"}:
+            return "unknown (this API reports only finished or not)"
+        return f"unknown (this API reports only {' or '.join(words)})"
+    return "unknown (not in this answer)"
+
+
 def progress_text(op: BulkOperation) -> str:
     """`42% 420/1000`, or `unknown` when the API does not report counts."""
     f = fraction(op)

@@ -111,7 +111,7 @@ def entries_table(entries: Sequence[Entry], now: datetime, width: int = 80) -> R
 
 
 def _percent(e: Entry) -> str:
-    """The percentage only when the counts say it: never a fake 100% (SAYMON sends no counts)."""
+    """The percentage only when the counts say it: never a fake 100% (some APIs send no counts)."""
     if not e.counts_known or not e.estimated_total_rows:
         return "-" if e.finished else fmt.UNKNOWN
     assert e.processed_rows is not None

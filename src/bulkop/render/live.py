@@ -55,7 +55,7 @@ def bar(t: Tracked, width: int = 20, now: float | None = None) -> RenderableType
     pulse_at = time.monotonic() if now is None else now
     op = t.op
     if op is None or not op.counts_known:
-        # SAYMON reports only finished or not: an indeterminate bar, never a fake percentage.
+        # No counts (an API that says only finished or not): an indeterminate bar, never a fake percentage.
         if op is not None and op.finished:
             return ProgressBar(total=1, completed=1, width=width, finished_style="green")
         return ProgressBar(total=None, width=width, pulse=True, animation_time=pulse_at)
@@ -217,7 +217,7 @@ def watch_table(
         processed, estimated, ok, errors, rate = totals(ops)
         agg = fraction_of(processed, estimated)
         counted = sum(1 for t in ops if t.op is not None and t.op.counts_known)
-        # The sums leave out what has no counts (SAYMON, not yet fetched): say so.
+        # The sums leave out what has no counts (an API that sends none, not yet fetched): say so.
         with_counts = f" ({counted:,} with counts)" if counted < len(ops) else ""
         summary = [
             Text.assemble(("All ", "bold"), f"{len(ops):,} operations{with_counts}"),

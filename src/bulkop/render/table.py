@@ -26,7 +26,7 @@ def status_text(op: BulkOperation) -> Text:
 
 
 def progress_bar(op: BulkOperation, width: int = BAR_WIDTH) -> RenderableType:
-    """A bar with the percentage; SAYMON and 0-estimate operations get no fake percentage.
+    """A bar with the percentage; operations without counts or with a 0 estimate get no fake percentage.
 
     A width of 0 gives the percentage alone (narrow terminals drop the bar, never the number).
     """
@@ -83,7 +83,7 @@ def operation_view(
             )
         )
     else:
-        rows.append(("Rows", Text("unknown (this API reports only finished or not)", style="dim")))
+        rows.append(("Rows", Text(fmt.counts_unknown(op), style="dim")))
     for label, when in (
         ("Created", op.inserted_at),
         ("Started", op.started_at),

@@ -35,7 +35,7 @@ def operation_text(op: BulkOperation, now: datetime, *, all_errors: bool = False
             ("errors", fmt.count(op.known_error_count, plain=True)),
         ]
     else:
-        rows += [("progress", fmt.UNKNOWN), ("counts", "unknown (this API reports only finished or not)")]
+        rows += [("progress", fmt.UNKNOWN), ("counts", fmt.counts_unknown(op))]
     for label, when in (
         ("created", op.inserted_at),
         ("started", op.started_at),
@@ -90,7 +90,7 @@ def operations_text(ops: list[BulkOperation]) -> str:
 def status_line(op: BulkOperation) -> str:
     """What `bulkop status` prints: `completed 1000/1000`, `processing 42% (420/1000)`, …"""
     if not op.counts_known:
-        return op.status_word if op.provider == "saymon" else ("finished" if op.finished else "not finished")
+        return op.status_word  # no counts to show: the status, in the provider's own words
     processed, estimated = fmt.count(op.processed_rows), fmt.count(op.estimated_total_rows)
     n = op.known_error_count
     if op.status is Status.COMPLETED:

@@ -30,7 +30,7 @@ NAME_CAP = 200
 
 
 def label(t: Tracked) -> str:
-    """The operation's name, or its id when the API gives no name (SAYMON)."""
+    """The operation's name, or its id when the API gives no name."""
     if t.op is not None and t.op.name:
         return clean(t.op.name, max_len=NAME_CAP)
     return clean(t.label)
