@@ -104,7 +104,7 @@ def test_list_piped_is_one_tab_separated_row_per_builtin_provider_in_a_real_proc
     rows = [line.split("\t") for line in lines[1:]]
     assert [r[0] for r in rows] == list(BUILTIN_NAMES)
     assert all(len(r) == 5 and r[1] == "built-in" and all(r) for r in rows)
-    assert ["knock", "built-in", "bearer", "{base_url}/v1/bulk_operations/{id}"] == rows[0][:4]
+    assert rows[0][:4] == ["knock", "built-in", "bearer", "{base_url}/v1/bulk_operations/{id}"]
     assert rows[-1][2] == "header:Authorization"
     assert p.stderr == ""
 
