@@ -631,3 +631,33 @@ def test_readme_any_job_api_example_runs(tmp_path: Path) -> None:
         path, headers = server.requests[0]
         assert path == "/api/jobs/42"
         assert headers["Authorization"] == "Bearer acme-secret-key" and headers["Acme-Version"] == "2024-01"
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("bulkop providers show ", [*BUILTIN_NAMES, "acme"]),
+        ("bulkop providers check a", ["auth0", "acme"]),
+        ("bulkop providers show m", ["mailchimp"]),
+    ],
+)
+def test_names_complete_from_builtins_and_config(words: str, expected: list[str]) -> None:
+    with_profiles()
+    p = run_process([], env={"_BULKOP_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": "3"})
+    assert p.returncode == 0, p.stderr
+    assert [line.removeprefix("plain,") for line in p.stdout.splitlines()] == expected
+
+
+def test_names_complete_even_when_the_config_is_broken() -> None:
+    write_config("[providers\n")
+    p = run_process(
+        [], env={"_BULKOP_COMPLETE": "bash_complete", "COMP_WORDS": "bulkop providers show k", "COMP_CWORD": "3"}
+    )
+    assert p.returncode == 0 and p.stdout.splitlines() == ["plain,knock"] and p.stderr == ""
+
+
+def test_a_config_file_that_is_not_toml_is_exit_7_naming_it() -> None:
+    path = write_config("[providers\n")
+    for args in (["providers"], ["providers", "show", "knock"], ["providers", "check", "knock", "-"]):
+        r = run_cli(args, stdin="{}")
+        assert r.code == 7 and f"{path}: invalid TOML" in r.stderr and r.stdout == "", args
