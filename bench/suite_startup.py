@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -50,11 +51,14 @@ def run(bench: Bench) -> list[Row]:
         "get_table": partial(sh, [*BULKOP, "get", op_id], tty=True),
         "status": partial(sh, [*BULKOP, "status", op_id]),
     }
+    user_id, user_env = user_provider(bench)
+    cases["get_json_user"] = partial(harness.run, [*BULKOP, "get", user_id, "-o", "json"], env=user_env)
     knock = has_knockapi()
     if knock:
         cases["knockapi"] = partial(sh, [PYTHON, "-c", knockapi_oneshot(bench, op_id)])
     results = harness.rounds(cases, 2 if bench.quick else 15)
     _check_output(results, op_id)
+    _check_user_output(results, user_id)
 
     def walls(name: str) -> list[float]:
         return [o.wall for o in results[name]]
@@ -113,6 +117,16 @@ def run(bench: Bench) -> list[Row]:
             Goal("<=", 1.8),
         )
     )
+    rows.append(
+        ratio(
+            "get_json.user_provider",
+            "user provider: get ID -o json",
+            "get_json_user",
+            "get_json",
+            "bulkop get ID -o json (Knock)",
+            Goal("<=", 1.10),
+        )
+    )
     rows.append(ratio("status", "bulkop status ID", "status", "oneliner", "httpx one-liner", Goal("<=", 1.5)))
     rows.append(
         ratio("status.knockapi", "bulkop status ID", "status", "knockapi", knock_floor, Goal("<=", 0.6))
@@ -129,6 +143,43 @@ def run(bench: Bench) -> list[Row]:
     bench.extra["startup_cpu_s"] = {name: statistics.median(o.cpu for o in outs) for name, outs in results.items()}
     bench.extra["importtime"] = importtime(bench, op_id, runs=1 if bench.quick else 3)
     return rows
+
+
+def user_provider(bench: Bench) -> tuple[str, dict[str, str]]:
+    """An operation of a provider defined in config.toml ([providers.acme], a copy of the
+    built-in auth0 definition: bearer auth, JMESPath expressions), and the environment of a
+    user whose default profile uses it. The config is a file of its own, so the Knock rows
+    keep their empty config and pay nothing for it."""
+    import dataclasses
+
+    from bulkop.providers import builtin, to_toml
+
+    op_id = bench.sim.add(
+        {
+            "provider": "auth0",
+            "name": "users_import",
+            "total_rows": 2_000,
+            "queued_seconds": 0,
+            "duration": 0,
+            "error_rate": 0.0025,
+        }
+    )["id"]
+    definition = to_toml(dataclasses.replace(builtin("auth0"), name="acme"))
+    profile = (
+        f'[profiles.acme]\nprovider = "acme"\nbase_url = {json.dumps(bench.base_url)}\n'
+        f"api_key = {json.dumps(bench.token)}\n"
+    )
+    path = os.path.join(bench.home, "user-provider.toml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('default_profile = "acme"\n' + definition + profile)
+    os.chmod(path, 0o600)
+    return op_id, harness.clean_env({"BULKOP_CONFIG": path}, home=bench.home)
+
+
+def _check_user_output(results: dict[str, list[Outcome]], op_id: str) -> None:
+    data = json.loads(results["get_json_user"][0].out)
+    if data.get("id") != op_id:
+        raise harness.ChildFailed(f"user provider get -o json printed another operation: {data.get('id')}")
 
 
 def _ms(outcomes: list[Outcome]) -> float:

@@ -79,21 +79,29 @@ def config_path(env: Mapping[str, str]) -> Path:
 
 def load(path: Path, warn: Callable[[str], None] | None = None) -> ConfigFile:
     """Read and validate the file; a missing file is an empty config."""
+    document = read_document(path)
+    if document is None:
+        return ConfigFile(path)
+    cf = from_document(document, path)
+    if warn is not None and cf.holds_secret:
+        _check_permissions(path, warn)
+    return cf
+
+
+def read_document(path: Path) -> dict[str, Any] | None:
+    """The file as parsed TOML, not yet validated (None if it does not exist): `bulkop providers`
+    lists every definition, a broken one with its error, where `load` stops at the first."""
     data = _read(path)
     if data is None:
-        return ConfigFile(path)
+        return None
     try:
-        document = tomllib.loads(data.decode("utf-8"))
+        return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})", hint="save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML: {e}", hint="fix that line (syntax: https://toml.io)") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid TOML: nested too deeply", hint="flatten the file") from None
-    cf = from_document(document, path)
-    if warn is not None and cf.holds_secret:
-        _check_permissions(path, warn)
-    return cf
 
 
 def _read(path: Path) -> bytes | None:

@@ -215,12 +215,14 @@ def _register_subcommands() -> None:
     from bulkop.cli import config as config_cli
     from bulkop.cli import demo as demo_cli
     from bulkop.cli import listing as list_cli
+    from bulkop.cli import providers as providers_cli
     from bulkop.cli import watch as watch_cli
 
     watch_cli.register(app)
     list_cli.register(app)
     app.add_typer(config_cli.app, name="config")
     app.add_typer(demo_cli.app, name="demo")
+    app.add_typer(providers_cli.app, name="providers")
 
 
 _register_subcommands()
