@@ -501,7 +501,5 @@ def test_no_condition_no_jmespath_import(sim, env):
         "    pass\n"
         "sys.stderr.write('JMESPATH=' + str('jmespath' in sys.modules))\n"
     )
-    p = subprocess.run(
-        [sys.executable, "-c", code], env=minimal_env(env), capture_output=True, text=True, timeout=30
-    )
+    p = subprocess.run([sys.executable, "-c", code], env=minimal_env(env), capture_output=True, text=True, timeout=30)
     assert "JMESPATH=False" in p.stderr, p.stderr

@@ -158,7 +158,7 @@ def _static_problem(tree: Any) -> str | None:
         if node.get("type") != "function_expression":
             continue
         name, args = node.get("value"), node.get("children") or []
-        spec = table.get(name)
+        spec = table.get(str(name))
         if spec is None:
             known = ", ".join(sorted(table))
             return f"unknown function {name}(); JMESPath has {known}"
@@ -167,7 +167,8 @@ def _static_problem(tree: Any) -> str | None:
         wanted = f"{'at least ' if variadic else ''}{len(signature)}"
         if (len(args) < len(signature)) if variadic else (len(args) != len(signature)):
             return f"{name}() takes {wanted} argument{'s' if len(signature) != 1 else ''}, not {len(args)}"
-        for i, (arg, param) in enumerate(zip(args, signature), 1):
+        # A variadic function's extra arguments take its last parameter's types: zip stops early.
+        for i, (arg, param) in enumerate(zip(args, signature, strict=False), 1):
             types = param.get("types") or []
             is_ref = isinstance(arg, dict) and arg.get("type") == "expref"
             if types == ["expref"] and not is_ref:

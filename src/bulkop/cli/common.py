@@ -160,8 +160,9 @@ Until = Annotated[
     str | None,
     typer.Option(
         "--until",
-        help="Done and successful (exit 0) once this JMESPath expression over the response body is true, "
-        "e.g. 'processed_rows >= `5000`'; checked at every poll before --fail-if and the status.",
+        help="Done and successful (exit 0) once this JMESPath expression over the response body is true "
+        "(numbers and other JSON literals go in backticks: see the examples); checked at every poll, "
+        "before --fail-if and the status.",
         rich_help_panel=CONDITIONS,
         show_default=False,
         metavar="EXPR",
@@ -171,8 +172,8 @@ FailIf = Annotated[
     str | None,
     typer.Option(
         "--fail-if",
-        help="Failed (exit 1) once this JMESPath expression over the response body is true, "
-        "e.g. 'error_count > `0`'; checked after --until, before the status.",
+        help="Failed (exit 1) once this JMESPath expression over the response body is true; checked at "
+        "every poll, after --until and before the status.",
         rich_help_panel=CONDITIONS,
         show_default=False,
         metavar="EXPR",
