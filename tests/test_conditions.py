@@ -503,3 +503,24 @@ def test_no_condition_no_jmespath_import(sim, env):
     )
     p = subprocess.run([sys.executable, "-c", code], env=minimal_env(env), capture_output=True, text=True, timeout=30)
     assert "JMESPATH=False" in p.stderr, p.stderr
+
+
+def test_live_view_says_which_condition_below_its_frame_and_warns_above_it(sim, env, clock):
+    """The live view: the verdict lines below the last frame name the condition (a success by
+    --until too), and an evaluation warning is printed through the view, not torn into it."""
+    a = sim.add(slow())
+    b = sim.add(Scenario(name="x.erring", total_rows=10_000, queued_seconds=0, duration=200, error_rate=1.0))
+    args = ["watch", a, b, "--display", "live", "--until", UNTIL_5000, "--fail-if", "error_count > `1000`"]
+    r = cli(clock, args, env)
+    assert r.code == 1, r.stderr
+    flat = " ".join(r.stderr.split())
+    assert f"users.identify {a}: until: {UNTIL_5000}" in flat
+    assert f"x.erring {b}: fail-if: error_count > `1000`; next: bulkop get {b} --errors" in flat
+    assert flat.index("1 until met") < flat.index(f"users.identify {a}: until:")  # below the frame
+
+    c = sim.add(slow())
+    r = cli(clock, ["watch", c, "--display", "live", "--until", "abs(name) > `1`", "--timeout", "3s"], env)
+    assert r.code == 124
+    flat = " ".join(r.stderr.split())
+    assert flat.count("could not be evaluated") == 1
+    assert flat.startswith("bulkop: warning: --until 'abs(name) > `1`' could not be evaluated"), flat

@@ -4,6 +4,12 @@ Compiled once, at the edge: a bad expression (syntax, unknown function, wrong nu
 arguments) is a usage error before any request. Evaluated at every poll, on the main thread,
 before the provider's own status (bulkop.verdict). jmespath is imported only when a condition
 is given, so commands without one start as fast as before.
+
+The order is `--until`, `--fail-if`, then the provider's status, at every poll: the first
+that says "ended" decides. So an operation the provider reports failed still fails unless
+`--until` was true on that body first (the user said what done means, and said it first);
+and when neither condition is ever true, a finished operation ends the watch by its status
+as it always did (nothing else would change any more, so waiting on would only time out).
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ class Condition:
     @property
     def flag(self) -> str:
         return f"--{self.option}"
+
+    @property
+    def shown(self) -> str:
+        """The expression quoted for a message, cut when it is long."""
+        return _shown(self.source)
 
     def describe(self) -> str:
         """What every view says ended the operation: `until: processed_rows >= `5000``."""
@@ -84,7 +95,7 @@ class Conditions:
                 self._warned.add(condition.option)
                 detail = " ".join(str(e).split())[:200] or type(e).__name__
                 self.warn(
-                    f"{condition.flag} {condition.source!r} could not be evaluated on operation {op.id}: "
+                    f"{condition.flag} {condition.shown} could not be evaluated on operation {op.id}: "
                     f"{detail}; taken as false (said once)"
                 )
             return False
@@ -108,7 +119,7 @@ def compile_condition(option: str, source: str) -> Condition:
     import jmespath  # only here: a command without a condition never pays for it
     from jmespath.exceptions import JMESPathError
 
-    shown = repr(source if len(source) <= 120 else source[:117] + "...")
+    shown = _shown(source)
     try:
         compiled = jmespath.compile(source)
     except JMESPathError as e:
@@ -119,6 +130,10 @@ def compile_condition(option: str, source: str) -> Condition:
     if problem:
         raise UsageError(f"{flag} {shown}: {problem}", hint="see https://jmespath.org/specification.html#functions")
     return Condition(option, source, compiled)
+
+
+def _shown(source: str) -> str:
+    return repr(source if len(source) <= 120 else source[:117] + "...")
 
 
 def _syntax(e: Exception) -> str:
