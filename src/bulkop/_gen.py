@@ -222,8 +222,10 @@ def split_epilog(epilog: str | None) -> Epilog:
         )
         if raw[0].isspace() and in_examples:
             lines = tuple(text.splitlines())
-            # A line quoting a command in backticks describes an example rather than being one.
-            result.examples.append(Example(lines, prose=any("`" in line for line in lines)))
+            # A line quoting a command in backticks describes an example rather than being one
+            # (a command's own backticks, a JMESPath literal in --until, are part of it).
+            prose = any("`" in line and not line.startswith("bulkop ") for line in lines)
+            result.examples.append(Example(lines, prose=prose))
             continue
         first, _, rest = text.partition("\n")
         if first.strip().lower().startswith("examples"):

@@ -9,7 +9,7 @@ class ExitCode(IntEnum):
     """The documented exit codes (README, --help, man pages are generated from this table)."""
 
     OK = 0
-    FAILED = 1  # an operation failed (or exceeded --max-errors)
+    FAILED = 1  # an operation failed (or exceeded --max-errors, or its --fail-if was true)
     USAGE = 2  # bad flag, bad argument, malformed id
     NOT_FINISHED = 3  # `status`: queued or processing
     AUTH = 4  # 401/403
@@ -40,9 +40,10 @@ EXIT_CODE_NAMES: dict[ExitCode, str] = {
 }
 
 EXIT_CODE_HELP: dict[ExitCode, str] = {
-    ExitCode.OK: "success: every operation fetched (get), completed (status, watch)",
-    ExitCode.FAILED: "an operation failed, or completed with more errors than --max-errors allows",
-    ExitCode.USAGE: "usage error: bad option or argument, malformed operation id, a bad value given to config set/add",
+    ExitCode.OK: "success: every operation fetched (get), completed or its --until true (status, watch)",
+    ExitCode.FAILED: "an operation failed or its --fail-if was true, or it had more errors than --max-errors allows",
+    ExitCode.USAGE: "usage error: bad option or argument, malformed operation id, a bad --until/--fail-if "
+    "expression, a bad value given to config set/add",
     ExitCode.NOT_FINISHED: "status: the operation is queued or still processing",
     ExitCode.AUTH: "authentication or permission refused (HTTP 401/403)",
     ExitCode.NOT_FOUND: "operation not found (HTTP 404)",

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bulkop.errors import BulkopError, ExitCode
 from bulkop.models import BulkOperation, Status
+
+if TYPE_CHECKING:
+    from bulkop.conditions import Condition, Conditions
 
 
 class Kind(str, enum.Enum):
@@ -25,6 +29,8 @@ class Kind(str, enum.Enum):
     STOPPED = "stopped"  # watch --fail-fast stopped before it ended
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM
     UNAVAILABLE = "unavailable"  # could not be fetched (auth, not found, API down, invalid answer)
+    UNTIL_MET = "until_met"  # --until was true: done and successful, whatever the provider's status
+    FAIL_IF_MET = "fail_if_met"  # --fail-if was true: failed, whatever the provider's status
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,7 @@ class Verdict:
     reason: str  # one sentence, for people
     errors: int | None = None  # the operation's known error count (None: unknown or unfetched)
     hint: str | None = None  # what to do next, when the cause says it (an error's own hint)
+    condition: Condition | None = None  # the --until / --fail-if that ended the operation, if one did
 
     @property
     def passed(self) -> bool:
@@ -53,8 +60,11 @@ def error_count(op: BulkOperation) -> int | None:
     return op.known_error_count
 
 
-def of_operation(op: BulkOperation, max_errors: int | None = None) -> Verdict:
-    """The verdict on an operation as fetched: by its status, then by the --max-errors gate."""
+def of_operation(op: BulkOperation, max_errors: int | None = None, conditions: Conditions | None = None) -> Verdict:
+    """The verdict on an operation as fetched: by --until, then --fail-if (the first that is
+    true ends it), then by its status; and a success by the --max-errors gate."""
+    if conditions is not None and (met := conditions.first_true(op)) is not None:
+        return of_condition(op, met, max_errors)
     word = op.status_word  # e.g. "finished" or "not finished" when that is all an API says
     if op.status is Status.FAILED:
         n = error_count(op)
@@ -77,6 +87,45 @@ def of_operation(op: BulkOperation, max_errors: int | None = None) -> Verdict:
         return Verdict(Kind.TOO_MANY_ERRORS, ExitCode.FAILED, f"{done}, over --max-errors {max_errors}", n)
     kind = Kind.COMPLETED if word == Status.COMPLETED.value else Kind.FINISHED
     return Verdict(kind, ExitCode.OK, done, n)
+
+
+def ended(op: BulkOperation, max_errors: int | None = None, conditions: Conditions | None = None) -> Verdict | None:
+    """The verdict at a poll of `watch`: None while the operation goes on (no condition true,
+    not finished by its status), else why it ended."""
+    if conditions is None and not op.finished:  # the usual poll: nothing to evaluate
+        return None
+    verdict = of_operation(op, max_errors, conditions)
+    return None if verdict.kind is Kind.NOT_FINISHED else verdict
+
+
+def of_condition(op: BulkOperation, condition: Condition, max_errors: int | None = None) -> Verdict:
+    """An operation ended by a condition of the user's. --fail-if fails it. --until passes it,
+    but a --max-errors gate still applies to its error count (as to a completed operation):
+    the user asked for both, and a success must not slip past a gate given explicitly."""
+    from bulkop.conditions import FAIL_IF
+
+    n = error_count(op)
+    said = condition.describe()
+    if condition.option == FAIL_IF:
+        return Verdict(Kind.FAIL_IF_MET, ExitCode.FAILED, said, n, condition=condition)
+    if max_errors is not None and n is None:
+        return Verdict(
+            Kind.ERRORS_UNKNOWN,
+            ExitCode.FAILED,
+            f"{said}, but its error count is unknown{_why_unknown(op)}, so --max-errors {max_errors} cannot be checked",
+            hint=None if op.reporting.reports_errors else f"drop --max-errors for {_title(op)} operations",
+            condition=condition,
+        )
+    if max_errors is not None and n is not None and n > max_errors:
+        errors = f"{n:,} error{'s' if n != 1 else ''}"
+        return Verdict(
+            Kind.TOO_MANY_ERRORS,
+            ExitCode.FAILED,
+            f"{said}, with {errors}, over --max-errors {max_errors}",
+            n,
+            condition=condition,
+        )
+    return Verdict(Kind.UNTIL_MET, ExitCode.OK, said, n, condition=condition)
 
 
 def _why_unknown(op: BulkOperation) -> str:
@@ -117,6 +166,8 @@ def title(verdict: Verdict) -> str:
 
 TITLES = {
     Kind.FAILED: "bulkop: operation failed",
+    Kind.FAIL_IF_MET: "bulkop: --fail-if was true",
+    Kind.UNTIL_MET: "bulkop: --until was true",
     Kind.TOO_MANY_ERRORS: "bulkop: over --max-errors",
     Kind.ERRORS_UNKNOWN: "bulkop: error count unknown",
     Kind.TIMED_OUT: "bulkop: timed out",
@@ -142,10 +193,12 @@ def next_command(verdict: Verdict, op_id: str, profile: str | None = None) -> st
     """
     if verdict.hint and verdict.kind in (Kind.UNAVAILABLE, Kind.ERRORS_UNKNOWN):
         return verdict.hint
+    if verdict.kind is Kind.UNTIL_MET:  # what the user waited for: nothing left to do
+        return ""
     where = f"-p {profile} " if profile else ""
-    if verdict.kind in (Kind.FAILED, Kind.TOO_MANY_ERRORS) and verdict.errors:
+    if verdict.kind in (Kind.FAILED, Kind.TOO_MANY_ERRORS, Kind.FAIL_IF_MET) and verdict.errors:
         return f"bulkop {where}get {op_id} --errors"
-    if verdict.kind in (Kind.FAILED, Kind.UNAVAILABLE, Kind.ERRORS_UNKNOWN):
+    if verdict.kind in (Kind.FAILED, Kind.UNAVAILABLE, Kind.ERRORS_UNKNOWN, Kind.FAIL_IF_MET):
         return f"bulkop {where}get {op_id}" + (" --debug" if verdict.kind is Kind.UNAVAILABLE else "")
     return f"bulkop {where}watch {op_id}"
 

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bulkop import verdict as verdicts
 from bulkop.errors import (
@@ -25,6 +25,9 @@ from bulkop.errors import (
 from bulkop.models import BulkOperation, Status
 from bulkop.progress import RateEstimator, eta, remaining_rows
 from bulkop.verdict import Verdict
+
+if TYPE_CHECKING:
+    from bulkop.conditions import Conditions
 
 AUTO_START = 1.0  # seconds: the first interval in auto mode
 AUTO_MIN = 0.5  # never closer than this, even near the ETA
@@ -213,6 +216,7 @@ class WatchConfig:
     # only its own operations' polls: no operation waits for another's answer.
     workers: int = WORKERS
     seed: int | None = None
+    conditions: Conditions | None = None  # --until / --fail-if, checked at every poll (bulkop.verdict)
 
 
 class Watcher:
@@ -390,10 +394,10 @@ class Watcher:
             if previous is not None and previous.status is not Status.PROCESSING:
                 t.rate.reset()
             t.rate.observe(now, op.processed_rows)
-        if op.finished:
+        if (verdict := verdicts.ended(op, self.config.max_errors, self.config.conditions)) is not None:
             t.done = True
             t.ended_at = now
-            t.verdict = verdicts.of_operation(op, self.config.max_errors)
+            t.verdict = verdict
         else:
             t.interval = self._next_interval(t, progressed, now)
             # From when the poll went out, not when its answer came back: a slow answer must

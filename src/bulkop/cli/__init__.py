@@ -18,10 +18,12 @@ from bulkop.cli.common import (
     Color,
     ColorOpt,
     Debug,
+    FailIf,
     Profile,
     Provider,
     RequestTimeout,
     Retries,
+    Until,
     complete_ids,
     connection_flags,
 )
@@ -172,7 +174,9 @@ def get(
     f"  {STATUS_POLL_LOOP}\n\n"
     "  # then $rc is the final answer: 0 completed, 1 failed, 5 not found, 4/6/7 errors\n\n"
     "  bulkop status $ID -o json | jq -r .status\n\n"
-    "Exit codes: 0 completed, 1 failed, 3 queued or processing (4, 5, 6, 7 as for every command).",
+    "  bulkop status $ID --until 'processed_rows >= `500`'   # completed 1,000/1,000; until: processed_rows >= `500`\n\n"
+    "Exit codes: 0 completed (or --until true), 1 failed (or --fail-if true), 3 queued or processing "
+    "(4, 5, 6, 7 as for every command); 2 for a bad --until/--fail-if expression, before any request.",
 )
 def status(
     ctx: typer.Context,
@@ -189,6 +193,8 @@ def status(
         StatusOutput,
         typer.Option("--output", "-o", help="text or json.", rich_help_panel="Output", case_sensitive=False),
     ] = StatusOutput.text,
+    until: Until = None,
+    fail_if: FailIf = None,
     profile: Profile = None,
     provider: Provider = None,
     base_url: BaseUrl = None,
@@ -199,6 +205,7 @@ def status(
     debug: Debug = False,
 ) -> None:
     """Print one line about an operation and exit 0 (completed), 1 (failed) or 3 (unfinished)."""
+    from bulkop import conditions
     from bulkop.commands import status as cmd
 
     c = _apply_common(ctx, profile, color, debug)
@@ -207,6 +214,7 @@ def status(
         id=id,
         output=output.value,
         flags=connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http),
+        conditions=conditions.parse(until, fail_if),
     )
     raise typer.Exit(cmd.run(opts, c))
 

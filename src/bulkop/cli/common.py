@@ -154,3 +154,29 @@ def connection_flags(
     if base_url is not None:
         flags["base_url"] = validate_flag("base_url", base_url)
     return flags
+
+
+CONDITIONS = "Conditions"
+Until = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        help="Done and successful (exit 0) once this JMESPath expression over the response body is true "
+        "(numbers and other JSON literals go in backticks: see the examples); checked at every poll, "
+        "before --fail-if and the status.",
+        rich_help_panel=CONDITIONS,
+        show_default=False,
+        metavar="EXPR",
+    ),
+]
+FailIf = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-if",
+        help="Failed (exit 1) once this JMESPath expression over the response body is true; checked at "
+        "every poll, after --until and before the status.",
+        rich_help_panel=CONDITIONS,
+        show_default=False,
+        metavar="EXPR",
+    ),
+]

@@ -13,10 +13,12 @@ from bulkop.cli.common import (
     Color,
     ColorOpt,
     Debug,
+    FailIf,
     Profile,
     Provider,
     RequestTimeout,
     Retries,
+    Until,
     complete_ids,
     connection_flags,
 )
@@ -42,9 +44,12 @@ EPILOG = (
     "  curl -s -X POST … | bulkop watch -          # ids (or BulkOperation JSON) from stdin\n\n"
     "  bulkop watch prod:$ID staging-saymon:$ID2    # PROFILE:ID, several accounts at once\n\n"
     "  bulkop watch $ID -o json | jq -r 'select(.final) | .operation.status'\n\n"
+    "  bulkop watch $ID --until 'processed_rows >= `5000`'   # done once 5,000 rows are in\n\n"
+    "  bulkop watch $ID --fail-if 'error_count > `100`'       # fail early on errors\n\n"
     '  CI: `bulkop watch "$ID" --timeout 1h` prints throttled lines and exits 0 only if every operation completed.\n\n'
-    "Exit codes: 0 all completed, 1 any failed (or more errors than --max-errors), "
-    "124 --timeout elapsed, 130 interrupted, 4/5/6/7 as for every command."
+    "Exit codes: 0 all completed (or --until true), 1 any failed (or --fail-if true, or more errors "
+    "than --max-errors), 124 --timeout elapsed, 130 interrupted, 2 a bad --until/--fail-if expression "
+    "(before any request), 4/5/6/7 as for every command."
 )
 
 
@@ -138,6 +143,8 @@ def register(app: typer.Typer) -> None:
         fail_fast: Annotated[
             bool, typer.Option("--fail-fast", help="Stop as soon as one operation fails.", rich_help_panel=POLLING)
         ] = False,
+        until: Until = None,
+        fail_if: FailIf = None,
         unfinished: Annotated[
             bool,
             typer.Option("--unfinished", help="Also watch every operation the journal last saw queued or processing."),
@@ -155,6 +162,7 @@ def register(app: typer.Typer) -> None:
         debug: Debug = False,
     ) -> None:
         """Watch operations until they complete or fail: live progress, CI-friendly lines, exit codes."""
+        from bulkop import conditions
         from bulkop.cli import _apply_common
         from bulkop.cli.listing import parse_since
         from bulkop.commands import watch as cmd
@@ -162,6 +170,7 @@ def register(app: typer.Typer) -> None:
 
         c = _apply_common(ctx, profile, color, debug)
         c.json_errors = output is WatchOutput.json
+        checks = conditions.parse(until, fail_if)  # a bad expression: exit 2 before any request
         flags = connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http)
         flags.update(
             interval=validate_flag("interval", interval) if interval is not None else None,
@@ -178,5 +187,6 @@ def register(app: typer.Typer) -> None:
             flags=flags,
             unfinished=unfinished,
             since=parse_since(since) or 1e9,
+            conditions=checks,
         )
         raise typer.Exit(cmd.run(opts, c))

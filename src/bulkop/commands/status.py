@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bulkop.commands.list import record_seen
 from bulkop.commands.targets import resolve_targets
@@ -12,18 +12,24 @@ from bulkop.progress import fraction
 from bulkop.render.jsonout import dumps
 from bulkop.verdict import Verdict, explain, of_operation
 
+if TYPE_CHECKING:
+    from bulkop.conditions import Conditions
+
 
 @dataclass
 class Options:
     id: str
     output: str = "text"  # text | json
     flags: dict[str, Any] = field(default_factory=dict)
+    conditions: Conditions | None = None  # --until / --fail-if, compiled (bulkop.conditions.parse)
 
 
 def run(opts: Options, ctx: Context) -> int:
     (target,) = resolve_targets([opts.id], opts.flags, ctx)
     op = target.client.get(target.id)
-    verdict = of_operation(op)
+    if opts.conditions is not None:
+        opts.conditions.warn = ctx.warn
+    verdict = of_operation(op, conditions=opts.conditions)
     if opts.output == "json":
         f = fraction(op)
         data = {
@@ -39,11 +45,17 @@ def run(opts: Options, ctx: Context) -> int:
             "verdict": verdict.kind.value,
             "reason": verdict.reason,
         }
+        if verdict.condition is not None:  # which of --until / --fail-if decided
+            data["condition"] = verdict.condition.to_json()
         ctx.stdout.write(dumps(data) + "\n")
     else:
         from bulkop.render.text import status_line
 
-        ctx.stdout.write(status_line(op) + "\n")
+        # The state, and the condition that decided when one did: `processing 52% (…); until: …`
+        from bulkop.sanitize import clean
+
+        said = f"; {clean(verdict.condition.describe())}" if verdict.condition is not None else ""
+        ctx.stdout.write(status_line(op) + said + "\n")
     ctx.stdout.flush()
     report_verdict(ctx, verdict, str(op.id), op.name, target.explicit_profile)
     record_seen(ctx, [target], [op])  # after the output: a busy journal never delays it

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bulkop.commands.list import record_piped, seed_watch, unfinished_refs
 from bulkop.commands.targets import Target, resolve_targets
@@ -14,6 +14,9 @@ from bulkop.errors import BulkopError, UsageError, WatchTimeout
 from bulkop.models import BulkOperation
 from bulkop.render.jsonout import dumps
 from bulkop.watcher import Display, RateLimiter, Tracked, WatchConfig, Watcher
+
+if TYPE_CHECKING:
+    from bulkop.conditions import Conditions
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Options:
     unfinished: bool = False  # add every unfinished operation in the journal seen within `since`
     since: float = 86400.0
     next_step: str | None = None  # instead of each failure's next command (`bulkop demo`)
+    conditions: Conditions | None = None  # --until / --fail-if, compiled (bulkop.conditions.parse)
 
 
 def read_ids(text: str) -> list[str]:
@@ -87,8 +91,11 @@ def run(opts: Options, ctx: Context) -> int:
         max_errors=settings.max_errors,
         max_consecutive_failures=max(1, settings.max_consecutive_failures),
         fail_fast=opts.fail_fast,
+        conditions=opts.conditions,
     )
     display = _display(opts, ctx)
+    if opts.conditions is not None:
+        opts.conditions.warn = _warner(ctx)
     tracked = track(targets, ctx.now())
     for t in tracked:
         t.next_step = opts.next_step
@@ -131,10 +138,33 @@ def run(opts: Options, ctx: Context) -> int:
                 if op_id not in t.error.message:
                     t.error.message = f"{op_id}: {t.error.message}"
                 ctx.report(t.error)
-            elif display.quiet and (line := verdict_line(t)):  # the live view said it below its frame
+            elif display.quiet and (line := verdict_line(t)) and not _until_met(t):
+                # Quiet is silent about a success, --until's too; the live view said it below
+                # its frame.
                 ctx.stderr.write(f"bulkop: {line}\n")
         ctx.stderr.flush()
     return code
+
+
+def _until_met(t: Tracked) -> bool:
+    from bulkop.verdict import Kind
+
+    return t.verdict is not None and t.verdict.kind is Kind.UNTIL_MET
+
+
+def _warner(ctx: Context) -> Callable[[str], None]:
+    """A warning during the watch: above the live frame (not through it), else on stderr."""
+
+    def warn(message: str) -> None:
+        if ctx.debug_sink is not None:
+            from bulkop.sanitize import clean_message
+
+            ctx.debug_sink(f"bulkop: warning: {clean_message(message)}")
+        else:
+            ctx.warn(message)
+            ctx.stderr.flush()
+
+    return warn
 
 
 def _resume_command(ops: Sequence[Tracked], opts: Options, ctx: Context) -> str | None:
@@ -310,6 +340,8 @@ class _JsonLines:
             record["final"] = True
             record["verdict"] = t.verdict.kind.value
             record["reason"] = t.verdict.reason
+            if t.verdict.condition is not None:  # which of --until / --fail-if ended it
+                record["condition"] = t.verdict.condition.to_json()
             self._final.add(t.key)
         self.ctx.stdout.write(dumps(record) + "\n")
         self.ctx.stdout.flush()

@@ -31,7 +31,7 @@ from bulkop.render.watch_common import (
     verdict_line,
 )
 from bulkop.sanitize import clean
-from bulkop.verdict import error_count
+from bulkop.verdict import Kind, error_count
 from bulkop.watcher import Tracked
 
 MIN_REFRESH = 0.1  # seconds between redraws: at most 10 per second
@@ -341,4 +341,5 @@ class LiveDisplay:
             if line := verdict_line(t, errors=False):  # errors: one `bulkop: error:` line each
                 # Wrapped between words by Rich (an id fits on a line: it is never split), not
                 # cut by the terminal in the middle of a word.
-                self.console.print(Text(line, style="red"), overflow="fold")
+                met = t.verdict is not None and t.verdict.kind is Kind.UNTIL_MET  # --until: a success
+                self.console.print(Text(line, style="green" if met else "red"), overflow="fold")

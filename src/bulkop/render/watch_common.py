@@ -107,6 +107,8 @@ VERDICT_WORDS = {
     Kind.TIMED_OUT: "timed out",
     Kind.STOPPED: "stopped",
     Kind.UNAVAILABLE: "could not be fetched",
+    Kind.UNTIL_MET: "until met",
+    Kind.FAIL_IF_MET: "fail-if met",
 }
 
 
@@ -161,7 +163,8 @@ def verdict_line(t: Tracked, *, errors: bool = True) -> str | None:
     v = t.verdict
     if v is None or (t.error is not None and not errors):
         return None
-    if not v.needs_action and v.kind is not Kind.STOPPED:  # abandoned by --fail-fast: say so
+    # Abandoned by --fail-fast, or ended by --until: say so (the status alone would not tell).
+    if not v.needs_action and v.kind not in (Kind.STOPPED, Kind.UNTIL_MET):
         return None
     name = clean(t.op.name, max_len=NAME_CAP) if t.op is not None and t.op.name else None
     line = explain(v, full_id(t), name, t.hint_profile, next_step=t.next_step)

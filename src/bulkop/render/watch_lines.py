@@ -23,7 +23,7 @@ from bulkop.render.watch_common import (
     verdict_line,
 )
 from bulkop.sanitize import clean, markdown_cell
-from bulkop.verdict import error_count, title
+from bulkop.verdict import Kind, error_count, title
 from bulkop.watcher import Tracked
 
 HEARTBEAT = 60.0  # seconds: never silent longer than this
@@ -84,7 +84,7 @@ class LinesDisplay:
         status = op.status.value
         f = fraction(op)
         step = -1 if f.value is None else math.floor(f.value * 10 + 1e-9)
-        if op.finished:
+        if t.done:  # finished, or ended by --until / --fail-if
             self._write(self._final_line(t, now), now)
             return
         if self._last_status.get(t.key) != status or step > self._last_step.get(t.key, -1):
@@ -136,6 +136,7 @@ class LinesDisplay:
             if line := verdict_line(t):
                 name = title(t.verdict) if t.verdict is not None else "bulkop: error"
                 level = "warning" if t.verdict is not None and t.verdict.passed else "error"  # --fail-fast's
+                level = "notice" if t.verdict is not None and t.verdict.kind is Kind.UNTIL_MET else level
                 self.stream.write(f"::{level} title={_gh_property(name)}::{_gh_escape(line)}\n")
             if op is not None and op.error_items:
                 self.stream.write(f"::group::{_gh_escape(f'Error items of {label(t)} ({len(op.error_items):,})')}\n")
