@@ -516,6 +516,8 @@ def test_to_toml_round_trips_every_builtin(name: str) -> None:
     defn = builtin(name)
     text = to_toml(defn)
     table = tomllib.loads(text)["providers"][name]
+    # Parsed eagerly here (built-ins compile their expressions at first use): every expression
+    # of every built-in compiles.
     assert parse_definition(name, table, where=f"built-in provider {name}") == defn
 
 
@@ -570,9 +572,11 @@ def test_loading_the_package_parses_nothing_and_imports_no_jmespath() -> None:
         "assert 'jmespath' not in sys.modules\n"
         "p.builtin('saymon')\n"
         "assert 'jmespath' not in sys.modules  # plain paths only\n"
-        "p.builtin('knock')\n"
-        "assert 'jmespath' in sys.modules  # its error_message expressions need it\n"
+        "k = p.builtin('knock')\n"
+        "assert 'jmespath' not in sys.modules  # its error_message expressions: at first use\n"
         "assert p.builtin.cache_info().currsize == 2\n"
+        "assert k.describe_error({'code': 'not_found', 'message': 'gone'}) == 'not_found: gone'\n"
+        "assert 'jmespath' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PATH": "/usr/bin:/bin"}, timeout=60)
 

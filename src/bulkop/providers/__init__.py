@@ -45,7 +45,7 @@ def builtin(name: str) -> ProviderDefinition:
     import tomllib
 
     text = resources.files(__package__).joinpath("builtin", f"{name}.toml").read_text(encoding="utf-8")
-    return parse_definition(name, tomllib.loads(text), where=f"built-in provider {name}")
+    return parse_definition(name, tomllib.loads(text), where=f"built-in provider {name}", lazy=True)
 
 
 class _Builtins(Mapping[str, ProviderDefinition]):

@@ -102,11 +102,15 @@ class Expression:
     """
 
     source: str
-    compiled: Any = field(compare=False, repr=False)
+    compiled: Any = field(compare=False, repr=False)  # None: compiled at its first search
     path: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def search(self, body: Any) -> Any:
         if self.path is None:
+            if self.compiled is None:
+                import jmespath
+
+                object.__setattr__(self, "compiled", jmespath.compile(self.source))
             return self.compiled.search(body)
         value = body
         for key in self.path:
@@ -454,8 +458,12 @@ class ProviderDefinition:
 # ----------------------------------------------------------------------------------- parsing
 
 
-def parse_definition(name: str, table: Any, *, where: str | None = None) -> ProviderDefinition:
-    """Check a `[providers.NAME]` table and compile its expressions; ConfigError (exit 7) names the key."""
+def parse_definition(name: str, table: Any, *, where: str | None = None, lazy: bool = False) -> ProviderDefinition:
+    """Check a `[providers.NAME]` table and compile its expressions; ConfigError (exit 7) names the key.
+
+    `lazy`: compile an expression that is not a plain path only when first used (built-ins,
+    whose expressions a test compiles: Knock's error messages would otherwise import jmespath
+    in every command, for bodies that are only ever read on an error)."""
     prefix = where or f"providers.{name}"
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", name):
         raise ConfigError(
@@ -511,7 +519,7 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         if not isinstance(value, str) or not _SECRET_OK.fullmatch(value):
             raise ConfigError(f"{prefix}.headers.{key}: must be a printable ASCII string")
 
-    fields = _fields(prefix, table.get("fields"))
+    fields = _fields(prefix, table.get("fields"), lazy=lazy)
     status_map, lookup = _status_map(prefix, table.get("status"))
     formats = _formats(prefix, table.get("formats", {}))
 
@@ -527,7 +535,7 @@ def parse_definition(name: str, table: Any, *, where: str | None = None) -> Prov
         messages = [messages]
     if not isinstance(messages, list) or not all(isinstance(m, str) for m in messages):
         raise ConfigError(f"{prefix}.error_message: must be a JMESPath expression or a list of them")
-    error_message = tuple(_compile(f"{prefix}.error_message[{i}]", m) for i, m in enumerate(messages))
+    error_message = tuple(_compile(f"{prefix}.error_message[{i}]", m, lazy=lazy) for i, m in enumerate(messages))
 
     description = _string(prefix, table, "description")
     id_example = _string(prefix, table, "id_example")
@@ -631,11 +639,13 @@ def parse_rfc3339(value: str) -> datetime | None:
 # ----------------------------------------------------------------------------------- helpers
 
 
-def _compile(where: str, source: Any) -> Expression:
+def _compile(where: str, source: Any, *, lazy: bool = False) -> Expression:
     if not isinstance(source, str) or not source.strip():
         raise ConfigError(f"{where}: must be a non-empty JMESPath expression string")
     if _PLAIN_PATH.fullmatch(source):
         return Expression(source, None, tuple(source.split(".")))
+    if lazy:
+        return Expression(source, None)
     import jmespath  # only when a definition is loaded: start-up of --help and --version stays lean
     from jmespath.exceptions import JMESPathError
 
@@ -646,14 +656,14 @@ def _compile(where: str, source: Any) -> Expression:
         raise ConfigError(f"{where}: invalid JMESPath expression: {_clean(detail)[:160]}") from None
 
 
-def _fields(prefix: str, table: Any) -> dict[str, Expression]:
+def _fields(prefix: str, table: Any, *, lazy: bool = False) -> dict[str, Expression]:
     if not isinstance(table, dict):
         raise ConfigError(f"{prefix}.fields: missing; a table of JMESPath expressions with at least `status`")
     _unknown_keys(f"{prefix}.fields", table, FIELDS)
     if "status" not in table:
         raise ConfigError(f"{prefix}.fields.status: missing; it is required (a JMESPath expression)")
     # Kept in FIELDS order so to_toml is stable whatever order the file used.
-    return {name: _compile(f"{prefix}.fields.{name}", table[name]) for name in FIELDS if name in table}
+    return {name: _compile(f"{prefix}.fields.{name}", table[name], lazy=lazy) for name in FIELDS if name in table}
 
 
 def _status_map(prefix: str, table: Any) -> tuple[dict[str, tuple[Any, ...]], dict[tuple[str, Any], Status]]:
