@@ -709,3 +709,29 @@ def test_the_pool_stays_small_while_it_keeps_up():
     workers, peak = _run_pool(job_seconds=0.0, jobs=20, watch_for=0.5)
     assert workers == 2
     assert peak <= 2
+
+
+def test_the_collector_is_off_while_a_process_starts_and_back_on_for_a_long_run():
+    import subprocess
+    import sys
+
+    from conftest import minimal_env
+
+    code = (
+        "import gc, bulkop.collector as c\n"
+        "c.hold()\n"
+        "assert not gc.isenabled()\n"
+        "c.long_running()\n"
+        "assert gc.isenabled() and gc.get_freeze_count() > 0\n"
+    )
+    subprocess.run([sys.executable, "-c", code], env=minimal_env(), check=True, timeout=60)
+
+
+def test_long_running_leaves_an_in_process_caller_s_collector_alone():
+    import gc
+
+    from bulkop.collector import long_running
+
+    frozen = gc.get_freeze_count()
+    long_running()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

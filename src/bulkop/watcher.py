@@ -250,6 +250,9 @@ class Watcher:
     # ------------------------------------------------------------------ the loop
 
     def run(self) -> int:
+        from bulkop.collector import long_running
+
+        long_running()
         start = self.now()
         deadline = start + self.config.timeout if self.config.timeout else None
         for t in self.ops:

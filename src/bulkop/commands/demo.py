@@ -197,6 +197,9 @@ def run(opts: Options, ctx: Context) -> int:
 
 def serve(opts: ServeOptions, ctx: Context) -> int:
     """Run the simulator in the foreground until Ctrl-C, printing how to use it."""
+    from bulkop.collector import long_running
+
+    long_running()
     extra = load_scenarios(opts.scenarios)
     sim, ops = _start(opts.speed, opts.port, opts.host, extra)
     try:
