@@ -97,6 +97,7 @@ class Client:
         self.on_event = on_event
         self._own_http = http is None
         self.http = http or Http()
+        self._ids: dict[str, str] = {}  # id as given → canonical, once checked
 
     @classmethod
     def from_settings(
@@ -126,12 +127,17 @@ class Client:
         walk up (`..`), out (`/`, `\\`), into a query or fragment (`?`, `#`), or hide any of
         these behind %-encoding or whitespace.
         """
+        known = self._ids.get(op_id)
+        if known is not None:  # a watch asks again for each poll
+            return known
         canonical = self.definition.check_id(op_id)
         if not _one_path_segment(canonical):
             raise UsageError(
                 f"{clean(op_id, max_len=80)!r} is not a {self.provider} bulk operation id "
                 "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)"
             )
+        if len(self._ids) < ID_CACHE:
+            self._ids[op_id] = canonical
         return canonical
 
     def url(self, op_id: str) -> str:
@@ -225,6 +231,7 @@ def _source(settings: Any, name: str) -> str:
 
 
 _NOT_IN_A_SEGMENT = frozenset("/\\?#%;")
+ID_CACHE = 10_000  # checked ids kept per client (one per operation watched)
 
 
 def _one_path_segment(op_id: str) -> bool:
