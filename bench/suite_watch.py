@@ -81,6 +81,7 @@ def run(bench: Bench) -> list[Row]:
     for r in runs:
         rows += _rows(r, floor_ms)
     rows.append(_live_overhead(runs, max(scales)))
+    rows.append(_user_provider(bench, spread_over, next(r for r in runs if r.ops == 100 and r.mode == "lines")))
     if not bench.quick:
         rows += _auto_interval(bench, 100, spread_over)
     bench.extra["watch_runs"] = [_raw(r) for r in runs]
@@ -100,13 +101,29 @@ def _startup_cpu(bench: Bench, mode: str, runs: int) -> float:
     return statistics.median(harness.run(argv, bench.env(), tty=mode == "live", timeout=60).cpu for _ in range(runs))
 
 
-def watch(bench: Bench, ops: int, mode: str, spread_over: float, startup_cpu: float) -> WatchRun:
+def watch(
+    bench: Bench,
+    ops: int,
+    mode: str,
+    spread_over: float,
+    startup_cpu: float,
+    *,
+    provider: str = "knock",
+    route: str = "/v1/bulk_operations/{id}",
+    env: dict[str, str] | None = None,
+) -> WatchRun:
     """Watch `ops` operations finishing evenly over `spread_over` seconds, at a 1 s interval."""
     bench.sim.reset()
     durations = [spread_over * (i + 1) / ops for i in range(ops)]
     ids = bench.add_many(
         [
-            {"name": f"users.identify {i}", "total_rows": 1_000, "queued_seconds": 0, "duration": d}
+            {
+                "provider": provider,
+                "name": f"users.identify {i}",
+                "total_rows": 1_000,
+                "queued_seconds": 0,
+                "duration": d,
+            }
             for i, d in enumerate(durations)
         ]
     )
@@ -125,14 +142,14 @@ def watch(bench: Bench, ops: int, mode: str, spread_over: float, startup_cpu: fl
         f"{int(spread_over) + 120}s",
     ]
     started = time.monotonic()
-    outcome = harness.run(argv, bench.env(), tty=mode == "live", timeout=spread_over + 180)
+    outcome = harness.run(argv, env or bench.env(), tty=mode == "live", timeout=spread_over + 180)
     by_path = bench.sim.request_counts()["by_path"]
     # A poller at a fixed interval sees an operation end on its first poll at or after the end:
     # ceil(remaining / interval) + 1 polls, counting from when the process started (its first
     # poll comes later still, so this is an upper bound of the ideal).
     remaining = [d - (started - created) for d in durations]
     ideal_each = [max(0, math.ceil(r / INTERVAL)) + 1 for r in remaining]
-    counts = [by_path.get(f"/v1/bulk_operations/{op_id}", 0) for op_id in ids]
+    counts = [by_path.get(route.format(id=op_id), 0) for op_id in ids]
     # Each operation was watched for about `remaining` seconds in (count - 1) gaps.
     gaps = [(r, c - 1) for r, c in zip(remaining, counts, strict=True) if c > 1]
     mean_interval = sum(r for r, _ in gaps) / max(1, sum(n for _, n in gaps))
@@ -241,6 +258,31 @@ def _live_overhead(runs: list[WatchRun], ops: int) -> Row:
         _one(extra),
         Goal("<=", 5.0),
         note="% of one core, live minus lines, start-up excluded",
+    )
+
+
+def _user_provider(bench: Bench, spread_over: float, knock: WatchRun) -> Row:
+    """CPU per poll of a provider defined in config.toml (a copy of auth0: JMESPath
+    expressions with functions) against Knock's built-in definition, 100 operations, lines."""
+    from suite_startup import user_provider
+
+    from bulkop.providers import builtin
+
+    finished, env = user_provider(bench)  # one finished operation: the start-up baseline
+    argv = [*BULKOP, "watch", finished, "--display", "lines", "--interval", "1"]
+    startup = statistics.median(harness.run(argv, env, timeout=60).cpu for _ in range(2 if bench.quick else 3))
+    route = builtin("auth0").url.replace("{base_url}", "")
+    user = watch(bench, 100, "lines", spread_over, startup, provider="auth0", route=route, env=env)
+    per_poll = [max(0.0, r.outcome.cpu - r.startup_cpu) / max(1, r.requests - 1) for r in (user, knock)]
+    return Row.measured(
+        "watch.100.lines.user_provider",
+        SECTION,
+        "watch 100 op(s), lines, user provider: CPU per poll",
+        "Knock's",
+        "x",
+        _one(per_poll[0] / per_poll[1] if per_poll[1] else math.inf),
+        Goal("<=", 1.1),
+        note=f"{per_poll[0] * 1000:.2f} ms vs {per_poll[1] * 1000:.2f} ms; [providers.acme], a copy of auth0",
     )
 
 
