@@ -683,7 +683,7 @@ def _run_pool(job_seconds: float, jobs: int, watch_for: float) -> tuple[int, int
             running -= 1
 
     results: queue.SimpleQueue[tuple[object, object]] = queue.SimpleQueue()
-    pool = DaemonPool(6, results, start=2)
+    pool = DaemonPool(6, results, start=2)  # the maximum is a parameter: 6 here
     for n in range(jobs):
         pool.submit(n, job)
     end = time.monotonic() + watch_for
