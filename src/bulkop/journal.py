@@ -828,10 +828,7 @@ def seed_samples(
         recent = run[-SEED_MIN_POINTS:]
     if len(recent) < SEED_MIN_POINTS or recent[-1][0] - recent[0][0] < SEED_MIN_SPAN:
         return []
-    slopes = sorted(
-        (rb - ra) / (tb - ta) for i, (ta, ra) in enumerate(recent) for tb, rb in recent[i + 1 :]
-    )
-    slope = _median(slopes)
+    slope = _median([(rb - ra) / (tb - ta) for i, (ta, ra) in enumerate(recent) for tb, rb in recent[i + 1 :]])
     if not math.isfinite(slope):
         return []
     t1, r1 = recent[-1]
@@ -845,7 +842,8 @@ def seed_samples(
     return [(t0, max(0, round(end - slope * (t1 - t0)))), (t1, end)]
 
 
-def _median(values: Sequence[float]) -> float:
+def _median(values: list[float]) -> float:
+    values.sort()
     n = len(values)
     return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
