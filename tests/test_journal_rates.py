@@ -254,3 +254,49 @@ def test_the_seed_feeds_the_rate_estimator_so_the_first_poll_continues_the_line(
 def test_merged_points_are_their_mean_and_gaps_are_at_least_a_second():
     series = consistent_series([(1000.0, 100), (1000.4, 140), (1000.8, 180), (1002.0, 300)])
     assert series == [(pytest.approx(1000.4), 140), (1002.0, 300)]
+
+
+# --------------------------------------------------------------------------- the `get` chart
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        [(25.05, 50)],  # a count going backwards, 50 ms after a write
+        [(30.02, 10**9)],  # a huge jump
+        [(25.05, 50), (30.02, 10**9), (15.0, 150), (15.0, 150), (20.04, 180)],  # all at once
+        [(9_000.0, 90_000)],  # from a clock far ahead
+    ],
+)
+def test_get_draws_its_chart_from_the_consistent_series(make_sim, hostile):
+    """Samples as an older bulkop (or several writers) left them: the chart and the average are
+    of the consistent series: 10 rows/s throughout, bars of about one height (a stale count
+    merged with a close one dents it a little; never a bar near 0 or one towering over the rest)."""
+    import sqlite3
+    from datetime import timedelta
+
+    from conftest import ManualClock, run_cli
+    from test_list import EPOCH, tty_cli
+
+    clock = ManualClock()
+    sim = make_sim(clock=clock, epoch=EPOCH)
+    env = knock_env_for(sim)
+    op = sim.add(Scenario(queued_seconds=0, total_rows=10_000, rows_per_second=10))
+    for t in (0, 10, 20, 30):
+        clock.t = t
+        wall = EPOCH + timedelta(seconds=t)
+        assert run_cli(["get", op, "-o", "json"], env, now=clock, sleep=clock.sleep, wall=lambda w=wall: w).code == 0
+    conn = sqlite3.connect(os.environ["BULKOP_JOURNAL"])
+    with conn:
+        (key,) = conn.execute("SELECT key FROM operations WHERE id = ?", (op,)).fetchone()
+        conn.executemany(
+            "INSERT INTO samples (op, t, processed) VALUES (?, ?, ?)",
+            [(key, EPOCH.timestamp() + t, rows) for t, rows in hostile],
+        )
+    conn.close()
+    clock.t = 40
+    r = tty_cli(clock, ["get", op, "-o", "table"], env)
+    line = next(line for line in r.stdout.splitlines() if line.startswith("Throughput"))
+    assert "avg 10.0 rows/s over 40s" in line, line
+    bars = line.split()[1]
+    assert set(bars) <= set("▆▇█"), line
