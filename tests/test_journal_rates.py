@@ -7,6 +7,7 @@ environment; the consistent series is checked directly with hostile inputs.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -185,7 +186,7 @@ def test_the_finding_interleaved_writers_seed_the_true_rate():
             samples.append((t, round(rate * (t - lag - 1000.0))))  # the count `lag` s old
     assert rate_of(seed_samples(samples, 15)) == pytest.approx(rate, rel=0.1)
     series = consistent_series(samples)
-    assert all(b[0] - a[0] >= 0.3 and b[1] >= a[1] for a, b in zip(series, series[1:]))
+    assert all(b[0] - a[0] >= 0.3 and b[1] >= a[1] for a, b in itertools.pairwise(series))
 
 
 @pytest.mark.parametrize(
@@ -196,9 +197,9 @@ def test_the_finding_interleaved_writers_seed_the_true_rate():
         ("reversed", steady(10)[::-1], 100.0),
         ("duplicates", steady(10) + steady(10) + [(1004.0, 400)] * 5, 100.0),
         ("a count going backwards", [*steady(10), (1004.5, 0), (1005.5, 10)], 100.0),
-        ("one backwards", steady(10)[:5] + [(1005.0, 350)] + steady(10)[6:], 100.0),
+        ("one backwards", [*steady(10)[:5], (1005.0, 350), *steady(10)[6:]], 100.0),
         ("a pair 50 ms apart", [*steady(10), (1009.05, 1100), (1009.1, 800)], 100.0),
-        ("a huge jump", steady(10)[:5] + [(1005.0, 10**12)] + steady(10)[6:], 100.0),
+        ("a huge jump", [*steady(10)[:5], (1005.0, 10**12), *steady(10)[6:]], 100.0),
         ("a huge jump at the end", [*steady(10), (1010.0, 10**15)], 100.0),
         ("NaN and infinite times", [*steady(10), (float("nan"), 5), (float("inf"), 10**9)], 100.0),
         ("negative counts", [(999.0, -5), *steady(10)], 100.0),
@@ -247,7 +248,7 @@ def test_the_seed_feeds_the_rate_estimator_so_the_first_poll_continues_the_line(
     for t, rows in seed_samples([*samples, (1011.05, 900)], rate.window):  # and a stale pair
         rate.observe(t, rows)
     assert rate.rate() == pytest.approx(111, rel=0.02)
-    rate.observe(1013.0, round(111 * 13))  # the first poll
+    rate.observe(1013.0, 111 * 13)  # the first poll
     assert rate.rate() == pytest.approx(111, rel=0.02)
 
 

@@ -747,7 +747,9 @@ def consistent_series(samples: Sequence[tuple[float, int]], *, now: float | None
     point that does, or a lone spike, is dropped); points closer than MIN_GAP merged."""
     limit = math.inf if now is None else now + FUTURE_SLACK
     points = sorted(
-        (float(t), max(0, int(p))) for t, p in samples if isinstance(t, (int, float)) and math.isfinite(t) and t <= limit
+        (float(t), max(0, int(p)))
+        for t, p in samples
+        if isinstance(t, (int, float)) and math.isfinite(t) and t <= limit
     )
     if len(points) < 2:
         return points
