@@ -326,7 +326,9 @@ def test_reattach_after_sigterm_knows_the_rate_at_the_first_poll(make_sim):
     )
     seen = []
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and sum("rows/s" in line for line in seen) < 2:
+    # Long enough for a series to seed from (journal.SEED_MIN_SPAN s, SEED_MIN_POINTS points).
+    enough = time.monotonic() + 5
+    while time.monotonic() < deadline and (sum("rows/s" in line for line in seen) < 2 or time.monotonic() < enough):
         line = proc.stderr.readline()
         if not line:
             break
@@ -538,10 +540,16 @@ def test_a_reattached_watch_seeds_only_from_samples_taken_while_processing(froze
 
 
 def test_seed_samples_keep_the_recent_running_phase():
+    def rate(seed):
+        (t0, r0), (t1, r1) = seed
+        return (r1 - r0) / (t1 - t0)
+
     assert seed_samples([(0, 0), (20, 0), (40, 0)], 15) == []
-    assert seed_samples([(0, 0), (20, 0), (40, 100), (50, 200)], 15) == [(20, 0), (40, 100), (50, 200)]
-    assert seed_samples([(0, 0), (100, 1000), (110, 1100), (120, 1200)], 15) == [(100, 1000), (110, 1100), (120, 1200)]
-    assert seed_samples([(0, 5), (300, 900)], 15) == [(0, 5), (300, 900)]
+    # The leading run without progress keeps only its last point; the line ends at the last.
+    assert rate(seed_samples([(0, 0), (20, 0), (40, 100), (50, 200)], 15)) == pytest.approx(200 / 30, rel=0.01)
+    seed = seed_samples([(0, 0), (100, 1000), (110, 1100), (120, 1200)], 15)
+    assert seed[-1] == (120, 1200) and rate(seed) == pytest.approx(10)
+    assert seed_samples([(0, 5), (300, 900)], 15) == []  # two points: no seed
 
 
 def test_running_series_clips_to_the_interval_and_adds_its_ends():

@@ -27,6 +27,9 @@ SAMPLE_CAP = 240  # samples kept per operation; beyond it the older half is thin
 # milliseconds; a longer wait means a stuck holder, and the journal must never cost a result.
 BUSY_TIMEOUT_MS = 1_000
 UNFINISHED = ("queued", "processing")
+# A sample more than this ahead of the reader's clock is from a process whose clock runs ahead
+# (or a corrupt row): never the latest sample, and left out of every series.
+FUTURE_SLACK = 5.0
 
 # Schema migrations, each from the version before it to its own number (PRAGMA user_version).
 # Never edit a released step: append the next one.
@@ -126,6 +129,10 @@ class Seen:
     started_at: float | None = None
     ended_at: float | None = None  # the operation's own end time, when the API says it
     word: str | None = None  # the status as the provider's views show it (models.status_word)
+    # When the counts were observed (epoch seconds): a sample is the count at the time of the
+    # poll that saw it, not at the time of the write (a watch writes up to a second later, and
+    # with several watches at once their write times interleave with older counts).
+    observed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,8 +246,9 @@ def _count(value: object) -> int | None:
     return None
 
 
-def seen_op(op: Any, *, profile: str | None, host: str) -> Seen:
-    """A Seen from a BulkOperation (models.py) fetched from `host` (see host_of)."""
+def seen_op(op: Any, *, profile: str | None, host: str, observed_at: float | None = None) -> Seen:
+    """A Seen from a BulkOperation (models.py) fetched from `host` (see host_of), observed at
+    `observed_at` (epoch seconds; None: when it is written)."""
     return Seen(
         profile=profile,
         provider=str(op.provider),
@@ -255,6 +263,7 @@ def seen_op(op: Any, *, profile: str | None, host: str) -> Seen:
         error_count=_count(op.known_error_count),
         started_at=_epoch(op.started_at or op.inserted_at),
         ended_at=_epoch(op.completed_at or op.failed_at),
+        observed_at=observed_at,
     )
 
 
@@ -461,10 +470,12 @@ class Journal:
                         # the end; never while queued (they would drag a seeded rate towards 0)
                         # nor after the end (a later `get` would flatten the average).
                         rowid, ended = row
+                        at = _finite(s.observed_at)
+                        at = now if at is None else min(at, now)
                         if s.status == "processing":
-                            self._sample(conn, rowid, now, s.processed_rows)
+                            self._sample(conn, rowid, at, s.processed_rows, now)
                         elif s.status in FINISHED and ended is not None:
-                            self._close(conn, rowid, min(now, ended), s.processed_rows)
+                            self._close(conn, rowid, min(at, ended), s.processed_rows, now)
                 if not self._pruned:  # once per process: its samples go with it (ON DELETE CASCADE)
                     conn.execute("DELETE FROM operations WHERE last_seen < ?", (now - self.days * 86400.0,))
                 conn.execute("COMMIT")
@@ -519,19 +530,30 @@ class Journal:
         ).fetchone()
         return None if row is None else (int(row[0]), None if row[1] is None else float(row[1]))
 
-    def _close(self, conn: Any, op: int, t: float, processed: int) -> None:
+    @staticmethod
+    def _last_sample(conn: Any, op: int, now: float) -> Any:
+        """The latest sample not in the future: one written by a process whose clock runs ahead
+        must not block every other process's samples until the clocks meet."""
+        return conn.execute(
+            "SELECT t, processed FROM samples WHERE op = ? AND t <= ? ORDER BY t DESC LIMIT 1",
+            (op, now + FUTURE_SLACK),
+        ).fetchone()
+
+    def _close(self, conn: Any, op: int, t: float, processed: int, now: float) -> None:
         """The sample at the end: the final count at the end time, once. When a sample taken
         while processing is already as late (recorded after its poll, or the server's clock),
         the final count goes just after it."""
-        last = conn.execute("SELECT t, processed FROM samples WHERE op = ? ORDER BY t DESC LIMIT 1", (op,)).fetchone()
+        last = self._last_sample(conn, op, now)
         if last is not None and t <= last[0]:
             if last[1] == processed:
                 return
             t = last[0] + 0.001
-        self._sample(conn, op, t, processed)
+        self._sample(conn, op, t, processed, now)
 
-    def _sample(self, conn: Any, op: int, t: float, processed: int) -> None:
-        last = conn.execute("SELECT t, processed FROM samples WHERE op = ? ORDER BY t DESC LIMIT 1", (op,)).fetchone()
+    def _sample(self, conn: Any, op: int, t: float, processed: int, now: float) -> None:
+        # Written in time order: an observation older than the latest sample (another watch
+        # wrote a newer one first) adds nothing the series lacks, and readers sort anyway.
+        last = self._last_sample(conn, op, now)
         if last is not None and t <= last[0]:
             return
         conn.execute("INSERT INTO samples (op, t, processed) VALUES (?, ?, ?)", (op, t, processed))
@@ -706,30 +728,132 @@ def journal_path(env: Mapping[str, str]) -> Path:
 # --------------------------------------------------------------------------- watch
 
 
-def seed_samples(samples: Sequence[tuple[float, int]], window: float) -> list[tuple[float, int]]:
-    """The samples a re-attached watch may seed its rate from: those of the running phase (a
-    leading run without progress, such as an older journal's queued samples, keeps only its
-    last; with no progress at all, none), within `window` seconds before the last one."""
-    run = list(samples)
+# What makes a series of samples consistent enough to read a rate from. Several processes
+# write one journal at once, each its own polls, so the stored series is a merge of views that
+# disagree by up to a poll's latency (or a clock's skew): a rate is read only from the part of
+# it that is consistent, over a span long enough that such noise is small beside it, and by a
+# slope that one bad point cannot move. No rate is better than a wrong one: the watch learns
+# the rate from its own polls within seconds.
+MIN_GAP = 1.0  # seconds: points closer than this are one point (their mean)
+SEED_MIN_POINTS = 3
+SEED_MIN_SPAN = 3.0  # seconds
+RESET_FRACTION = 0.5  # two points in a row at or below this share of the maximum: a restart
+
+
+def consistent_series(samples: Sequence[tuple[float, int]], *, now: float | None = None) -> list[tuple[float, int]]:
+    """The consistent part of a (time, processed rows) series, oldest first: finite times not
+    ahead of `now` (+ FUTURE_SLACK), sorted; only the last run when the counter restarted from
+    near 0 (a re-run under the same id); the longest run whose counts never go backwards (a
+    point that does, or a lone spike, is dropped); points closer than MIN_GAP merged."""
+    limit = math.inf if now is None else now + FUTURE_SLACK
+    points = sorted(
+        (float(t), max(0, int(p)))
+        for t, p in samples
+        if isinstance(t, (int, float)) and math.isfinite(t) and t <= limit
+    )
+    if len(points) < 2:
+        return points
+    # A restart: the count falls to at most half its maximum and stays there for two points
+    # (one low point is noise; a lone spike high above the rest restarts at worst the history
+    # before it, which a rate never reads).
+    top, start = points[0][1], 0
+    for i in range(1, len(points)):
+        rows = points[i][1]
+        if (
+            rows < top
+            and rows <= top * RESET_FRACTION
+            and i + 1 < len(points)
+            and points[i + 1][1] <= top * RESET_FRACTION
+        ):
+            start, top = i, rows
+        top = max(top, rows)
+    points = _non_decreasing(points[start:])
+    merged: list[tuple[float, int]] = []
+    group: list[tuple[float, int]] = []
+    for point in points:
+        if group and point[0] - group[0][0] >= MIN_GAP:
+            merged.append(_mean(group))
+            group = []
+        group.append(point)
+    merged.append(_mean(group))
+    return merged
+
+
+def _non_decreasing(points: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    """The longest subsequence whose counts never decrease (patience sorting, O(n log n)); of
+    equally long ones, the latest."""
+    import bisect
+
+    tails: list[int] = []  # the smallest last count of a run of each length
+    tail_at: list[int] = []  # its index
+    before = [-1] * len(points)
+    for i, (_, rows) in enumerate(points):
+        k = bisect.bisect_right(tails, rows)
+        if k == len(tails):
+            tails.append(rows)
+            tail_at.append(i)
+        else:
+            tails[k] = rows
+            tail_at[k] = i
+        before[i] = tail_at[k - 1] if k else -1
+    run = []
+    i = tail_at[-1] if tail_at else -1
+    while i >= 0:
+        run.append(points[i])
+        i = before[i]
+    return run[::-1]
+
+
+def _mean(group: Sequence[tuple[float, int]]) -> tuple[float, int]:
+    if len(group) == 1:
+        return group[0]
+    return sum(t for t, _ in group) / len(group), round(sum(p for _, p in group) / len(group))
+
+
+def seed_samples(
+    samples: Sequence[tuple[float, int]], window: float, *, now: float | None = None
+) -> list[tuple[float, int]]:
+    """What a re-attached watch seeds its rate from: two points on the line that fits the recent
+    consistent series (within `window` s of its last point, at least SEED_MIN_POINTS points over
+    SEED_MIN_SPAN s; else nothing). Its slope is the median of the pairwise slopes (Theil-Sen:
+    one bad point cannot move it); it ends at the last point, never above a count observed, so
+    the watch's first poll continues it. The running phase only: a leading run without progress
+    (an older journal's queued samples) keeps only its last point."""
+    run = consistent_series(samples, now=now)
     first = 0
     while first + 1 < len(run) and run[first + 1][1] == run[0][1]:
         first += 1
     run = run[first:]
-    if len(run) < 2:
-        return []
-    last = run[-1][0]
+    last = run[-1][0] if run else 0.0
     recent = [s for s in run if s[0] >= last - window]
-    if len(recent) < 2:  # keep one sample at or before the window's start, as the estimator does
-        recent = [run[-2], run[-1]]
-    elif recent[0][0] > last - window and len(recent) < len(run):
-        recent.insert(0, run[len(run) - len(recent) - 1])
-    return recent
+    if len(recent) < SEED_MIN_POINTS:
+        recent = run[-SEED_MIN_POINTS:]
+    if len(recent) < SEED_MIN_POINTS or recent[-1][0] - recent[0][0] < SEED_MIN_SPAN:
+        return []
+    slope = _median([(rb - ra) / (tb - ta) for i, (ta, ra) in enumerate(recent) for tb, rb in recent[i + 1 :]])
+    if not math.isfinite(slope):
+        return []
+    t1, r1 = recent[-1]
+    fitted = _median([r - slope * (t - t1) for t, r in recent])  # the line's count at t1
+    end = max(0, min(r1, math.floor(fitted)))
+    t0 = recent[0][0]
+    if slope > 0:
+        t0 = max(t0, t1 - end / slope)  # the line reaches 0 rows no earlier than this
+    if t0 >= t1:
+        return []
+    return [(t0, max(0, round(end - slope * (t1 - t0)))), (t1, end)]
+
+
+def _median(values: list[float]) -> float:
+    values.sort()
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
 def seed_rate(rate: Any, samples: Sequence[tuple[float, int]], *, mono_now: float, wall_now: float) -> None:
     """Seed a progress.RateEstimator from journal samples (wall times) on the watch's clock, so
     a re-attached watch knows its rate and ETA at the first poll."""
-    for t, processed in seed_samples(samples, getattr(rate, "window", 15.0)):
+    for t, processed in seed_samples(samples, getattr(rate, "window", 15.0), now=wall_now):
         rate.observe(mono_now - (wall_now - t), processed)
 
 
@@ -761,13 +885,21 @@ FLUSH_EVERY = 1.0  # seconds of the watch's clock between journal writes while i
 class JournalView:
     """A watch Display that records each batch of observations in one transaction."""
 
-    def __init__(self, journal: Journal, where: Mapping[str, tuple[str, str]], wall: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        where: Mapping[str, tuple[str, str]],
+        wall: Callable[[], float],
+        mono: Callable[[], float] | None = None,
+    ) -> None:
         self.journal = journal
         self.where = where  # Tracked.key → (provider, host)
         self.wall = wall
-        # Tracked.key → (the latest operation, profile, host): turned into rows only when
-        # written, so an operation polled many times between two writes costs one row.
-        self._pending: dict[str, tuple[Any, str | None, str]] = {}
+        self.mono = mono  # the watch's clock (the `now` of its events); None: observations at write time
+        # Tracked.key → (the latest operation, profile, host, when it was observed on the
+        # watch's clock): turned into rows only when written, so an operation polled many times
+        # between two writes costs one row, sampled at the time of its poll.
+        self._pending: dict[str, tuple[Any, str | None, str, float]] = {}
         self._flushed_at: float | None = None
 
     def started(self, ops: Sequence[Any], now: float) -> None:
@@ -777,7 +909,9 @@ class JournalView:
         where = self.where.get(t.key)
         if where is None or t.op is None:
             return
-        self._pending[t.key] = (t.op, t.profile, where[1])
+        # The count is the server's somewhere between the poll's request and its answer.
+        sent = getattr(t, "sent_at", now)
+        self._pending[t.key] = (t.op, t.profile, where[1], (sent + now) / 2 if 0 < sent <= now else now)
 
     def failed_poll(self, t: Any, err: Any, retry_in: float | None, now: float) -> None:
         pass
@@ -797,4 +931,12 @@ class JournalView:
     def flush(self) -> None:
         if self._pending:
             batch, self._pending = list(self._pending.values()), {}
-            self.journal.record([seen_op(op, profile=profile, host=host) for op, profile, host in batch], self.wall())
+            wall = self.wall()
+            offset = None if self.mono is None else wall - self.mono()  # watch clock → epoch
+            self.journal.record(
+                [
+                    seen_op(op, profile=profile, host=host, observed_at=None if offset is None else at + offset)
+                    for op, profile, host, at in batch
+                ],
+                wall,
+            )

@@ -173,10 +173,12 @@ def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> 
         if target is None:
             continue
         where[tr.key] = (target.settings.provider, host_of(target.settings.base_url))
-        if journal.enabled:  # seed_rate keeps only the recent samples of the running phase
+        if journal.enabled:  # seed_rate reads only the consistent, recent running phase
             key = Seen(target.profile, target.settings.provider, where[tr.key][1], target.id)
             seed_rate(tr.rate, journal.samples(key), mono_now=mono, wall_now=wall)
-    return JournalView(journal, where, lambda: ctx.wall().timestamp())
+    # Samples are stamped with the time of the poll that saw them (on the watch's clock, moved
+    # to the epoch when written), so several watches writing at once agree.
+    return JournalView(journal, where, lambda: ctx.wall().timestamp(), ctx.now)
 
 
 def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
@@ -215,7 +217,7 @@ def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
 def show_history(ctx: Context, target: Any, op: BulkOperation) -> None:
     """`get` in a terminal: throughput over the operation's own running interval (its start
     and end as the server says them, else the sampled span) from the journal's samples."""
-    from bulkop.journal import Seen, running_series
+    from bulkop.journal import Seen, consistent_series, running_series
     from bulkop.render.journal import throughput_view
 
     journal = ctx.journal()
@@ -224,7 +226,7 @@ def show_history(ctx: Context, target: Any, op: BulkOperation) -> None:
     key = Seen(target.profile, target.settings.provider, host_of(target.settings.base_url), target.id)
     end = op.completed_at or op.failed_at
     series, n = running_series(
-        journal.samples(key),
+        consistent_series(journal.samples(key), now=ctx.wall().timestamp()),
         started_at=None if op.started_at is None else op.started_at.timestamp(),
         ended_at=None if end is None else end.timestamp(),
         final_rows=op.processed_rows,
