@@ -879,7 +879,7 @@ def running_series(
     return inside, n
 
 
-FLUSH_EVERY = 1.0  # seconds of the watch's clock between journal writes while it runs
+FLUSH_EVERY = 2.0  # seconds of the watch's clock between journal writes while it runs
 
 
 class JournalView:
@@ -917,11 +917,13 @@ class JournalView:
         pass
 
     def tick(self, ops: Sequence[Any], now: float) -> None:
-        # At most one transaction a second, an operation's end included: the watch loop ticks
-        # many times a second, and a write per tick (or per operation that ended, when many end
-        # close together) cost a thread and a commit each, a sixth of watch's CPU per poll.
-        # What is pending when the watch ends (or is stopped) is written by finished().
-        if self._flushed_at is None or now - self._flushed_at >= FLUSH_EVERY:
+        # The first observations at once, then at most one transaction per FLUSH_EVERY, an
+        # operation's end included: the watch loop ticks many times a second, and a write per
+        # tick (or per operation that ended, when many end close together) cost a thread and a
+        # commit each, a sixth of watch's CPU per poll; a write a second doubled the CPU of a
+        # watch of one operation. What is pending when the watch ends (or is stopped, SIGTERM
+        # included) is written by finished(); kill -9 loses at most FLUSH_EVERY of samples.
+        if self._pending and (self._flushed_at is None or now - self._flushed_at >= FLUSH_EVERY):
             self._flushed_at = now
             self.flush()
 
