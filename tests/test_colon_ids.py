@@ -77,7 +77,9 @@ def test_profile_prefix_before_a_node_task_id_still_splits_at_the_first_colon(si
 def test_watch_reads_node_task_ids_from_stdin(sim) -> None:
     write_config(es_profile(sim))
     ids = [es_task(sim), es_task(sim)]
-    r = run_cli(["watch", "-p", "es", "-", "-o", "json", "--interval", "1"], stdin="\n".join(ids) + "\n", sleep=lambda s: None)
+    r = run_cli(
+        ["watch", "-p", "es", "-", "-o", "json", "--interval", "1"], stdin="\n".join(ids) + "\n", sleep=lambda s: None
+    )
     assert r.code == 0, r.stderr
     for op_id in ids:
         assert sim.requests_for(op_id)
@@ -218,7 +220,8 @@ def test_last_with_another_provider_says_the_id_is_not_its_own() -> None:
     write_config(TASKS)
     with Server() as server:
         assert run_cli(["get", "--provider", "tasks", "--base-url", server.url, "node:7"]).code == 0
-    r = run_cli(["get", "@last"], env={"KNOCK_API_KEY": KNOCK_TOKEN})  # Knock, by default: the journal's id is no typo of a profile
+    # Knock, by default: the journal's id is no typo of a profile
+    r = run_cli(["get", "@last"], env={"KNOCK_API_KEY": KNOCK_TOKEN})
     assert r.code == 2
     assert "unknown profile" not in r.stderr and "'node:7' is not a" in r.stderr, r.stderr
 
