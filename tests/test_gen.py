@@ -217,13 +217,13 @@ def test_examples_come_from_each_commands_epilog(files: dict[str, str], tree: li
 def test_epilog_is_split_into_examples_exit_codes_and_notes() -> None:
     epilog = _gen.split_epilog(
         "Examples:\n\n  bulkop get $ID\n\n  CI: `bulkop watch $ID` prints lines.\n\n"
-        "Retries are [bold]not[/bold] counted.\n\nExit codes: 0 ok, 1 failed."
+        "Retries of [providers.NAME] are not counted.\n\nExit codes: 0 ok, 1 failed."
     )
     assert epilog.examples == [
         _gen.Example(("bulkop get $ID",)),
         _gen.Example(("CI: `bulkop watch $ID` prints lines.",), prose=True),
     ]
-    assert epilog.notes == ["Retries are not counted."]
+    assert epilog.notes == ["Retries of [providers.NAME] are not counted."]  # plain text: kept
     assert epilog.exit_codes == "Exit codes: 0 ok, 1 failed."
 
 
@@ -255,12 +255,13 @@ def test_roff_escaping() -> None:
     assert _gen.esc("🙂") == r"\[u1F642]"
     assert _gen.line(".hidden") == r"\&.hidden"
     assert _gen.prose("use `bulkop -h`") == r"use \fBbulkop \-h\fR"
-    assert _gen.plain("[bold]Loud[/bold] and [OPTIONS]") == "Loud and [OPTIONS]"
+    # help is plain text, never Rich markup (--help escapes it): every bracket is kept
+    assert _gen.plain("[bold]Loud[/bold] and [OPTIONS]") == "[bold]Loud[/bold] and [OPTIONS]"
 
 
 def synthetic_app() -> click.Group:
     """A command tree with every awkward character a help text can hold."""
-    nasty = ".starts with a dot\n\n'starts with a quote, C:\\path\\to, naïve — “ok”, [bold]no markup[/bold], tab\there"
+    nasty = ".starts with a dot\n\n'starts with a quote, C:\\path\\to, naïve — “ok”, [providers.NAME] kept, tab\there"
     sub = click.Command(
         "x-y",
         help=nasty,
@@ -303,7 +304,7 @@ def test_awkward_text_survives_roff(groff: str, tmp_path: Path) -> None:
     text = " ".join(result.stdout.split())
     for expected in (
         ".starts with a dot",
-        "'starts with a quote, C:\\path\\to, naïve — “ok”, no markup, tab here",
+        "'starts with a quote, C:\\path\\to, naïve — “ok”, [providers.NAME] kept, tab here",
         "-z, --opt-z REGEX",
         "A value like \\d (default: .5).",
         "--on / --off",
@@ -315,7 +316,7 @@ def test_awkward_text_survives_roff(groff: str, tmp_path: Path) -> None:
         ".hidden-file --is-not-a-request",
     ):
         assert expected in text, expected
-    assert "[bold]" not in text
+    assert "\\[providers" not in text
 
 
 def man_pages(out: Path, files: dict[str, str]) -> list[str]:

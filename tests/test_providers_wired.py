@@ -392,7 +392,10 @@ def test_a_refused_saymon_credential_gets_the_saymon_hint(make_sim):
     env = {"SAYMON_LOGIN": SAYMON_LOGIN, "SAYMON_PASSWORD": "wrong", "BULKOP_BASE_URL": sim.base_url}
     r = run_cli(["get", "--provider", "saymon", op_id], env)
     assert r.code == 4
-    assert r.stderr.endswith("; check SAYMON_LOGIN/SAYMON_PASSWORD or the profile's login and password\n"), r.stderr
+    assert r.stderr.endswith(
+        "; check SAYMON_LOGIN/SAYMON_PASSWORD or a profile's login and password "
+        "(`bulkop config add NAME --provider saymon`)\n"
+    ), r.stderr
 
 
 def test_hint_keys_of_a_user_definition_replace_the_generic_hints_and_round_trip():

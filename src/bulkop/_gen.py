@@ -170,15 +170,8 @@ def visible_params(page: Page) -> list[click.Parameter]:
 
 
 def plain(text: str | None) -> str:
-    """Help text as `--help` shows it (Typer's default Rich markup mode), without the markup."""
-    from rich.errors import MarkupError
-    from rich.text import Text
-
-    text = inspect.cleandoc(text or "").partition("\f")[0]
-    try:
-        return Text.from_markup(text).plain
-    except MarkupError:  # --help would fail too; show the text as written rather than nothing
-        return text
+    """Help text as `--help` shows it: plain text, never markup (cli.help escapes it for Rich)."""
+    return inspect.cleandoc(text or "").partition("\f")[0]
 
 
 def paragraphs(text: str) -> list[str]:

@@ -22,14 +22,16 @@ class Fraction:
 
 
 def fraction(op: BulkOperation) -> Fraction:
-    """Fraction done. Completed is always 1; unknown counts or a 0 estimate are indeterminate."""
-    if op.status is Status.COMPLETED:
-        overrun = _overrun(op.processed_rows, op.estimated_total_rows)
-        return Fraction(1.0, overrun)
+    """Fraction done, from the counts shown beside it (processed of estimated), so `100%` never
+    stands beside `4,800/8,000` (a Mailchimp batch is "finished" whatever stopped it).
+    Completed without usable counts is 1; otherwise unknown counts or a 0 estimate are
+    indeterminate."""
     processed, estimated = op.processed_rows, op.estimated_total_rows
-    if processed is None or not estimated:
-        return Fraction(None)
-    return fraction_of(processed, estimated)
+    if processed is not None and estimated:
+        return fraction_of(processed, estimated)
+    if op.status is Status.COMPLETED:
+        return Fraction(1.0)
+    return Fraction(None)
 
 
 def fraction_of(processed: int, estimated: int) -> Fraction:
@@ -38,10 +40,6 @@ def fraction_of(processed: int, estimated: int) -> Fraction:
     if processed >= estimated:  # compared as integers: 10**1000 / 1 would overflow a float
         return Fraction(1.0, processed > estimated)
     return Fraction(max(0, processed) / estimated)
-
-
-def _overrun(processed: int | None, estimated: int | None) -> bool:
-    return processed is not None and estimated is not None and processed > estimated > 0
 
 
 class RateEstimator:

@@ -97,8 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
         "api_key",
         "secret",
         None,
-        "API key for Knock and for bearer or header auth, sent only in a header. KNOCK_API_KEY is not used for a "
-        "profile chosen with -p or BULKOP_PROFILE.",
+        "API key, sent only in a header: Knock's, or that of a provider with bearer or header auth (set in its "
+        "profile; KNOCK_API_KEY holds Knock's only). KNOCK_API_KEY is not used for a profile chosen with -p or "
+        "BULKOP_PROFILE.",
         env=("KNOCK_API_KEY",),
         providers=("knock",),
         env_key="api_key_env",
@@ -109,8 +110,8 @@ SETTINGS: tuple[Setting, ...] = (
         "login",
         "str",
         None,
-        "Login for HTTP Basic auth (SAYMON, basic). SAYMON_LOGIN is not used for a profile chosen with -p or "
-        "BULKOP_PROFILE.",
+        "Login for HTTP Basic auth: SAYMON's, or that of a provider with basic auth (set in its profile; "
+        "SAYMON_LOGIN holds SAYMON's only). SAYMON_LOGIN is not used for a profile chosen with -p or BULKOP_PROFILE.",
         env=("SAYMON_LOGIN",),
         providers=("saymon",),
         sdk_env=("SAYMON_LOGIN",),
@@ -120,8 +121,9 @@ SETTINGS: tuple[Setting, ...] = (
         "password",
         "secret",
         None,
-        "Password for HTTP Basic auth (SAYMON, basic). SAYMON_PASSWORD is not used for a profile chosen with -p "
-        "or BULKOP_PROFILE.",
+        "Password for HTTP Basic auth: SAYMON's, or that of a provider with basic auth (set in its profile; "
+        "SAYMON_PASSWORD holds SAYMON's only). SAYMON_PASSWORD is not used for a profile chosen with -p or "
+        "BULKOP_PROFILE.",
         env=("SAYMON_PASSWORD",),
         providers=("saymon",),
         env_key="password_env",
@@ -519,18 +521,38 @@ def resolve(
         ignored = tuple(
             var for s in SETTINGS if name in s.providers for var in s.env_for(name) if var in s.sdk_env and env.get(var)
         )
-    hint = _auth_hint(name, needed)
+    hint = _auth_hint(name, needed, profile_name, explicit)
     return Settings(profile_name, profile_source, values, ignored, tables, hint, definition.secrets_needed)
 
 
-def _auth_hint(provider: str, needed: tuple[str, ...] | None) -> str:
-    """'check KNOCK_API_KEY or the profile's api_key (`bulkop config show`)'."""
+def _auth_hint(
+    provider: str, needed: tuple[str, ...] | None, profile: str | None = None, explicit: bool = False
+) -> str:
+    """What to check when the credential is refused or missing, naming only what is really read
+    for this provider and profile: 'check KNOCK_API_KEY or the profile's api_key (…)'. The SDK
+    variables are read only for their own provider (KNOCK_* for knock, SAYMON_* for saymon) and
+    not for a profile chosen explicitly; every other provider's secrets come from a profile."""
     names = [s for s in CREDENTIALS if BY_NAME[s].applies(provider, needed)]
-    variables = [v for s in names for v in BY_NAME[s].env_for(provider)]
-    keys = " and ".join(names) or "credentials"
+    variables = [
+        v
+        for s in names
+        for v in BY_NAME[s].env_for(provider, explicit_profile=explicit)
+        if provider in BY_NAME[s].providers or v.startswith("BULKOP_")
+    ]
+    if not names:
+        return "check the provider's auth (`bulkop providers show " + provider + "`)"
+    keys = " and ".join(names)
+    if profile is not None:
+        where = (
+            f"profile {profile}'s {keys} (`bulkop config show {profile}`; change with "
+            + ", ".join(f"`bulkop config set {profile} {n}`" for n in names)
+            + ")"
+        )
+    else:
+        where = f"a profile's {keys} (`bulkop config add NAME --provider {provider}`)"
     if variables:
-        return f"check {'/'.join(variables)} or the profile's {keys} (`bulkop config show`)"
-    return f"check the profile's {keys} (`bulkop config show`)"
+        return f"check {'/'.join(variables)} or {where}"
+    return f"check {where}"
 
 
 def _resolve_one(

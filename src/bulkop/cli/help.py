@@ -24,12 +24,35 @@ def install(command: click.Command) -> None:
 
     def format_help(ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _patch_typer()
+        _escape_tree(ctx.find_root().command)
         original(ctx, formatter)
 
     command.format_help = format_help  # type: ignore[method-assign]
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             install(sub)
+
+
+def _escape_tree(command: click.Command) -> None:
+    """Help texts are plain text, never Rich markup: Typer parses them as markup, which ate
+    `[providers.NAME]` from every --help ("defined in config.toml as  (env: …"). Escaped once,
+    for the whole tree, only when help is shown; the raw strings stay as written (man pages)."""
+    if getattr(command, "_bulkop_escaped", False):
+        return
+    from rich.markup import escape
+
+    setattr(command, "_bulkop_escaped", True)  # noqa: B010
+    for attr in ("help", "short_help", "epilog"):
+        text = getattr(command, attr, None)
+        if isinstance(text, str):
+            setattr(command, attr, escape(text))
+    for param in command.params:
+        text = getattr(param, "help", None)
+        if isinstance(text, str):
+            setattr(param, "help", escape(text))  # noqa: B010
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _escape_tree(sub)
 
 
 def _patch_typer() -> None:

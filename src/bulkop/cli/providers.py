@@ -21,7 +21,7 @@ LIST_EPILOG = (
 )
 
 app = typer.Typer(
-    help="List, show and check provider definitions: the built-in ones and \\[providers.NAME] in config.toml.\n\n"
+    help="List, show and check provider definitions: the built-in ones and [providers.NAME] in config.toml.\n\n"
     "A provider says how to fetch one bulk operation (a GET) and how to read its JSON; see README, "
     "Any job API, and docs/providers.md.",
     epilog=LIST_EPILOG,
@@ -61,7 +61,7 @@ ListOutputOpt = Annotated[
 NameArg = Annotated[
     str,
     typer.Argument(
-        help="Provider name: built-in, or \\[providers.NAME] in config.toml (see `bulkop providers`).",
+        help="Provider name: built-in, or [providers.NAME] in config.toml (see `bulkop providers`).",
         metavar="NAME",
         show_default=False,
         autocompletion=lambda incomplete: complete_names(incomplete),
@@ -119,7 +119,7 @@ def list_providers(
 @app.command(
     epilog="Examples:\n\n"
     "  bulkop providers show knock\n\n"
-    '  bulkop providers show zendesk --as acme >> "$(bulkop config path)"   # then edit \\[providers.acme]\n\n'
+    '  bulkop providers show zendesk --as acme >> "$(bulkop config path)"   # then edit [providers.acme]\n\n'
     "  bulkop providers show acme -o json | jq .fields\n\n"
     "Exit codes: 0; 2 unknown NAME (with a did-you-mean); 7 a definition in config.toml that cannot be used.",
 )
@@ -130,7 +130,7 @@ def show(
         str | None,
         typer.Option(
             "--as",
-            help="Print it as \\[providers.NEWNAME], ready to append to config.toml (a built-in's name "
+            help="Print it as [providers.NEWNAME], ready to append to config.toml (a built-in's name "
             "cannot be reused).",
             metavar="NEWNAME",
             show_default=False,
@@ -185,7 +185,7 @@ def check(
         str | None,
         typer.Option(
             "--definition",
-            help="Read NAME from this TOML file of \\[providers.NAME] tables instead of config.toml.",
+            help="Read NAME from this TOML file of [providers.NAME] tables instead of config.toml.",
             metavar="FILE.toml",
             show_default=False,
         ),

@@ -206,7 +206,7 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
             hint=f"type it at the prompt, or pipe it in: {config.set_command(name, key)}",
         )
     cf = _writable_config(ctx)
-    setting = config.check_key(key, cf.profile(name).get("provider"), f"profile {name!r}: ")
+    setting = _given_key(key, cf.profile(name).get("provider"), name, cf.providers)
     if secret:
         raw = _read_secret(ctx, key, name, config.set_command(name, key))
     elif opts.value is None:
@@ -229,11 +229,18 @@ def set_key(opts: SetOptions, ctx: Context) -> int:
                 raise UsageError(e.message, hint=e.hint) from None
 
     def change(cf: config.ConfigFile) -> list[str]:
-        table = dict(cf.profile(name))
-        table[key] = value
+        before = dict(cf.profile(name))
+        table = {**before, key: value}
         # A secret and the variable to read it from are alternatives: the one just set wins.
         dropped = [k for k in _alternatives(key) if table.pop(k, None) is not None]
-        cf.profiles[name] = config.validate_profile(name, table, cf.path, cf.providers)
+        try:
+            cf.profiles[name] = config.validate_profile(name, table, cf.path, cf.providers)
+        except ConfigError as e:
+            try:
+                config.validate_profile(name, before, cf.path, cf.providers)
+            except ConfigError:
+                raise e from None  # the profile was already broken in the file: exit 7
+            raise _refused_change(cf, name, key, value, table, e) from None
         return dropped
 
     dropped = config.update(cf.path, change)
@@ -252,7 +259,7 @@ def unset_key(opts: UnsetOptions, ctx: Context) -> int:
         )
     cf = _writable_config(ctx)
     table = cf.profile(name)
-    config.check_key(key, None, f"profile {name!r}: ")
+    _given_key(key, None, name)
     if key not in table:
         ctx.stderr.write(f"Profile {name!r} has no {key}; nothing to change.\n")
         return 0
@@ -296,6 +303,36 @@ def remove(opts: RemoveOptions, ctx: Context) -> int:
     after = "; there is no default profile now (choose one with `bulkop config use NAME`)"
     ctx.stderr.write(f"Removed profile {name!r}{after if was_default else ''}.\n")
     return 0
+
+
+def _given_key(key: str, provider: Any, name: str, providers: Any = None) -> Any:
+    """The setting a key typed to `config set`/`unset` is for: an unknown key, or one the
+    profile's provider does not take, is a usage error (exit 2), refused before any write."""
+    try:
+        return config.check_key(key, provider, f"profile {name!r}: ", providers)
+    except ConfigError as e:
+        raise UsageError(e.message, hint=e.hint) from None
+
+
+def _refused_change(
+    cf: config.ConfigFile, name: str, key: str, value: Any, table: dict[str, Any], e: ConfigError
+) -> UsageError:
+    """A value given to `config set` that the rest of a valid profile does not fit: exit 2, as
+    for any bad value given to it (exit 7 is for what is already in the file)."""
+    if key == "provider":
+        stale = []
+        for k in table:
+            try:
+                config.check_key(k, value, "", cf.providers)
+            except ConfigError:
+                stale.append(k)
+        if stale:
+            unset = ", ".join(f"`bulkop config unset {name} {k}`" for k in stale)
+            return UsageError(
+                f"profile {name!r} holds {', '.join(stale)}, which provider {value} does not take",
+                hint=f"first {unset}; then set the provider and its own keys (`bulkop providers show {value}`)",
+            )
+    return UsageError(f"profile {name!r}: " + e.message.removeprefix(f"{cf.path}: profiles.{name}: "), hint=e.hint)
 
 
 def _writable_config(ctx: Context) -> config.ConfigFile:

@@ -214,8 +214,11 @@ def check(opts: CheckOptions, ctx: Context) -> int:
         op = defn.normalize(op_id or _id_from(defn, body), body)
         if op_id is not None:
             _check_echoed_id(defn, op_id, op.id)
-    except BulkopError as e:
+    except InvalidResponse as e:  # exit 6: the body is not an operation this definition reads
         e.message = f"{label}: an invalid {defn.name} operation: {clean(e.message, max_len=300)}"
+        raise
+    except UsageError as e:  # exit 2: what to pass (--id), not a verdict on the body
+        e.message = f"{label}: {clean(e.message, max_len=300)}"
         raise
     output = opts.output or ("table" if ctx.isatty(ctx.stdout) else "text")
     out = ctx.stdout

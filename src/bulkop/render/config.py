@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from bulkop.render.jsonout import dumps
 from bulkop.sanitize import clean
-from bulkop.settings import BY_NAME, DEFAULT_BASE_URLS, SETTINGS, Resolved, Setting, Settings, mask
+from bulkop.settings import BY_NAME, DEFAULT_BASE_URLS, PROVIDER_NAMES, SETTINGS, Resolved, Setting, Settings, mask
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -88,8 +88,10 @@ def profiles_json(rows: Sequence[ProfileRow]) -> str:
 
 
 def shown_settings(settings: Settings) -> list[tuple[Setting, Resolved]]:
-    """Every setting that applies to the provider in force, in the table's order."""
-    return [(s, settings.values[s.name]) for s in SETTINGS if settings.provider in s.providers]
+    """Every setting that applies to the provider in force, in the table's order: for a
+    catalogue or config.toml provider, the credentials its auth reads (as `resolve` does)."""
+    needed = None if settings.provider in PROVIDER_NAMES else settings.secrets_needed
+    return [(s, settings.values[s.name]) for s in SETTINGS if s.applies(settings.provider, needed)]
 
 
 def value_text(setting: Setting, value: Any) -> str:
