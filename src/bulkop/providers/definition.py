@@ -45,7 +45,7 @@ from bulkop.errors import ConfigError, InvalidResponse, UsageError
 from bulkop.models import MAX_COUNT, BulkOperation, ErrorItem, Reporting, Status, parse_timestamp
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 AUTH_KINDS = ("bearer", "basic", "header:NAME", "none")
 STATES = tuple(s.value for s in Status)
@@ -343,7 +343,7 @@ class ProviderDefinition:
                 values[name] = expr.search(body)
             except Exception as exc:  # JMESPath raises its own errors for type mismatches
                 raise InvalidResponse(
-                    f"{self._where(name)} cannot be read from this body: {_clean(exc)[:120]}"
+                    f"{self._where(name)} cannot be read from this body: {_clean(exc, max_len=120)}"
                 ) from None
         for name in self.required:
             if values.get(name) is None:
@@ -379,15 +379,18 @@ class ProviderDefinition:
             reporting=self._reporting,
         )
 
-    def describe_error(self, body: Any) -> str | None:
-        """A one-line message from an error body: the first expression giving a non-empty string."""
+    def describe_error(self, body: Any, redact: Callable[[str], str] | None = None) -> str | None:
+        """A one-line message from an error body: the first expression giving a non-empty string.
+
+        `redact` masks the credential in it (a server may echo it), before it is cut to length.
+        """
         for expr in self.error_message:
             try:
                 value = expr.search(body)
             except Exception:
                 continue  # a shape this expression does not fit: try the next one
             if isinstance(value, str) and value.strip():
-                return _clean(value, max_len=160)
+                return _clean(redact(value) if redact else value, max_len=160)
         return None
 
     # -- helpers ------------------------------------------------------------------------------
@@ -403,7 +406,7 @@ class ProviderDefinition:
         key = _scalar_key(raw)
         status = self._lookup.get(key) if key is not None else None
         if status is None:
-            shown = _clean(_json_text(raw))[:80]
+            shown = _clean(_json_text(raw), max_len=80)
             known = ", ".join(_json_text(v) for values in self.status_map.values() for v in values)
             raise InvalidResponse(
                 f"{self._where('status')} is {shown}, not one of {_clean(known)[:200]}",
@@ -421,7 +424,8 @@ class ProviderDefinition:
             try:
                 return UUID(str(value))
             except ValueError:
-                raise InvalidResponse(f"{self._where('id')} should be a UUID, got {_clean(value)[:60]!r}") from None
+                shown = _clean(value, max_len=60)
+                raise InvalidResponse(f"{self._where('id')} should be a UUID, got {shown!r}") from None
         return str(value)
 
     def _text(self, values: dict[str, Any], name: str) -> str | None:
@@ -456,8 +460,9 @@ class ProviderDefinition:
                 raise InvalidResponse(f"{self._where(name)} should be a date-time string, got {_json_type(value)}")
             parsed = parse_rfc3339(value)
             if parsed is None:
+                shown = _clean(value, max_len=60)
                 raise InvalidResponse(
-                    f"{self._where(name)} should be an RFC 3339 date-time with a timezone, got {_clean(value)[:60]!r}"
+                    f"{self._where(name)} should be an RFC 3339 date-time with a timezone, got {shown!r}"
                 )
             return parsed
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -766,8 +771,7 @@ def _pattern(where: str, source: str) -> re.Pattern[str]:
     if problem:
         raise ConfigError(
             f"{where}: {problem}: matching could take exponential time on a long id",
-            hint="write each repeated part once, like [A-Za-z0-9_-]+ instead of (\\w+-?)+, "
-            "and without backreferences",
+            hint="write each repeated part once, like [A-Za-z0-9_-]+ instead of (\\w+-?)+, and without backreferences",
         )
     return compiled
 
@@ -776,8 +780,11 @@ def _pattern_problem(source: str) -> str | None:
     """A pattern's shapes known to backtrack catastrophically: a quantified group holding a
     variable quantifier or an alternation (`(a+)+`, `(a|aa)*`), a backreference, or more
     than a few variable quantifiers in all."""
-    import re._constants as c
-    import re._parser as p
+    import importlib
+
+    # The stdlib's own parser of patterns (private, but the one that compiles them: no drift).
+    c: Any = importlib.import_module("re._constants")
+    p: Any = importlib.import_module("re._parser")
 
     try:
         tree = p.parse(source)
