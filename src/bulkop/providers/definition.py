@@ -757,8 +757,7 @@ def _base_url(where: str, raw: str) -> str:
     try:
         return normalize_base_url(raw)
     except ValueError as e:
-        hint = "give credentials as profile settings, never in a URL" if "@" in raw else None
-        raise ConfigError(f"{where}: {e}", hint=hint) from None
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def _pattern(where: str, source: str) -> re.Pattern[str]:
