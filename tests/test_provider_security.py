@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import threading
+import tomllib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -217,15 +218,14 @@ def test_the_client_masks_a_secret_a_library_caller_sees() -> None:
     from bulkop.errors import BulkopError
     from bulkop.providers import parse_definition
 
-    defn = parse_definition("acme", __import__("tomllib").loads(ACME)["providers"]["acme"])
-    events: list[str] = []
-    with Server(_echo("401")) as server:
-        with Client(defn, server.url, api_key=KEY, retries=0, on_event=lambda e: events.append(str(e))) as client:
-            outcome = client.get_many(["42", "43"])
-            with pytest.raises(BulkopError) as info:
-                client.get("42")
+    defn = parse_definition("acme", tomllib.loads(ACME)["providers"]["acme"])
+    events: list[Any] = []
+    with Server(_echo("401")) as server, Client(defn, server.url, api_key=KEY, retries=0, on_event=events.append) as c:
+        outcome = c.get_many(["42", "43"])
+        with pytest.raises(BulkopError) as info:
+            c.get("42")
     assert all(isinstance(o, BulkopError) for o in outcome)
-    assert_no_secret(str(info.value), info.value.message, *(str(o) for o in outcome), *events)
+    assert_no_secret(str(info.value), info.value.message, *(str(o) for o in outcome), *(str(e) for e in events))
 
 
 @pytest.mark.parametrize("echo", ["401", "html", "redirect", "status"])
@@ -290,8 +290,9 @@ def test_an_expression_jmespath_would_refuse_at_the_first_body_is_exit_7_at_load
     expression: str, words: str, field: str
 ) -> None:
     if field == "error_message":
-        definition, key = ACME.replace('error_message = ["message"]', f'error_message = ["{expression}"]'), (
-            "providers.acme.error_message[0]"
+        definition, key = (
+            ACME.replace('error_message = ["message"]', f'error_message = ["{expression}"]'),
+            ("providers.acme.error_message[0]"),
         )
     else:
         old = 'status = "state"' if field == "status" else 'name = "title"'
