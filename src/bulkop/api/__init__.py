@@ -193,6 +193,7 @@ class Client:
     def _masked(self, e: BulkopError) -> BulkopError:
         if self._secrets:
             e.message = self.redact(e.message)
+            e.args = (e.message,)
             if e.hint:
                 e.hint = self.redact(e.hint)
         return e
@@ -316,10 +317,13 @@ def _mask_cut_off(text: str, secrets: tuple[str, ...]) -> str:
         for secret in secrets:
             if len(secret) < _SHORT_SECRET:
                 continue
-            for k in range(min(len(secret) - 1, end), _MIN_CUT_OFF - 1, -1):
-                if text[end - k : end] == secret[:k]:
-                    text = f"{text[: end - k]}…{text[end:]}"
+            head = secret[:_MIN_CUT_OFF]
+            pos = text.find(head, max(0, end - len(secret) + 1), end)
+            while pos != -1 and end - pos >= _MIN_CUT_OFF:
+                if secret.startswith(text[pos:end]):  # the earliest start is the longest piece
+                    text = f"{text[:pos]}…{text[end:]}"
                     break
+                pos = text.find(head, pos + 1, end)
             else:
                 continue
             break
