@@ -289,7 +289,7 @@ def _secrets_of(
 ) -> tuple[str, ...]:
     """Every spelling of the credential a server could echo: the whole header value it travels
     in ("Bearer …", "Basic <token>"), its token, the key or password itself, and their
-    %-encoded forms. Longest first, so the whole header value is masked as one."""
+    %-encoded and JSON-escaped forms. Longest first, so the whole header value is masked as one."""
     found: set[str] = set()
     for name, value in auth.items():
         if own_headers.get(name) == value:
@@ -299,7 +299,7 @@ def _secrets_of(
         if token and scheme.lower() in ("basic", "bearer"):
             found.add(token)
     found.update(s for s in (api_key, password) if s)
-    found.update({quote(s, safe="") for s in found})
+    found.update({quote(s, safe="") for s in found} | {json.dumps(s)[1:-1] for s in found})
     return tuple(sorted((s for s in found if s), key=len, reverse=True))
 
 
