@@ -101,7 +101,7 @@ class Secrets:
         (acme(auth_scheme="ApiKey"), 'providers.acme.auth_scheme: only for auth = "header:NAME"'),
         (acme(auth="header:Authorization", auth_scheme="Api Key"), "providers.acme.auth_scheme: must be one word"),
         (acme(id_pattern="[0-9"), "providers.acme.id_pattern: not a valid regular expression"),
-        (acme(base_url="ftp://x"), "providers.acme.base_url: must be an http:// or https:// URL"),
+        (acme(base_url="ftp://x"), "providers.acme.base_url: should be an http:// or https:// URL"),
         (acme(headers={"Authorization": "x"}), "providers.acme.headers: 'Authorization' is not a header"),
         (acme(headers={"X-A": "line\nbreak"}), "providers.acme.headers.X-A: must be a printable ASCII string"),
         (acme(colour="red"), "providers.acme: unknown key 'colour'"),

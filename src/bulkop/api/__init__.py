@@ -11,11 +11,14 @@ Errors are `bulkop.errors` exceptions: AuthError, NotFoundError, ApiUnavailable,
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 
 from bulkop.api.http import (
     Http,
@@ -30,7 +33,7 @@ from bulkop.models import BulkOperation
 from bulkop.providers import ProviderDefinition
 from bulkop.providers import resolve as resolve_provider
 from bulkop.sanitize import clean
-from bulkop.settings import MiB, normalize_base_url
+from bulkop.settings import MiB, mask, normalize_base_url
 
 __all__ = ["Client", "RequestEvent"]
 
@@ -91,10 +94,14 @@ class Client:
                 e.hint = f"{e.hint}; {self.auth_hint}" if e.hint else self.auth_hint
             raise
         check_credentials_safe(self.base_url, allow_insecure_http, base_url_source)
+        self._secrets = _secrets_of(self._auth, self.definition.headers, api_key, password)
         self.request_timeout = request_timeout
         self.retries = retries
         self.max_body_size = max_body_size
-        self.on_event = on_event
+        if on_event is not None and self._secrets:
+            self.on_event: Callable[[RequestEvent], None] | None = self._masked_events(on_event)
+        else:
+            self.on_event = on_event
         self._own_http = http is None
         self.http = http or Http()
         self._ids: dict[str, str] = {}  # id as given → canonical, once checked
@@ -144,21 +151,62 @@ class Client:
         return self.definition.build_url(self.base_url, op_id)
 
     def get(self, op_id: str, *, retries: int | None = None) -> BulkOperation:
-        """Fetch one operation (retrying transient failures), or raise a BulkopError."""
-        op_id = self.normalize_id(op_id)
-        url = self.url(op_id)
-        response = self.http.get(
-            url,
-            headers=self._auth,
-            timeout=self.request_timeout,
-            retries=self.retries if retries is None else retries,
-            max_body=self.max_body_size,
-            on_event=self.on_event,
-        )
-        what = f"{self.provider} operation {op_id}"
-        raise_for_status(response, url, what=what, describe=self._describe, auth_hint=self.auth_hint)
-        data = decode_json(response, url)
+        """Fetch one operation (retrying transient failures), or raise a BulkopError.
+
+        No error leaves with the credential in it: a server may echo it (see `redact`)."""
+        try:
+            op_id = self.normalize_id(op_id)
+            url = self.url(op_id)
+            response = self.http.get(
+                url,
+                headers=self._auth,
+                timeout=self.request_timeout,
+                retries=self.retries if retries is None else retries,
+                max_body=self.max_body_size,
+                on_event=self.on_event,
+            )
+            what = f"{self.provider} operation {op_id}"
+            raise_for_status(
+                response, url, what=what, describe=self._describe, auth_hint=self.auth_hint, redact=self.redact
+            )
+            data = decode_json(response, url, redact=self.redact)
+        except BulkopError as e:
+            raise self._masked(e) from None
         return self.read(op_id, data, response)
+
+    def redact(self, text: str) -> str:
+        """`text` with this client's credentials masked (settings.mask): the API key, the
+        password, the Basic token and the whole credential header value, and any beginning of
+        one cut off by a shortened message (before `…`, a quote or the end)."""
+        if not self._secrets or not text:
+            return text
+        for secret in self._secrets:
+            if secret not in text:
+                continue
+            if len(secret) >= _SHORT_SECRET:
+                text = text.replace(secret, mask(secret))
+            else:  # "k" is in every word: a short secret is masked where it stands on its own
+                bounded = rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])"
+                text = re.sub(bounded, mask(secret), text)
+        return _mask_cut_off(text, self._secrets)
+
+    def _masked(self, e: BulkopError) -> BulkopError:
+        if self._secrets:
+            e.message = self.redact(e.message)
+            e.args = (e.message,)
+            if e.hint:
+                e.hint = self.redact(e.hint)
+        return e
+
+    def _masked_events(self, on_event: Callable[[RequestEvent], None]) -> Callable[[RequestEvent], None]:
+        def masked(event: RequestEvent) -> None:
+            url = self.redact(event.url)
+            error = self.redact(event.error) if event.error else event.error
+            if url != event.url or error != event.error:
+                event = dataclasses.replace(event, url=url, error=error)
+            on_event(event)
+
+        return masked
 
     def read(self, op_id: str, data: Any, response: Response | None = None) -> BulkOperation:
         """The operation a decoded 2xx body describes, or InvalidResponse saying why not."""
@@ -166,17 +214,23 @@ class Client:
             op = self.definition.normalize(op_id, data)
             self._check_echoed_id(op_id, op)
         except BulkopError as e:
-            # The parser may quote what the server sent: a 20 MB field must not become the line.
-            if response is None:
-                e.message = f"an invalid {self.provider} operation: {clean(e.message, max_len=300)}"
-                raise
-            content_type = clean(response.content_type, max_len=80) or "no content type"
-            e.message = (
-                f"{self.base_url} answered HTTP {response.status} ({content_type}) "
-                f"with an invalid {self.provider} operation: {clean(e.message, max_len=300)}"
-            )
-            raise
+            raise self._masked(self._read_error(e, response)) from None
         return op
+
+    def _read_error(self, e: BulkopError, response: Response | None) -> BulkopError:
+        """The error said as about this response (server text masked, then cut)."""
+        # The parser may quote what the server sent: a 20 MB field must not become the line.
+        # The credential is masked before the cut, so no beginning of it is left.
+        detail = clean(self.redact(e.message), max_len=300)
+        if response is None:
+            e.message = f"an invalid {self.provider} operation: {detail}"
+            return e
+        content_type = clean(self.redact(response.content_type), max_len=80) or "no content type"
+        e.message = (
+            f"{self.base_url} answered HTTP {response.status} ({content_type}) "
+            f"with an invalid {self.provider} operation: {detail}"
+        )
+        return e
 
     def _describe(self, response: Response) -> str | None:
         """The definition's one-line message from an error body (None when it is not JSON)."""
@@ -184,7 +238,7 @@ class Client:
             body = json.loads(response.body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             return None
-        return self.definition.describe_error(body)
+        return self.definition.describe_error(body, self.redact)
 
     def _check_echoed_id(self, op_id: str, op: BulkOperation) -> None:
         """An answer about another operation is not an answer about this one."""
@@ -228,6 +282,52 @@ def _source(settings: Any, name: str) -> str:
     """Where a setting came from (flag, env, profile, default); "flag" when it is not known."""
     resolved = getattr(settings, "values", {}).get(name)
     return getattr(resolved, "source", "flag")
+
+
+def _secrets_of(
+    auth: Mapping[str, str], own_headers: Mapping[str, str], api_key: str | None, password: str | None
+) -> tuple[str, ...]:
+    """Every spelling of the credential a server could echo: the whole header value it travels
+    in ("Bearer …", "Basic <token>"), its token, the key or password itself, and their
+    %-encoded and JSON-escaped forms. Longest first, so the whole header value is masked as one."""
+    found: set[str] = set()
+    for name, value in auth.items():
+        if own_headers.get(name) == value:
+            continue  # the definition's own, non-secret header
+        found.add(value)
+        scheme, _, token = value.partition(" ")
+        if token and scheme.lower() in ("basic", "bearer"):
+            found.add(token)
+    found.update(s for s in (api_key, password) if s)
+    found.update({quote(s, safe="") for s in found} | {json.dumps(s)[1:-1] for s in found})
+    return tuple(sorted((s for s in found if s), key=len, reverse=True))
+
+
+_CUT_MARKS = frozenset("…'\"")
+_MIN_CUT_OFF = 4  # a shorter beginning of a secret is not told apart from ordinary text
+_SHORT_SECRET = 8  # below this, a secret is masked only as a word of its own, never cut off
+
+
+def _mask_cut_off(text: str, secrets: tuple[str, ...]) -> str:
+    """Mask a secret's first characters where a message was cut in the middle of it: they end
+    the text, or stand before the `…` of a cut or a closing quote."""
+    ends = [i for i, ch in enumerate(text) if ch in _CUT_MARKS]
+    ends.append(len(text))
+    for end in reversed(ends):  # from the right: earlier positions stay valid
+        for secret in secrets:
+            if len(secret) < _SHORT_SECRET:
+                continue
+            head = secret[:_MIN_CUT_OFF]
+            pos = text.find(head, max(0, end - len(secret) + 1), end)
+            while pos != -1 and end - pos >= _MIN_CUT_OFF:
+                if secret.startswith(text[pos:end]):  # the earliest start is the longest piece
+                    text = f"{text[:pos]}…{text[end:]}"
+                    break
+                pos = text.find(head, pos + 1, end)
+            else:
+                continue
+            break
+    return text
 
 
 _NOT_IN_A_SEGMENT = frozenset("/\\?#%;")

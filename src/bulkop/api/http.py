@@ -610,23 +610,31 @@ def human_bytes(n: int) -> str:
 # --------------------------------------------------------------------------- response → errors
 
 
-def decode_json(response: Response, url: str) -> Any:
-    """Parse a JSON body, or raise InvalidResponse naming status, content type and an excerpt."""
+def _as_is(text: str) -> str:
+    return text
+
+
+def decode_json(response: Response, url: str, redact: Callable[[str], str] = _as_is) -> Any:
+    """Parse a JSON body, or raise InvalidResponse naming status, content type and an excerpt.
+
+    `redact` masks the credential in server text (a server may echo it) before it is cut."""
     try:
         return json.loads(response.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
+        content_type = clean(redact(response.content_type), max_len=80) or "no content type"
         raise InvalidResponse(
-            f"{_host(url)} answered HTTP {response.status} with "
-            f"{clean(response.content_type, max_len=80) or 'no content type'}, not JSON: {excerpt(response.body)}",
+            f"{_host(url)} answered HTTP {response.status} with {content_type}, not JSON: "
+            f"{excerpt(response.body, redact=redact)}",
             hint="is the base URL right?",
         ) from None
 
 
-def excerpt(body: bytes, limit: int = 80) -> str:
+def excerpt(body: bytes, limit: int = 80, redact: Callable[[str], str] = _as_is) -> str:
     if not body:
         return "(empty body)"
-    text = body[: limit * 4].decode("utf-8", "replace")
-    text = " ".join(text.split())
+    # Enough of the body that a credential starting in the excerpt is masked whole, then cut.
+    text = body[: limit * 4 + 1024].decode("utf-8", "replace")
+    text = " ".join(redact(text).split())
     return repr(clean(text, max_len=limit))
 
 
@@ -637,8 +645,9 @@ def raise_for_status(
     what: str,
     describe: Callable[[Response], str | None],
     auth_hint: str,
+    redact: Callable[[str], str] = _as_is,
 ) -> None:
-    """Map a non-2xx response to the error a user can act on."""
+    """Map a non-2xx response to the error a user can act on (server text through `redact`)."""
     status = response.status
     if 200 <= status < 300:
         return
@@ -651,7 +660,7 @@ def raise_for_status(
             hint="check the base URL, or a proxy or cache in between",
         )
     if 300 <= status < 400:
-        target = response.headers.get("location", "")
+        target = redact(response.headers.get("location", ""))
         raise InvalidResponse(
             f"{host} redirected to {clean(target, max_len=100) or 'nowhere'}; "
             f"not followed, so credentials stay on {host}",

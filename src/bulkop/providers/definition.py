@@ -45,7 +45,7 @@ from bulkop.errors import ConfigError, InvalidResponse, UsageError
 from bulkop.models import MAX_COUNT, BulkOperation, ErrorItem, Reporting, Status, parse_timestamp
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 AUTH_KINDS = ("bearer", "basic", "header:NAME", "none")
 STATES = tuple(s.value for s in Status)
@@ -89,7 +89,28 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _SECRET_OK = re.compile(r"[\x20-\x7e]+")
 _TOKEN_OK = re.compile(r"[\x21-\x7e]+")
 # Headers bulkop sets itself or that would change what the request means.
-_RESERVED_HEADERS = frozenset({"authorization", "host", "content-length", "transfer-encoding", "connection", "cookie"})
+_RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "cookie",
+        # bulkop decodes only the encodings it asks for (api.http.ACCEPT_ENCODING), bounded.
+        "accept-encoding",
+    }
+)
+# One literal segment of a url template after `{base_url}/`: RFC 3986 pchar without `%`
+# (an escape could hide `.`, `..` or `/`), `:` and `@` (a segment that reads as userinfo or
+# a scheme to a lenient parser). Never empty, never a dot segment: the url stays under base_url.
+_URL_SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=-]+")
+# Ids longer than this are refused before any pattern sees them: a pattern's cost grows with
+# the id, and no API's id is this long.
+MAX_ID_LENGTH = 256
+# Variable quantifiers an id_pattern may hold in all (each is a factor in the worst case).
+_MAX_VARIABLE_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,9 @@ class Expression:
     source: str
     compiled: Any = field(compare=False, repr=False)  # None: compiled at its first search
     path: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    # True when the expression holds `&expr`: only then can a result be something not JSON
+    # (an expression object), so only then is each result checked (a poll pays nothing else).
+    has_ref: bool = field(default=False, compare=False, repr=False)
 
     def search(self, body: Any) -> Any:
         if self.path is None:
@@ -111,7 +135,11 @@ class Expression:
                 import jmespath
 
                 object.__setattr__(self, "compiled", jmespath.compile(self.source))
-            return self.compiled.search(body)
+                object.__setattr__(self, "has_ref", "&" in self.source)
+            value = self.compiled.search(body)
+            if self.has_ref and not _is_json(value):
+                raise TypeError("the expression gives an expression reference (&...), not a JSON value")
+            return value
         value = body
         for key in self.path:
             if not isinstance(value, dict):
@@ -215,7 +243,7 @@ class ProviderDefinition:
                 hints = []
             elif self.id_example:
                 hints.append(f"an id such as {self.id_example}")
-            other = _builtin_whose_id_this_is(op_id, self.name)
+            other = _builtin_whose_id_this_is(op_id, self.name) if len(op_id) <= MAX_ID_LENGTH else None
             if other is not None:
                 hints.append(f"use --provider {other.name}, or -p PROFILE for a {other.display_name} profile")
             e.hint = "; ".join(hints) or None
@@ -224,6 +252,12 @@ class ProviderDefinition:
     def _check_id(self, op_id: str, shown: str) -> str:
         if op_id in ("", ".", ".."):
             raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it cannot be empty, '.' or '..')")
+        if len(op_id) > MAX_ID_LENGTH:
+            # Before any pattern: matching cost grows with the id (see _check_pattern).
+            raise UsageError(
+                f"{shown[:40]!r}… is not a {self.operation_noun} id "
+                f"(it is {len(op_id):,} characters long; an id has at most {MAX_ID_LENGTH})"
+            )
         if not op_id.isprintable():
             raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it has control characters)")
         if self._id_regex is not None and not self._id_regex.fullmatch(op_id):
@@ -309,7 +343,7 @@ class ProviderDefinition:
                 values[name] = expr.search(body)
             except Exception as exc:  # JMESPath raises its own errors for type mismatches
                 raise InvalidResponse(
-                    f"{self._where(name)} cannot be read from this body: {_clean(exc)[:120]}"
+                    f"{self._where(name)} cannot be read from this body: {_clean(exc, max_len=120)}"
                 ) from None
         for name in self.required:
             if values.get(name) is None:
@@ -345,15 +379,18 @@ class ProviderDefinition:
             reporting=self._reporting,
         )
 
-    def describe_error(self, body: Any) -> str | None:
-        """A one-line message from an error body: the first expression giving a non-empty string."""
+    def describe_error(self, body: Any, redact: Callable[[str], str] | None = None) -> str | None:
+        """A one-line message from an error body: the first expression giving a non-empty string.
+
+        `redact` masks the credential in it (a server may echo it), before it is cut to length.
+        """
         for expr in self.error_message:
             try:
                 value = expr.search(body)
             except Exception:
                 continue  # a shape this expression does not fit: try the next one
             if isinstance(value, str) and value.strip():
-                return _clean(value, max_len=160)
+                return _clean(redact(value) if redact else value, max_len=160)
         return None
 
     # -- helpers ------------------------------------------------------------------------------
@@ -369,7 +406,7 @@ class ProviderDefinition:
         key = _scalar_key(raw)
         status = self._lookup.get(key) if key is not None else None
         if status is None:
-            shown = _clean(_json_text(raw))[:80]
+            shown = _clean(_json_text(raw), max_len=80)
             known = ", ".join(_json_text(v) for values in self.status_map.values() for v in values)
             raise InvalidResponse(
                 f"{self._where('status')} is {shown}, not one of {_clean(known)[:200]}",
@@ -387,7 +424,8 @@ class ProviderDefinition:
             try:
                 return UUID(str(value))
             except ValueError:
-                raise InvalidResponse(f"{self._where('id')} should be a UUID, got {_clean(value)[:60]!r}") from None
+                shown = _clean(value, max_len=60)
+                raise InvalidResponse(f"{self._where('id')} should be a UUID, got {shown!r}") from None
         return str(value)
 
     def _text(self, values: dict[str, Any], name: str) -> str | None:
@@ -422,8 +460,9 @@ class ProviderDefinition:
                 raise InvalidResponse(f"{self._where(name)} should be a date-time string, got {_json_type(value)}")
             parsed = parse_rfc3339(value)
             if parsed is None:
+                shown = _clean(value, max_len=60)
                 raise InvalidResponse(
-                    f"{self._where(name)} should be an RFC 3339 date-time with a timezone, got {_clean(value)[:60]!r}"
+                    f"{self._where(name)} should be an RFC 3339 date-time with a timezone, got {shown!r}"
                 )
             return parsed
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -482,11 +521,15 @@ def parse_definition(name: str, table: Any, *, where: str | None = None, lazy: b
         raise ConfigError(f"{prefix}.url: the path may hold only {{id}}: no other braces, '?', '#' or spaces")
     if path.count("{id}") != 1 or not re.search(r"/\{id\}(/|$)", path):
         raise ConfigError(f"{prefix}.url: must contain {{id}} exactly once, as a whole path segment like /jobs/{{id}}")
+    _check_url_path(f"{prefix}.url", path)
 
     auth = _string(prefix, table, "auth") or "none"
     if auth.startswith("header:"):
         header = auth[len("header:") :]
-        if not _HEADER_NAME.fullmatch(header) or header.lower() in _RESERVED_HEADERS - {"authorization"}:
+        if not _HEADER_NAME.fullmatch(header) or header.lower() in _RESERVED_HEADERS - {"authorization"} | {
+            "accept",
+            "user-agent",
+        }:
             raise ConfigError(f"{prefix}.auth: {header!r} is not a header name bulkop can send a secret in")
     elif auth not in AUTH_KINDS:
         raise ConfigError(f"{prefix}.auth: unknown auth {_clean(auth)[:40]!r}; valid: {', '.join(AUTH_KINDS)}")
@@ -501,21 +544,29 @@ def parse_definition(name: str, table: Any, *, where: str | None = None, lazy: b
     id_pattern = _string(prefix, table, "id_pattern")
     id_regex = None
     if id_pattern is not None:
-        try:
-            id_regex = re.compile(id_pattern)
-        except re.error as exc:
-            raise ConfigError(f"{prefix}.id_pattern: not a valid regular expression: {exc}") from None
+        id_regex = _pattern(f"{prefix}.id_pattern", id_pattern)
 
     base_url = _string(prefix, table, "base_url")
-    if base_url is not None and not re.match(r"https?://[^/\s]", base_url):
-        raise ConfigError(f"{prefix}.base_url: must be an http:// or https:// URL, got {_clean(base_url)[:80]!r}")
+    if base_url is not None:
+        base_url = _base_url(f"{prefix}.base_url", base_url)
 
     headers = table.get("headers", {})
     if not isinstance(headers, dict):
         raise ConfigError(f"{prefix}.headers: must be a table of header names to strings")
+    # HTTP header names are case-insensitive: "x-api-key" is the auth header X-Api-Key, and two
+    # spellings of one name would both be sent.
+    refused = _RESERVED_HEADERS | ({auth.partition(":")[2].lower()} if auth.startswith("header:") else set())
+    seen: set[str] = set()
     for key, value in headers.items():
-        if not _HEADER_NAME.fullmatch(key) or key.lower() in _RESERVED_HEADERS:
-            raise ConfigError(f"{prefix}.headers: {_clean(key)[:40]!r} is not a header bulkop lets a definition set")
+        if not _HEADER_NAME.fullmatch(key) or key.lower() in refused:
+            raise ConfigError(
+                f"{prefix}.headers: {_clean(key)[:40]!r} is not a header bulkop lets a definition set",
+                hint="the credential's header, Authorization, Proxy-Authorization, Accept-Encoding, Host, Cookie "
+                "and the framing headers are bulkop's own (header names ignore case)",
+            )
+        if key.lower() in seen:
+            raise ConfigError(f"{prefix}.headers: {_clean(key)[:40]!r} is given twice (header names ignore case)")
+        seen.add(key.lower())
         if not isinstance(value, str) or not _SECRET_OK.fullmatch(value):
             raise ConfigError(f"{prefix}.headers.{key}: must be a printable ASCII string")
 
@@ -546,17 +597,14 @@ def parse_definition(name: str, table: Any, *, where: str | None = None, lazy: b
         _string(prefix, table, k) for k in ("secret_hint", "auth_hint", "base_url_help")
     )
     if id_looks_like is not None:
-        try:
-            re.compile(id_looks_like)
-        except re.error as e:
-            raise ConfigError(f"{prefix}.id_looks_like: invalid regular expression: {e}") from None
+        _pattern(f"{prefix}.id_looks_like", id_looks_like)
     return ProviderDefinition(
         name=name,
         url=url,
         auth=auth,
         auth_scheme=auth_scheme,
         id_pattern=id_pattern,
-        base_url=base_url.rstrip("/") if base_url else None,
+        base_url=base_url,
         headers=MappingProxyType(dict(headers)),
         fields=MappingProxyType(fields),
         status_map=MappingProxyType(status_map),
@@ -645,15 +693,131 @@ def _compile(where: str, source: Any, *, lazy: bool = False) -> Expression:
     if _PLAIN_PATH.fullmatch(source):
         return Expression(source, None, tuple(source.split(".")))
     if lazy:
-        return Expression(source, None)
+        return Expression(source, None, has_ref="&" in source)
     import jmespath  # only when a definition is loaded: start-up of --help and --version stays lean
     from jmespath.exceptions import JMESPathError
 
     try:
-        return Expression(source, jmespath.compile(source))
+        compiled = jmespath.compile(source)
     except JMESPathError as exc:
         detail = " ".join(str(exc).split())
         raise ConfigError(f"{where}: invalid JMESPath expression: {_clean(detail)[:160]}") from None
+    except (RecursionError, ValueError, TypeError) as exc:  # absurd nesting, or a bad JSON literal
+        raise ConfigError(f"{where}: invalid JMESPath expression: {type(exc).__name__}") from None
+    problem = _static_problem(compiled.parsed)
+    if problem:
+        raise ConfigError(f"{where}: {problem}", hint="see https://jmespath.org/specification.html#functions")
+    return Expression(source, compiled, has_ref="&" in source)
+
+
+def _static_problem(tree: Any) -> str | None:
+    """What jmespath would find only in the first body: the --until/--fail-if checker, so a
+    definition's expressions and the command line's are held to one standard (the one call)."""
+    from bulkop.conditions import _static_problem as check
+
+    try:
+        return check(tree)
+    except RecursionError:
+        return "it is nested too deeply"
+
+
+def _is_json(value: Any) -> bool:
+    """True when `value` is JSON data all the way down (not, say, a JMESPath expression object)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif item is not None and not isinstance(item, str | int | float | bool):
+            return False
+    return True
+
+
+def _check_url_path(where: str, path: str) -> None:
+    """The url's path after `{base_url}` stays under the base URL's path, whatever decodes it."""
+    for segment in path[1:].split("/"):
+        if segment == "{id}":
+            continue
+        if segment in (".", "..") or not _URL_SEGMENT.fullmatch(segment):
+            shown = repr(_clean(segment)[:40]) if segment else "an empty segment (//)"
+            raise ConfigError(
+                f"{where}: the path after {{base_url}}/ must stay under the base URL; {shown} is not allowed",
+                hint="each segment is letters, digits or -._~!$&'()*+,;= (no %, : or @), "
+                "and neither . nor ..; the id is {id}",
+            )
+
+
+def _base_url(where: str, raw: str) -> str:
+    """A definition's default base URL, held to the settings' rules (never echoed: it may hold
+    a password)."""
+    from bulkop.settings import normalize_base_url
+
+    try:
+        return normalize_base_url(raw)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _pattern(where: str, source: str) -> re.Pattern[str]:
+    """An id pattern compiled, or ConfigError: invalid, or one whose matching time can explode."""
+    try:
+        compiled = re.compile(source)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ConfigError(f"{where}: not a valid regular expression: {_clean(exc)[:120]}") from None
+    problem = _pattern_problem(source)
+    if problem:
+        raise ConfigError(
+            f"{where}: {problem}: matching could take exponential time on a long id",
+            hint="write each repeated part once, like [A-Za-z0-9_-]+ instead of (\\w+-?)+, and without backreferences",
+        )
+    return compiled
+
+
+def _pattern_problem(source: str) -> str | None:
+    """A pattern's shapes known to backtrack catastrophically: a quantified group holding a
+    variable quantifier or an alternation (`(a+)+`, `(a|aa)*`), a backreference, or more
+    than a few variable quantifiers in all."""
+    import importlib
+
+    # The stdlib's own parser of patterns (private, but the one that compiles them: no drift).
+    c: Any = importlib.import_module("re._constants")
+    p: Any = importlib.import_module("re._parser")
+
+    try:
+        tree = p.parse(source)
+    except (re.error, RecursionError):
+        return "it cannot be analysed"
+    repeats = (c.MAX_REPEAT, c.MIN_REPEAT, *((c.POSSESSIVE_REPEAT,) if hasattr(c, "POSSESSIVE_REPEAT") else ()))
+    variable = 0
+    # (items, inside a repeat that can match more than once)
+    stack: list[tuple[Any, bool]] = [(tree, False)]
+    while stack:
+        items, repeated = stack.pop()
+        for op, av in items:
+            if op in (c.GROUPREF, c.GROUPREF_EXISTS):
+                return "it has a backreference"
+            if op in repeats:
+                low, high, sub = av
+                if low != high:
+                    variable += high > 1  # `x?` tries two ways, not a number of ways per character
+                    if repeated:
+                        return "it has a quantifier inside a quantified group"
+                stack.append((sub, repeated or high > 1))
+            elif op is c.BRANCH:
+                if repeated:
+                    return "it has an alternation (|) inside a quantified group"
+                stack.extend((branch, repeated) for branch in av[1])
+            elif op is c.SUBPATTERN:
+                stack.append((av[-1], repeated))
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                stack.append((av[1], repeated))
+            elif op is getattr(c, "ATOMIC_GROUP", None):
+                stack.append((av, repeated))
+    if variable > _MAX_VARIABLE_REPEATS:
+        return f"it has {variable} variable quantifiers (at most {_MAX_VARIABLE_REPEATS})"
+    return None
 
 
 def _fields(prefix: str, table: Any, *, lazy: bool = False) -> dict[str, Expression]:
@@ -762,8 +926,8 @@ def _json_text(value: Any) -> str:
 
     try:
         return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
+    except (TypeError, ValueError, RecursionError):
+        return "a value that is not JSON"  # never a repr: it would show Python internals
 
 
 def _json_type(value: Any) -> str:
@@ -779,7 +943,7 @@ def _json_type(value: Any) -> str:
         return "an array"
     if isinstance(value, dict):
         return "an object"
-    return type(value).__name__
+    return "a value that is not JSON"  # an expression object, say: never its Python name
 
 
 def _clean(text: object, max_len: int | None = None) -> str:
