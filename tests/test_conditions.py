@@ -609,3 +609,57 @@ def test_a_result_that_is_not_json_data_is_an_evaluation_error_never_true():
         assert all("not a value" in w and "expression reference" in w for w in warnings), warnings
     plain = Condition("until", "rows", jmespath.compile("rows"))
     assert Conditions(until=plain).first_true(op) is plain
+
+
+# --------------------------------------------------------------------------- condition vs status
+
+
+def failed_op(sim) -> str:
+    """Failed at 300 of 1,000 rows with some errors, before the first poll (clock at 20 s)."""
+    return sim.add(Scenario(name="a.fails", total_rows=1000, queued_seconds=0, duration=10, fail_at=0.3, error_rate=0.05))
+
+
+@pytest.mark.parametrize("expr", ["processed_rows > `5`", "status == 'failed'", "`true`"])
+def test_until_true_on_an_already_failed_operation_says_both_in_every_view(sim, env, clock, expr):
+    """The order is the spec (--until before the provider's status, the first poll too), so
+    this exits 0: but no view may show "failed" next to exit 0 without saying why."""
+    op = failed_op(sim)
+    clock.t = 20
+    r = cli(clock, ["status", op, "--until", expr], env)
+    assert r.code == 0, r.stderr
+    (line,) = r.stdout.splitlines()
+    assert line.startswith("failed: ") and line.endswith(
+        f"; until: {expr} is true (the operation itself reports failed: 14 errors)"
+    ), line
+
+    r = cli(clock, ["status", op, "--until", expr, "-o", "json"], env)
+    data = json.loads(r.stdout)
+    assert (data["status"], data["verdict"], data["exit_code"]) == ("failed", "until_met", 0)
+    assert "the operation itself reports failed" in data["reason"]
+
+    r = watch(clock, [op, "--until", expr, "-o", "json"], env)
+    assert r.code == 0, r.stderr
+    final = finals(r.stdout)[op]
+    assert (final["status"], final["verdict"]) == ("failed", "until_met")
+    assert final["reason"] == f"until: {expr} is true (the operation itself reports failed: 14 errors)"
+    assert f"a.fails {op}: until: {expr} is true (the operation itself reports failed: 14 errors)" in r.stderr
+
+
+def test_fail_if_true_on_a_completed_operation_says_both(sim, env, clock):
+    op = sim.add(Scenario(name="a.done", total_rows=100, queued_seconds=0, duration=5, error_rate=0.05))
+    clock.t = 20
+    r = cli(clock, ["status", op, "--fail-if", "error_count > `0`"], env)
+    assert r.code == 1
+    assert r.stdout.startswith("completed ") and "fail-if: error_count > `0` is true (the operation itself reports completed: 5 errors)" in r.stdout
+    r = watch(clock, [op, "--fail-if", "error_count > `0`", "-o", "json"], env)
+    assert r.code == 1
+    final = finals(r.stdout)[op]
+    assert (final["status"], final["verdict"]) == ("completed", "fail_if_met")
+    assert "(the operation itself reports completed: 5 errors)" in final["reason"]
+
+
+def test_until_on_a_processing_operation_keeps_the_short_reason(sim, env, clock):
+    op = sim.add(slow())
+    clock.t = 60
+    r = cli(clock, ["status", op, "--until", UNTIL_5000, "-o", "json"], env)
+    assert json.loads(r.stdout)["reason"] == f"until: {UNTIL_5000}"
