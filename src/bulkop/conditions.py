@@ -6,8 +6,9 @@ before the provider's own status (bulkop.verdict). jmespath is imported only whe
 is given, so commands without one start as fast as before.
 
 The order is `--until`, `--fail-if`, then the provider's status, at every poll: the first
-that says "ended" decides. So an operation the provider reports failed still fails unless
-`--until` was true on that body first (the user said what done means, and said it first);
+that says "ended" decides. So an operation the provider reports failed passes when `--until`
+is true on that body, at the first poll too (the user said what done means, and it is checked
+first), and every view then says both (bulkop.verdict.of_condition);
 and when neither condition is ever true, a finished operation ends the watch by its status
 as it always did (nothing else would change any more, so waiting on would only time out).
 """
