@@ -154,8 +154,10 @@ def timed_out(timeout: float | None, *, seen: bool = True) -> Verdict:
     return Verdict(Kind.TIMED_OUT, ExitCode.TIMEOUT, f"{what} when --timeout struck{after}")
 
 
-def stopped() -> Verdict:
+def stopped(*, seen: bool = True) -> Verdict:
     # Not a failure of its own: --fail-fast stopped the watch because another one failed.
+    if not seen:  # no answer ever came: nobody knows whether it had finished
+        return Verdict(Kind.STOPPED, ExitCode.OK, "not checked (--fail-fast stopped the watch)")
     return Verdict(Kind.STOPPED, ExitCode.OK, "not finished, no longer watched: --fail-fast stopped the watch")
 
 
