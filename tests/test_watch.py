@@ -719,7 +719,7 @@ def test_github_actions_annotations_groups_and_step_summary(frozen_sim, clock, g
         f"::error title=bulkop%3A operation failed::users.bulk_delete {bad}: the operation failed with 8 errors;"
         f" next: bulkop get {bad} --errors"
     ]
-    start = lines.index("::group::Error items of users.bulk_delete (8)")
+    start = lines.index(f"::group::Error items of users.bulk_delete {bad} (8)")
     end = lines.index("::endgroup::", start)
     assert end - start - 1 == 8
     assert all(re.search(r"(^|\s)(users/)?user_\d{5}$", item) for item in lines[start + 1 : end])

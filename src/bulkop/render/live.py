@@ -29,6 +29,7 @@ from bulkop.render.watch_common import (
     status_counts,
     totals,
     verdict_line,
+    who,
 )
 from bulkop.sanitize import clean
 from bulkop.verdict import Kind, error_count
@@ -316,9 +317,7 @@ class LiveDisplay:
 
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
         when = f", retrying in {retry_in:.1f}s" if retry_in is not None else ""
-        name = label(t) if t.op is not None and t.op.name else ""
-        who = f"{name} {full_id(t)}" if name else full_id(t)
-        self._last_event = (who, clean(f"{err.message}{when}", max_len=200))
+        self._last_event = (who(t), clean(f"{err.message}{when}", max_len=200))
         self._event_key = t.key
         self._draw(now)
 

@@ -36,6 +36,15 @@ def label(t: Tracked) -> str:
     return clean(t.label)
 
 
+def who(t: Tracked) -> str:
+    """Which operation a line is about: its name and whole id, or what it was asked as
+    (`PROFILE:ID`, the id) while no name is known. Every line about one operation starts so:
+    a name alone is not unique (many imports share one)."""
+    if t.op is not None and t.op.name:
+        return f"{label(t)} {full_id(t)}"
+    return clean(t.label)
+
+
 def state(t: Tracked) -> str:
     """One word: the API's status, or what the watcher is doing about it."""
     if t.error is not None:
