@@ -51,3 +51,82 @@ def test_github_error_items_group_names_the_id(frozen_sim, env, clock, tmp_path)
     assert r.code == 1, r.stderr
     (group,) = [x for x in r.stderr.splitlines() if x.startswith("::group::")]
     assert f"users.import {op}" in group, group
+
+
+# --------------------------------------------------------------------------- resume hints
+
+
+def _stop_after(clock: FakeClock, t: float, signal: type[BaseException]):
+    """A sleep of the CLI's that the signal interrupts once simulated time passes `t`."""
+
+    def sleep(seconds: float) -> None:
+        if clock.t > t:
+            raise signal
+        clock.sleep(seconds)
+
+    return sleep
+
+
+def _stop(clock: FakeClock, args: list[str], env: dict[str, str], signal: type[BaseException]):
+    from conftest import run_cli
+
+    return run_cli(["watch", "--display", "lines", *args], env, now=clock.now, sleep=_stop_after(clock, 3, signal), wall=clock.wall)
+
+
+def _signals():
+    from bulkop.errors import Terminated
+
+    return [(KeyboardInterrupt, 130, "interrupted"), (Terminated, 143, "terminated")]
+
+
+@pytest.mark.parametrize(("signal", "code", "word"), _signals(), ids=["sigint", "sigterm"])
+def test_resume_hint_is_unfinished_only_when_the_journal_has_them_all(frozen_sim, env, clock, signal, code, word):
+    """Both answered and still running: the journal has them as unfinished, so
+    `--unfinished` works, and the hint says it (on SIGTERM too)."""
+    a = frozen_sim.add(Scenario(name="a", total_rows=100, queued_seconds=0, duration=500))
+    b = frozen_sim.add(Scenario(name="b", total_rows=100, queued_seconds=0, duration=500))
+    r = _stop(clock, [a, b], env, signal)
+    assert r.code == code, r.stderr
+    assert r.stderr.endswith(f"bulkop: {word}; resume with: bulkop watch --unfinished\n"), r.stderr
+
+
+@pytest.mark.parametrize(("signal", "code", "word"), _signals(), ids=["sigint", "sigterm"])
+def test_resume_hint_names_the_ids_when_one_was_never_answered(frozen_sim, env, clock, signal, code, word):
+    """`b` never answered (its polls fail): it is not in the journal, so `--unfinished`
+    would silently leave it out. The hint names the ids instead."""
+    a = frozen_sim.add(Scenario(name="a", total_rows=100, queued_seconds=0, duration=500))
+    b = frozen_sim.add(Scenario(name="b", total_rows=100, queued_seconds=0, duration=500, server_errors=1000))
+    r = _stop(clock, [a, b], env, signal)
+    assert r.code == code, r.stderr
+    assert r.stderr.endswith(f"bulkop: {word}; resume with: bulkop watch {a} {b}\n"), r.stderr
+
+
+def test_resume_hint_with_the_journal_off_names_the_ids(frozen_sim, env, clock):
+    from bulkop.errors import Terminated
+
+    a = frozen_sim.add(Scenario(name="a", total_rows=100, queued_seconds=0, duration=500))
+    r = _stop(clock, [a], {**env, "BULKOP_NO_JOURNAL": "1"}, Terminated)
+    assert r.code == 143, r.stderr
+    assert r.stderr.endswith(f"bulkop: terminated; resume with: bulkop watch {a}\n"), r.stderr
+
+
+def test_resume_hint_beyond_five_ids_says_how_many(frozen_sim, env, clock):
+    ops = [
+        frozen_sim.add(Scenario(name=f"op{i}", total_rows=100, queued_seconds=0, duration=500, server_errors=1000))
+        for i in range(7)
+    ]
+    r = _stop(clock, ops, env, KeyboardInterrupt)
+    assert r.code == 130, r.stderr
+    last = r.stderr.splitlines()[-1]
+    assert last == (
+        f"bulkop: interrupted; resume with: bulkop watch {' '.join(ops[:5])} and the other 2 ids (7 operations not finished)"
+    ), last
+
+
+def test_resume_hint_leaves_out_what_finished(frozen_sim, env, clock):
+    """One finished before the interruption: the hint is about the other one only."""
+    done = frozen_sim.add(Scenario(name="done", total_rows=100, queued_seconds=0, duration=1))
+    stuck = frozen_sim.add(Scenario(name="stuck", total_rows=100, queued_seconds=0, duration=500, server_errors=1000))
+    r = _stop(clock, [done, stuck], env, KeyboardInterrupt)
+    assert r.code == 130, r.stderr
+    assert r.stderr.endswith(f"bulkop: interrupted; resume with: bulkop watch {stuck}\n"), r.stderr
