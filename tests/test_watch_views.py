@@ -130,3 +130,64 @@ def test_resume_hint_leaves_out_what_finished(frozen_sim, env, clock):
     r = _stop(clock, [done, stuck], env, KeyboardInterrupt)
     assert r.code == 130, r.stderr
     assert r.stderr.endswith(f"bulkop: interrupted; resume with: bulkop watch {stuck}\n"), r.stderr
+
+
+# --------------------------------------------------------------------------- the live view's totals
+
+
+def _profiles(tmp_path, sim) -> dict[str, str]:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        "".join(
+            f'[profiles.{name}]\nprovider = "{provider}"\nbase_url = "{sim.base_url}"\napi_key = "{sim.knock_token}"\n'
+            for name, provider in (("es", "elasticsearch"), ("kn", "knock"))
+        ),
+        encoding="utf-8",
+    )
+    cfg.chmod(0o600)
+    return {"BULKOP_CONFIG": str(cfg), "COLUMNS": "120"}
+
+
+def _totals_line(stderr: str) -> str:
+    (line,) = [x for x in stderr.splitlines() if x.startswith("All ")]
+    return line
+
+
+def test_live_totals_leave_out_what_an_api_does_not_report_and_say_so(frozen_sim, clock, tmp_path):
+    """Elasticsearch sends no success count: the sum of "ok" covers the Knock operation only,
+    and says so; it is not Knock's count presented as everyone's (nor 0 for Elasticsearch)."""
+    es = frozen_sim.add(Scenario(provider="elasticsearch", total_rows=1000, queued_seconds=0, duration=10))
+    kn = frozen_sim.add(Scenario(name="k", total_rows=1000, queued_seconds=0, duration=10))
+    r = watch(clock, ["--display", "live", f"es:{es}", f"kn:{kn}"], _profiles(tmp_path, frozen_sim))
+    assert r.code == 0, r.stderr
+    line = _totals_line(r.stderr)
+    assert "2,000/2,000 rows" in line and "1,000 ok (1 of 2 report it)" in line, line
+
+
+def test_live_totals_of_operations_without_success_counts_show_no_ok_at_all(frozen_sim, clock, tmp_path):
+    ops = [
+        frozen_sim.add(Scenario(provider="elasticsearch", total_rows=1000, queued_seconds=0, duration=10))
+        for _ in range(2)
+    ]
+    r = watch(clock, ["--display", "live", *(f"es:{op}" for op in ops)], _profiles(tmp_path, frozen_sim))
+    assert r.code == 0, r.stderr
+    line = _totals_line(r.stderr)
+    assert " ok" not in line and "2,000/2,000 rows" in line, line
+
+
+def test_live_totals_before_any_answer_invent_no_zeros():
+    """Nothing answered yet: no `0/0 rows`, no `0 ok`, no `0 errors`; it says none has counts."""
+    from rich.console import Console
+
+    from bulkop.render.live import watch_table
+    from bulkop.watcher import RateLimiter, Tracked
+
+    ops = [
+        Tracked(key=f"k{i}", label=f"op-{i}", profile=None, fetch=lambda: None, bucket=RateLimiter(1.0))  # type: ignore[arg-type,return-value]
+        for i in range(3)
+    ]
+    console = Console(width=120, no_color=True, record=True, markup=False, emoji=False, highlight=False)
+    console.print(watch_table(ops, 0.0, 10, None, width=120))
+    line = _totals_line(console.export_text())
+    assert line == "All 3 operations (none with counts yet)", line
+
