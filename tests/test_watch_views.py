@@ -191,3 +191,35 @@ def test_live_totals_before_any_answer_invent_no_zeros():
     line = _totals_line(console.export_text())
     assert line == "All 3 operations (none with counts yet)", line
 
+
+
+# --------------------------------------------------------------------------- verdicts in README
+
+
+def test_readme_lists_every_verdict_value():
+    """Every value a `"verdict"` can take (verdict.Kind) is in README's list of verdicts,
+    and nothing there is not one: a script's `case` on it must know them all."""
+    from pathlib import Path
+
+    from bulkop.verdict import Kind
+
+    readme = Path(__file__).resolve().parents[1].joinpath("README.md").read_text(encoding="utf-8")
+    start = readme.index("The\n  verdicts:")
+    listed = readme[start : readme.index("exit 3).", start)]
+    words = set(re.findall(r"`([a-z_]+)`", listed))
+    assert {k.value for k in Kind} <= words, {k.value for k in Kind} - words
+    assert words - {k.value for k in Kind} <= {"status"}, words - {k.value for k in Kind}
+
+
+def test_saymon_final_verdict_is_finished_and_documented(clock, make_sim):
+    from conftest import saymon_env_for
+
+    sim = make_sim(clock=clock)
+    op = sim.add(Scenario(provider="saymon", queued_seconds=0, duration=5))
+    r = watch(clock, [op, "-o", "json", "--display", "quiet"], saymon_env_for(sim))
+    assert r.code == 0, r.stderr
+    import json
+
+    (final,) = [json.loads(x) for x in r.stdout.splitlines() if json.loads(x).get("final")]
+    assert final["verdict"] == "finished"
+    test_readme_lists_every_verdict_value()
