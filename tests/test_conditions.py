@@ -550,7 +550,9 @@ EXPREF_AS_VALUE = [
 @pytest.mark.parametrize("expr", EXPREF_AS_VALUE)
 @pytest.mark.parametrize("option", ["--until", "--fail-if"])
 @pytest.mark.parametrize("verb", ["watch", "status"])
-def test_an_expression_reference_where_a_value_belongs_is_exit_2_before_any_request(sim, env, clock, verb, option, expr):
+def test_an_expression_reference_where_a_value_belongs_is_exit_2_before_any_request(
+    sim, env, clock, verb, option, expr
+):
     """`&field` evaluates to a reference object, which JMESPath's truth takes as true: the
     watch would "end" at once (or --fail-if fail everything). Refused wherever it stands,
     except as the argument a function declares as an expression reference."""
@@ -565,8 +567,13 @@ def test_an_expression_reference_where_a_value_belongs_is_exit_2_before_any_requ
 
 @pytest.mark.parametrize(
     "expr",
-    ["sort_by(error_items, &id)[0].id != ''", "max_by(error_items, &id) != null", "map(&id, error_items) != `[]`",
-     "min_by(error_items, &id) != null", "sort_by(error_items, &to_string(id)) != `[]`"],
+    [
+        "sort_by(error_items, &id)[0].id != ''",
+        "max_by(error_items, &id) != null",
+        "map(&id, error_items) != `[]`",
+        "min_by(error_items, &id) != null",
+        "sort_by(error_items, &to_string(id)) != `[]`",
+    ],
 )
 def test_an_expression_reference_where_a_function_takes_one_is_accepted(sim, env, clock, expr):
     op = sim.add(Scenario(name="a.fails", total_rows=1000, queued_seconds=0, duration=10, fail_at=0.3, error_rate=0.05))
@@ -602,7 +609,9 @@ def test_a_result_that_is_not_json_data_is_an_evaluation_error_never_true():
     for source in ("&name", "[rows, [&name]]", "{a: {b: &name}}"):
         warnings.clear()
         sneaked = Condition("until", source, jmespath.compile(source))  # compile_condition refuses it
-        checks = Conditions(until=sneaked, fail_if=Condition("fail-if", source, jmespath.compile(source)), warn=warnings.append)
+        checks = Conditions(
+            until=sneaked, fail_if=Condition("fail-if", source, jmespath.compile(source)), warn=warnings.append
+        )
         assert checks.first_true(op) is None
         assert checks.first_true(op) is None
         assert len(warnings) == 2, warnings  # once per option, not per poll
@@ -616,7 +625,9 @@ def test_a_result_that_is_not_json_data_is_an_evaluation_error_never_true():
 
 def failed_op(sim) -> str:
     """Failed at 300 of 1,000 rows with some errors, before the first poll (clock at 20 s)."""
-    return sim.add(Scenario(name="a.fails", total_rows=1000, queued_seconds=0, duration=10, fail_at=0.3, error_rate=0.05))
+    return sim.add(
+        Scenario(name="a.fails", total_rows=1000, queued_seconds=0, duration=10, fail_at=0.3, error_rate=0.05)
+    )
 
 
 @pytest.mark.parametrize("expr", ["processed_rows > `5`", "status == 'failed'", "`true`"])
@@ -650,7 +661,10 @@ def test_fail_if_true_on_a_completed_operation_says_both(sim, env, clock):
     clock.t = 20
     r = cli(clock, ["status", op, "--fail-if", "error_count > `0`"], env)
     assert r.code == 1
-    assert r.stdout.startswith("completed ") and "fail-if: error_count > `0` is true (the operation itself reports completed: 5 errors)" in r.stdout
+    assert (
+        r.stdout.startswith("completed ")
+        and "fail-if: error_count > `0` is true (the operation itself reports completed: 5 errors)" in r.stdout
+    )
     r = watch(clock, [op, "--fail-if", "error_count > `0`", "-o", "json"], env)
     assert r.code == 1
     final = finals(r.stdout)[op]

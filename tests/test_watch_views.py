@@ -7,12 +7,29 @@ import re
 
 import pytest
 
-from bulkop.simulator import Scenario
-from test_watch import FakeClock, clock, env, frozen_sim, watch  # noqa: F401  (fixtures)
+from bulkop.simulator import Scenario, Simulator
+from conftest import knock_env_for
+from test_watch import FakeClock, watch
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:]+Z ")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
+    """A simulator on the shared fake clock: operations move only when the CLI sleeps."""
+    return make_sim(clock=clock)
+
+
+@pytest.fixture
+def env(frozen_sim: Simulator) -> dict[str, str]:
+    return knock_env_for(frozen_sim)
 
 
 # --------------------------------------------------------------------------- every line names its operation
@@ -56,21 +73,22 @@ def test_github_error_items_group_names_the_id(frozen_sim, env, clock, tmp_path)
 # --------------------------------------------------------------------------- resume hints
 
 
-def _stop_after(clock: FakeClock, t: float, signal: type[BaseException]):
+def _stop_after(fake: FakeClock, t: float, signal: type[BaseException]):
     """A sleep of the CLI's that the signal interrupts once simulated time passes `t`."""
 
     def sleep(seconds: float) -> None:
-        if clock.t > t:
+        if fake.t > t:
             raise signal
-        clock.sleep(seconds)
+        fake.sleep(seconds)
 
     return sleep
 
 
-def _stop(clock: FakeClock, args: list[str], env: dict[str, str], signal: type[BaseException]):
+def _stop(fake: FakeClock, args: list[str], environ: dict[str, str], signal: type[BaseException]):
     from conftest import run_cli
 
-    return run_cli(["watch", "--display", "lines", *args], env, now=clock.now, sleep=_stop_after(clock, 3, signal), wall=clock.wall)
+    sleep = _stop_after(fake, 3, signal)
+    return run_cli(["watch", "--display", "lines", *args], environ, now=fake.now, sleep=sleep, wall=fake.wall)
 
 
 def _signals():
@@ -118,9 +136,11 @@ def test_resume_hint_beyond_five_ids_says_how_many(frozen_sim, env, clock):
     r = _stop(clock, ops, env, KeyboardInterrupt)
     assert r.code == 130, r.stderr
     last = r.stderr.splitlines()[-1]
-    assert last == (
-        f"bulkop: interrupted; resume with: bulkop watch {' '.join(ops[:5])} and the other 2 ids (7 operations not finished)"
-    ), last
+    listed = " ".join(ops[:5])
+    assert (
+        last
+        == f"bulkop: interrupted; resume with: bulkop watch {listed} and the other 2 ids (7 operations not finished)"
+    )
 
 
 def test_resume_hint_leaves_out_what_finished(frozen_sim, env, clock):
@@ -190,7 +210,6 @@ def test_live_totals_before_any_answer_invent_no_zeros():
     console.print(watch_table(ops, 0.0, 10, None, width=120))
     line = _totals_line(console.export_text())
     assert line == "All 3 operations (none with counts yet)", line
-
 
 
 # --------------------------------------------------------------------------- verdicts in README

@@ -200,8 +200,8 @@ def _static_problem(tree: Any) -> str | None:
         kind = node.get("type")
         children = node.get("children") or ()
         if kind == "expref" and not ref_allowed:
-            takers = sorted(n for n, f in table.items() if any("expref" in (p.get("types") or ()) for p in f["signature"]))
-            return f"an expression reference (&...) where a value belongs; & goes only before an argument of {', '.join(takers)}"
+            takers = ", ".join(sorted(n for n, f in table.items() if any(_takes_ref(p) for p in f["signature"])))
+            return f"an expression reference (&...) where a value belongs; & goes only before an argument of {takers}"
         if kind != "function_expression":
             stack.extend((child, False) for child in children)
             continue
@@ -226,6 +226,10 @@ def _static_problem(tree: Any) -> str | None:
                 return f"argument {i} of {name}() must be a value, not an expression reference (&...)"
             stack.append((arg, is_ref))
     return None
+
+
+def _takes_ref(param: Any) -> bool:
+    return "expref" in (param.get("types") or ())
 
 
 _DATA_TYPES = (dict, list, str, int, float, bool, type(None))

@@ -463,7 +463,11 @@ class Watcher:
             return verdicts.of_error(t.error)
         if t.op is not None and t.op.finished:
             return verdicts.of_operation(t.op, self.config.max_errors)
-        return verdicts.timed_out(self.config.timeout, seen=t.op is not None) if self.timed_out else verdicts.stopped(seen=t.op is not None)
+        return (
+            verdicts.timed_out(self.config.timeout, seen=t.op is not None)
+            if self.timed_out
+            else verdicts.stopped(seen=t.op is not None)
+        )
 
     def _conclude(self, outcome: str) -> None:
         """Give every operation its verdict, once the watch is over."""

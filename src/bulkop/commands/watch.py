@@ -115,7 +115,9 @@ def run(opts: Options, ctx: Context) -> int:
     except (KeyboardInterrupt, Terminated) as e:
         # The one `bulkop: interrupted` (or `terminated`) line, with the one next step: how to
         # pick up again.
-        word, stop = ("terminated", ExitCode.TERMINATED) if isinstance(e, Terminated) else ("interrupted", ExitCode.INTERRUPTED)
+        word, stop = (
+            ("terminated", ExitCode.TERMINATED) if isinstance(e, Terminated) else ("interrupted", ExitCode.INTERRUPTED)
+        )
         resume = _resume_command(watcher.ops, opts, ctx)
         ctx.stderr.write(f"bulkop: {word}" + (f"; resume with: {resume}" if resume else "") + "\n")
         ctx.stderr.flush()
