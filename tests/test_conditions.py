@@ -524,3 +524,156 @@ def test_live_view_says_which_condition_below_its_frame_and_warns_above_it(sim, 
     flat = " ".join(r.stderr.split())
     assert flat.count("could not be evaluated") == 1
     assert flat.startswith("bulkop: warning: --until 'abs(name) > `1`' could not be evaluated"), flat
+
+
+# --------------------------------------------------------------------------- expression references
+
+
+EXPREF_AS_VALUE = [
+    "&(processed_rows > `5`)",
+    "&name",
+    "[&name]",
+    "{a: &name}",
+    "not_null(&name)",
+    "to_string(&name)",
+    "&name && `true`",
+    "name || &name",
+    "status | &name",
+    "error_items[?&id]",
+    "sort_by(error_items, &[&id])",
+    "merge(@, &name)",
+    "not_null(name, &name)",
+    "length(&name) > `0`",
+]
+
+
+@pytest.mark.parametrize("expr", EXPREF_AS_VALUE)
+@pytest.mark.parametrize("option", ["--until", "--fail-if"])
+@pytest.mark.parametrize("verb", ["watch", "status"])
+def test_an_expression_reference_where_a_value_belongs_is_exit_2_before_any_request(
+    sim, env, clock, verb, option, expr
+):
+    """`&field` evaluates to a reference object, which JMESPath's truth takes as true: the
+    watch would "end" at once (or --fail-if fail everything). Refused wherever it stands,
+    except as the argument a function declares as an expression reference."""
+    op = sim.add(Scenario(name="a.fails", total_rows=1000, queued_seconds=0, duration=10, fail_at=0.3))
+    clock.t = 20
+    r = cli(clock, [verb, op, option, expr], env)
+    assert r.code == 2, (r.code, r.stdout, r.stderr)
+    assert sim.requests == []
+    (line,) = r.stderr.splitlines()
+    assert line.startswith(f"bulkop: error: {option} {expr!r}: ") and "expression reference" in line, line
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "sort_by(error_items, &id)[0].id != ''",
+        "max_by(error_items, &id) != null",
+        "map(&id, error_items) != `[]`",
+        "min_by(error_items, &id) != null",
+        "sort_by(error_items, &to_string(id)) != `[]`",
+    ],
+)
+def test_an_expression_reference_where_a_function_takes_one_is_accepted(sim, env, clock, expr):
+    op = sim.add(Scenario(name="a.fails", total_rows=1000, queued_seconds=0, duration=10, fail_at=0.3, error_rate=0.05))
+    clock.t = 20
+    r = cli(clock, ["status", op, "--fail-if", expr], env)
+    assert r.code == 1, r.stderr
+    assert "fail-if:" in r.stdout
+
+
+def test_check_expression_is_reusable_and_names_where():
+    import jmespath
+
+    from bulkop.conditions import check_expression
+
+    assert check_expression(jmespath.compile("sort_by(a, &b)"), "x") is None
+    assert check_expression(jmespath.compile("a.b"), "x") is None
+    said = check_expression(jmespath.compile("{k: &b}"), "[providers.acme.fields] status")
+    assert said is not None and said.startswith("[providers.acme.fields] status: an expression reference")
+    said = check_expression(jmespath.compile("nosuch(a)").parsed, "f")  # the tree works too
+    assert said is not None and said.startswith("f: unknown function nosuch()")
+
+
+def test_a_result_that_is_not_json_data_is_an_evaluation_error_never_true():
+    """Behind the static check: whatever gets a reference object (or any non-JSON value) out
+    of an evaluation is warned once and false, never truthy."""
+    import jmespath
+
+    from bulkop.conditions import Condition, Conditions
+    from bulkop.models import BulkOperation, Status
+
+    op = BulkOperation(id="op-1", status=Status.FAILED, raw={"name": "n", "rows": [1, 2]})
+    warnings: list[str] = []
+    for source in ("&name", "[rows, [&name]]", "{a: {b: &name}}"):
+        warnings.clear()
+        sneaked = Condition("until", source, jmespath.compile(source))  # compile_condition refuses it
+        checks = Conditions(
+            until=sneaked, fail_if=Condition("fail-if", source, jmespath.compile(source)), warn=warnings.append
+        )
+        assert checks.first_true(op) is None
+        assert checks.first_true(op) is None
+        assert len(warnings) == 2, warnings  # once per option, not per poll
+        assert all("not a value" in w and "expression reference" in w for w in warnings), warnings
+    plain = Condition("until", "rows", jmespath.compile("rows"))
+    assert Conditions(until=plain).first_true(op) is plain
+
+
+# --------------------------------------------------------------------------- condition vs status
+
+
+def failed_op(sim) -> str:
+    """Failed at 300 of 1,000 rows with some errors, before the first poll (clock at 20 s)."""
+    return sim.add(
+        Scenario(name="a.fails", total_rows=1000, queued_seconds=0, duration=10, fail_at=0.3, error_rate=0.05)
+    )
+
+
+@pytest.mark.parametrize("expr", ["processed_rows > `5`", "status == 'failed'", "`true`"])
+def test_until_true_on_an_already_failed_operation_says_both_in_every_view(sim, env, clock, expr):
+    """The order is the spec (--until before the provider's status, the first poll too), so
+    this exits 0: but no view may show "failed" next to exit 0 without saying why."""
+    op = failed_op(sim)
+    clock.t = 20
+    r = cli(clock, ["status", op, "--until", expr], env)
+    assert r.code == 0, r.stderr
+    (line,) = r.stdout.splitlines()
+    assert line.startswith("failed: ") and line.endswith(
+        f"; until: {expr} is true (the operation itself reports failed: 14 errors)"
+    ), line
+
+    r = cli(clock, ["status", op, "--until", expr, "-o", "json"], env)
+    data = json.loads(r.stdout)
+    assert (data["status"], data["verdict"], data["exit_code"]) == ("failed", "until_met", 0)
+    assert "the operation itself reports failed" in data["reason"]
+
+    r = watch(clock, [op, "--until", expr, "-o", "json"], env)
+    assert r.code == 0, r.stderr
+    final = finals(r.stdout)[op]
+    assert (final["status"], final["verdict"]) == ("failed", "until_met")
+    assert final["reason"] == f"until: {expr} is true (the operation itself reports failed: 14 errors)"
+    assert f"a.fails {op}: until: {expr} is true (the operation itself reports failed: 14 errors)" in r.stderr
+
+
+def test_fail_if_true_on_a_completed_operation_says_both(sim, env, clock):
+    op = sim.add(Scenario(name="a.done", total_rows=100, queued_seconds=0, duration=5, error_rate=0.05))
+    clock.t = 20
+    r = cli(clock, ["status", op, "--fail-if", "error_count > `0`"], env)
+    assert r.code == 1
+    assert (
+        r.stdout.startswith("completed ")
+        and "fail-if: error_count > `0` is true (the operation itself reports completed: 5 errors)" in r.stdout
+    )
+    r = watch(clock, [op, "--fail-if", "error_count > `0`", "-o", "json"], env)
+    assert r.code == 1
+    final = finals(r.stdout)[op]
+    assert (final["status"], final["verdict"]) == ("completed", "fail_if_met")
+    assert "(the operation itself reports completed: 5 errors)" in final["reason"]
+
+
+def test_until_on_a_processing_operation_keeps_the_short_reason(sim, env, clock):
+    op = sim.add(slow())
+    clock.t = 60
+    r = cli(clock, ["status", op, "--until", UNTIL_5000, "-o", "json"], env)
+    assert json.loads(r.stdout)["reason"] == f"until: {UNTIL_5000}"

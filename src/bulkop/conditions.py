@@ -6,8 +6,9 @@ before the provider's own status (bulkop.verdict). jmespath is imported only whe
 is given, so commands without one start as fast as before.
 
 The order is `--until`, `--fail-if`, then the provider's status, at every poll: the first
-that says "ended" decides. So an operation the provider reports failed still fails unless
-`--until` was true on that body first (the user said what done means, and said it first);
+that says "ended" decides. So an operation the provider reports failed passes when `--until`
+is true on that body, at the first poll too (the user said what done means, and it is checked
+first), and every view then says both (bulkop.verdict.of_condition);
 and when neither condition is ever true, a finished operation ends the watch by its status
 as it always did (nothing else would change any more, so waiting on would only time out).
 """
@@ -51,8 +52,19 @@ class Condition:
         return {"option": self.flag, "expression": self.source}
 
     def holds(self, body: Any) -> bool:
-        """JMESPath truthiness of the result. Raises what the evaluation raised."""
-        return truthy(self.compiled.search(body))
+        """JMESPath truthiness of the result. Raises what the evaluation raised, and
+        NotData when the result is not JSON data (never truthy by accident)."""
+        result = self.compiled.search(body)
+        if type(result) not in _SCALARS and (what := _not_data(result)) is not None:
+            raise NotData(f"the result is {what}, not a value")
+        return truthy(result)
+
+
+class NotData(TypeError):
+    """A condition's result that is not JSON data: an evaluation error, never a truth."""
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def truthy(value: Any) -> bool:
@@ -126,9 +138,9 @@ def compile_condition(option: str, source: str) -> Condition:
         raise UsageError(f"{flag} {shown} is not a valid JMESPath expression: {_syntax(e)}", hint=_hint(e)) from None
     except (RecursionError, ValueError, TypeError) as e:  # absurd nesting, or a bad JSON literal
         raise UsageError(f"{flag} {shown} is not a valid JMESPath expression: {type(e).__name__}") from None
-    problem = _static_problem(compiled.parsed)
+    problem = check_expression(compiled, f"{flag} {shown}")
     if problem:
-        raise UsageError(f"{flag} {shown}: {problem}", hint="see https://jmespath.org/specification.html#functions")
+        raise UsageError(problem, hint="see https://jmespath.org/specification.html#functions")
     return Condition(option, source, compiled)
 
 
@@ -158,21 +170,42 @@ def _hint(e: Exception) -> str:
     return f"e.g. {EXAMPLE}; quote the expression for the shell"
 
 
+def check_expression(compiled: Any, where: str) -> str | None:
+    """The fault jmespath would only find at evaluation, as one sentence starting with `where`
+    (e.g. `--until 'a'` or a provider field's key), or None when the expression is sound.
+
+    `compiled` is what `jmespath.compile` returned (or its `.parsed` tree). Checked: unknown
+    functions, wrong numbers of arguments, and expression references: `&field` is allowed
+    only as an argument a function declares as one (sort_by, max_by, min_by, map); anywhere
+    else (`&a`, `[&a]`, `{k: &a}`, `not_null(&a)`, `a | &b`) its value would be a reference,
+    not data, and never a meaningful answer.
+    """
+    problem = _static_problem(getattr(compiled, "parsed", compiled))
+    return f"{where}: {problem}" if problem else None
+
+
 def _static_problem(tree: Any) -> str | None:
     """What jmespath would only find at the first poll: an unknown function, a wrong number of
     arguments, an expression reference (&field) where a value belongs or the other way round."""
     from jmespath.functions import Functions
 
     table: dict[str, Any] = getattr(Functions, "FUNCTION_TABLE", {})
-    stack = [tree]
+    # Each node with whether an expression reference is allowed there: only as the argument
+    # of a function whose parameter takes one. Its own body is an ordinary expression again.
+    stack: list[tuple[Any, bool]] = [(tree, False)]
     while stack:
-        node = stack.pop()
+        node, ref_allowed = stack.pop()
         if not isinstance(node, dict):
             continue  # a slice's bounds are plain numbers
-        stack.extend(node.get("children") or ())
-        if node.get("type") != "function_expression":
+        kind = node.get("type")
+        children = node.get("children") or ()
+        if kind == "expref" and not ref_allowed:
+            takers = ", ".join(sorted(n for n, f in table.items() if any(_takes_ref(p) for p in f["signature"])))
+            return f"an expression reference (&...) where a value belongs; & goes only before an argument of {takers}"
+        if kind != "function_expression":
+            stack.extend((child, False) for child in children)
             continue
-        name, args = node.get("value"), node.get("children") or []
+        name, args = node.get("value"), list(children)
         spec = table.get(str(name))
         if spec is None:
             known = ", ".join(sorted(table))
@@ -182,12 +215,37 @@ def _static_problem(tree: Any) -> str | None:
         wanted = f"{'at least ' if variadic else ''}{len(signature)}"
         if (len(args) < len(signature)) if variadic else (len(args) != len(signature)):
             return f"{name}() takes {wanted} argument{'s' if len(signature) != 1 else ''}, not {len(args)}"
-        # A variadic function's extra arguments take its last parameter's types: zip stops early.
-        for i, (arg, param) in enumerate(zip(args, signature, strict=False), 1):
+        for i, arg in enumerate(args, 1):
+            # A variadic function's extra arguments take its last parameter's types.
+            param = signature[min(i, len(signature)) - 1]
             types = param.get("types") or []
             is_ref = isinstance(arg, dict) and arg.get("type") == "expref"
-            if types == ["expref"] and not is_ref:
+            if "expref" in types and not is_ref:
                 return f"argument {i} of {name}() must be an expression reference, e.g. &field"
-            if is_ref and types and "expref" not in types:
-                return f"argument {i} of {name}() must be a value, not an expression reference"
+            if is_ref and "expref" not in types:
+                return f"argument {i} of {name}() must be a value, not an expression reference (&...)"
+            stack.append((arg, is_ref))
+    return None
+
+
+def _takes_ref(param: Any) -> bool:
+    return "expref" in (param.get("types") or ())
+
+
+_DATA_TYPES = (dict, list, str, int, float, bool, type(None))
+
+
+def _not_data(value: Any) -> str | None:
+    """What in a result is not JSON data (jmespath's value of `&a` is a reference object), or
+    None. Walks containers without recursion; a result is usually a scalar, so this is cheap."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind not in _DATA_TYPES:
+            return "an expression reference (&...)" if kind.__name__ == "_Expression" else f"a {kind.__name__}"
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
     return None

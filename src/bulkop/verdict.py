@@ -106,6 +106,13 @@ def of_condition(op: BulkOperation, condition: Condition, max_errors: int | None
 
     n = error_count(op)
     said = condition.describe()
+    # The condition decides over the provider's status (it is checked first, at every poll,
+    # the first too); where the two disagree, every view says both, so a line that shows
+    # "failed" next to exit 0 (or "completed" next to exit 1) is never left to be guessed at.
+    contrary = Status.COMPLETED if condition.option == FAIL_IF else Status.FAILED
+    if op.status is contrary:
+        errors = f": {n:,} error{'s' if n != 1 else ''}" if n else ""
+        said = f"{said} is true (the operation itself reports {op.status_word}{errors})"
     if condition.option == FAIL_IF:
         return Verdict(Kind.FAIL_IF_MET, ExitCode.FAILED, said, n, condition=condition)
     if max_errors is not None and n is None:
@@ -147,8 +154,10 @@ def timed_out(timeout: float | None, *, seen: bool = True) -> Verdict:
     return Verdict(Kind.TIMED_OUT, ExitCode.TIMEOUT, f"{what} when --timeout struck{after}")
 
 
-def stopped() -> Verdict:
+def stopped(*, seen: bool = True) -> Verdict:
     # Not a failure of its own: --fail-fast stopped the watch because another one failed.
+    if not seen:  # no answer ever came: nobody knows whether it had finished
+        return Verdict(Kind.STOPPED, ExitCode.OK, "not checked (--fail-fast stopped the watch)")
     return Verdict(Kind.STOPPED, ExitCode.OK, "not finished, no longer watched: --fail-fast stopped the watch")
 
 

@@ -287,10 +287,12 @@ class Watcher:
                 return "done"
             if self.config.fail_fast and any(t.done and not self._verdict(t).passed for t in self.ops):
                 self.stopped_early = True
+                self._absorb(self._drain())  # answers already here are checked, not "no longer watched"
                 return "fail-fast"
             now = self.now()
             if deadline is not None and now >= deadline:
                 self.timed_out = True
+                self._absorb(self._drain())
                 return "timeout"
             for t in self._take_due(active, now):
                 t.in_flight = True
@@ -463,7 +465,11 @@ class Watcher:
             return verdicts.of_error(t.error)
         if t.op is not None and t.op.finished:
             return verdicts.of_operation(t.op, self.config.max_errors)
-        return verdicts.timed_out(self.config.timeout, seen=t.op is not None) if self.timed_out else verdicts.stopped()
+        return (
+            verdicts.timed_out(self.config.timeout, seen=t.op is not None)
+            if self.timed_out
+            else verdicts.stopped(seen=t.op is not None)
+        )
 
     def _conclude(self, outcome: str) -> None:
         """Give every operation its verdict, once the watch is over."""
@@ -477,7 +483,7 @@ class Watcher:
             elif outcome == "timeout":
                 t.verdict = verdicts.timed_out(self.config.timeout, seen=t.op is not None)
             else:
-                t.verdict = verdicts.stopped()
+                t.verdict = verdicts.stopped(seen=t.op is not None)
 
     def _code(self, t: Tracked) -> int:
         return self._verdict(t).code

@@ -51,10 +51,11 @@ def run(opts: Options, ctx: Context) -> int:
     else:
         from bulkop.render.text import status_line
 
-        # The state, and the condition that decided when one did: `processing 52% (…); until: …`
+        # The state, and the condition that decided when one did: `processing 52% (…); until: …`,
+        # in the verdict's words (they say when the provider's own status disagrees).
         from bulkop.sanitize import clean
 
-        said = f"; {clean(verdict.condition.describe())}" if verdict.condition is not None else ""
+        said = f"; {clean(verdict.reason)}" if verdict.condition is not None else ""
         ctx.stdout.write(status_line(op) + said + "\n")
     ctx.stdout.flush()
     report_verdict(ctx, verdict, str(op.id), op.name, target.explicit_profile)

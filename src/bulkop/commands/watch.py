@@ -108,16 +108,20 @@ def run(opts: Options, ctx: Context) -> int:
         sleep=ctx.sleep,
         tick_every=0.25 if display.live else 1.0,
     )
+    from bulkop.errors import ExitCode, Terminated
+
     try:
         code = watcher.run()
-    except KeyboardInterrupt:
-        # The one `bulkop: interrupted` line, with the one next step: how to pick up again.
+    except (KeyboardInterrupt, Terminated) as e:
+        # The one `bulkop: interrupted` (or `terminated`) line, with the one next step: how to
+        # pick up again.
+        word, stop = (
+            ("terminated", ExitCode.TERMINATED) if isinstance(e, Terminated) else ("interrupted", ExitCode.INTERRUPTED)
+        )
         resume = _resume_command(watcher.ops, opts, ctx)
-        ctx.stderr.write("bulkop: interrupted" + (f"; resume with: {resume}" if resume else "") + "\n")
+        ctx.stderr.write(f"bulkop: {word}" + (f"; resume with: {resume}" if resume else "") + "\n")
         ctx.stderr.flush()
-        from bulkop.errors import ExitCode
-
-        return int(ExitCode.INTERRUPTED)
+        return int(stop)
     if watcher.timed_out:
         left = sum(1 for t in watcher.ops if not t.done)
         ctx.report(
@@ -167,18 +171,42 @@ def _warner(ctx: Context) -> Callable[[str], None]:
     return warn
 
 
+RESUME_IDS = 5  # a resume hint lists this many ids at most
+
+
 def _resume_command(ops: Sequence[Tracked], opts: Options, ctx: Context) -> str | None:
-    """How to watch again what was left: the journal's `watch --unfinished` when it keeps
-    them, else the ids themselves. None where no command works (`bulkop demo`)."""
+    """How to watch again what was left, as a command that works: the journal's
+    `watch --unfinished` when the journal holds every one of them as unfinished (not when
+    it is off, nor when one was never answered), else the ids themselves. None where no
+    command works (`bulkop demo`)."""
     if opts.next_step is not None:
         return None
     left = [t for t in ops if not t.done] or list(ops)
-    if ctx.journal().enabled:
+    if _journal_keeps_unfinished(left, opts, ctx):
         profiles = {t.hint_profile for t in left}
         where = f"-p {profiles.pop()} " if len(profiles) == 1 and None not in profiles else ""
         return f"bulkop {where}watch --unfinished"
     refs = [f"{t.hint_profile}:{t.op_id}" if t.hint_profile else t.op_id for t in left]
-    return "bulkop watch " + " ".join(refs)
+    if len(refs) <= RESUME_IDS:
+        return "bulkop watch " + " ".join(refs)
+    shown = " ".join(refs[:RESUME_IDS])
+    return f"bulkop watch {shown} and the other {len(refs) - RESUME_IDS} ids ({len(refs):,} operations not finished)"
+
+
+def _journal_keeps_unfinished(left: Sequence[Tracked], opts: Options, ctx: Context) -> bool:
+    """Whether `bulkop watch --unfinished` (its default --since) would watch every one of them."""
+    try:
+        if not ctx.journal().enabled:
+            return False
+        from bulkop.commands.list import unfinished_refs
+
+        kept = set(unfinished_refs(DEFAULT_SINCE, opts.flags, ctx))
+    except Exception:  # a journal that cannot be read now (busy, damaged): the ids say it surely
+        return False
+    return all((f"{t.profile}:{t.op_id}" if t.profile else t.op_id) in kept for t in left)
+
+
+DEFAULT_SINCE = 86400.0  # `watch --unfinished` without --since: seen within 24 hours
 
 
 def _collect_ids(given: list[str], ctx: Context, piped: list[str] | None = None) -> list[str]:

@@ -29,6 +29,7 @@ from bulkop.render.watch_common import (
     status_counts,
     totals,
     verdict_line,
+    who,
 )
 from bulkop.sanitize import clean
 from bulkop.verdict import Kind, error_count
@@ -214,19 +215,28 @@ def watch_table(
     parts: list[RenderableType] = [table]
     hidden = len(ops) - len(shown)
     if len(ops) > 1:
-        processed, estimated, ok, errors, rate = totals(ops)
-        agg = fraction_of(processed, estimated)
-        counted = sum(1 for t in ops if t.op is not None and t.op.counts_known)
-        # The sums leave out what has no counts (an API that sends none, not yet fetched): say so.
-        with_counts = f" ({counted:,} with counts)" if counted < len(ops) else ""
-        summary = [
-            Text.assemble(("All ", "bold"), f"{len(ops):,} operations{with_counts}"),
-            Text(f"{fmt.count(processed)}/{fmt.count(estimated)} rows"),
-            Text(fmt.percent(agg) if agg.value is not None else ""),
-            Text(fmt.rate(rate) if rate is not None else ""),
-            Text(f"{ok:,} ok", style="green"),
-            Text(f"{errors:,} errors", style="red" if errors else ""),
-        ]
+        sums = totals(ops)
+        # The sums leave out what has no counts (an API that sends none, not yet fetched), and
+        # each number the operations that do not report it: say so, never show an invented 0.
+        counted = sums.counted
+        if counted == 0:
+            with_counts = " (none with counts yet)" if any(t.op is None for t in ops) else " (none with counts)"
+        else:
+            with_counts = f" ({counted:,} with counts)" if counted < len(ops) else ""
+        summary = [Text.assemble(("All ", "bold"), f"{len(ops):,} operations{with_counts}")]
+        if sums.processed is not None:
+            if sums.estimated is not None:
+                agg = fraction_of(sums.processed, sums.estimated)
+                summary.append(Text(f"{fmt.count(sums.processed)}/{fmt.count(sums.estimated)} rows"))
+                summary.append(Text(fmt.percent(agg) if agg.value is not None else ""))
+            else:  # one has no total: a sum of totals (and a percentage) would be invented
+                summary.append(Text(f"{fmt.count(sums.processed)} rows"))
+        summary.append(Text(fmt.rate(sums.rate) if sums.rate is not None else ""))
+        if sums.ok is not None:
+            summary.append(Text(f"{sums.ok:,} ok{_of(sums.ok_from, counted)}", style="green"))
+        if sums.errors is not None:
+            errors = sums.errors
+            summary.append(Text(f"{errors:,} errors{_of(sums.errors_from, counted)}", style="red" if errors else ""))
         parts += _phrases(summary, width, "  ")
         counts = [Text(p, style="dim") for p in status_counts(ops).split(" · ")]
         if hidden:
@@ -235,6 +245,11 @@ def watch_table(
     if last_event:
         parts.append(notice(last_event, width))
     return Group(*parts)
+
+
+def _of(reporting: int, counted: int) -> str:
+    """`(2 of 3 report it)` when a sum leaves out operations that have counts but not this one."""
+    return f" ({reporting:,} of {counted:,} report it)" if reporting < counted else ""
 
 
 def notice(event: tuple[str, str] | str, width: int) -> Text:
@@ -316,9 +331,7 @@ class LiveDisplay:
 
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
         when = f", retrying in {retry_in:.1f}s" if retry_in is not None else ""
-        name = label(t) if t.op is not None and t.op.name else ""
-        who = f"{name} {full_id(t)}" if name else full_id(t)
-        self._last_event = (who, clean(f"{err.message}{when}", max_len=200))
+        self._last_event = (who(t), clean(f"{err.message}{when}", max_len=200))
         self._event_key = t.key
         self._draw(now)
 

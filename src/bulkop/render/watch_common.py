@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bulkop.models import Status
 from bulkop.progress import fraction
@@ -33,6 +34,15 @@ def label(t: Tracked) -> str:
     """The operation's name, or its id when the API gives no name."""
     if t.op is not None and t.op.name:
         return clean(t.op.name, max_len=NAME_CAP)
+    return clean(t.label)
+
+
+def who(t: Tracked) -> str:
+    """Which operation a line is about: its name and whole id, or what it was asked as
+    (`PROFILE:ID`, the id) while no name is known. Every line about one operation starts so:
+    a name alone is not unique (many imports share one)."""
+    if t.op is not None and t.op.name:
+        return f"{label(t)} {full_id(t)}"
     return clean(t.label)
 
 
@@ -127,27 +137,59 @@ def status_counts(ops: Sequence[Tracked]) -> str:
     return " · ".join(f"{counts[s]} {s}" for s in order if counts[s])
 
 
-def totals(ops: Sequence[Tracked]) -> tuple[int, int, int, int, float | None]:
-    """processed, estimated, succeeded, errors over the operations with counts; summed rate."""
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over the operations that report each number, and how many do: what no operation
+    reports is None (unknown), never 0 (an API without success counts has not 0 ok rows)."""
+
+    counted: int  # operations with row counts (the rows' sums are over these)
+    processed: int | None
+    estimated: int | None  # None when one of those has no estimate: no total, no percentage
+    ok: int | None
+    ok_from: int  # operations whose success count is in `ok`
+    errors: int | None
+    errors_from: int
+    rate: float | None
+
+
+def totals(ops: Sequence[Tracked]) -> Totals:
+    """processed, estimated, succeeded, errors over the operations that report each; summed rate."""
     processed = estimated = ok = errors = 0
+    counted = ok_from = errors_from = 0
+    all_estimated = True
     rate_sum, any_rate = 0.0, False
     for t in ops:
         op = t.op
         if op is None or not op.counts_known:
             continue
+        counted += 1
         processed += op.processed_rows or 0
-        estimated += (
-            max(op.estimated_total_rows or 0, op.processed_rows or 0)
-            if op.status is Status.COMPLETED
-            else (op.estimated_total_rows or 0)
-        )
-        ok += op.success_count or 0
-        errors += error_count(op) or 0
+        if op.estimated_total_rows is None:
+            all_estimated = False
+        elif op.status is Status.COMPLETED:
+            estimated += max(op.estimated_total_rows, op.processed_rows or 0)
+        else:
+            estimated += op.estimated_total_rows
+        if op.success_count is not None:
+            ok += op.success_count
+            ok_from += 1
+        if (n := error_count(op)) is not None:
+            errors += n
+            errors_from += 1
         r = t.speed()
         if r is not None and not op.finished:
             rate_sum += r
             any_rate = True
-    return processed, estimated, ok, errors, (rate_sum if any_rate else None)
+    return Totals(
+        counted=counted,
+        processed=processed if counted else None,
+        estimated=estimated if counted and all_estimated else None,
+        ok=ok if ok_from else None,
+        ok_from=ok_from,
+        errors=errors if errors_from else None,
+        errors_from=errors_from,
+        rate=rate_sum if any_rate else None,
+    )
 
 
 def full_id(t: Tracked) -> str:

@@ -21,6 +21,7 @@ from bulkop.render.watch_common import (
     state,
     status_counts,
     verdict_line,
+    who,
 )
 from bulkop.sanitize import clean, markdown_cell
 from bulkop.verdict import Kind, error_count, title
@@ -36,9 +37,7 @@ def timestamp(wall: datetime) -> str:
 
 def operation_line(t: Tracked, now: float) -> str:
     """`users.identify 123e4567-e89b-… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
-    named = t.op is not None and bool(t.op.name)
-    parts = [label(t), full_id(t)] if named else [clean(t.label)]
-    parts.append(state(t))
+    parts = [who(t), state(t)]
     op = t.op
     if op is not None and op.counts_known:
         parts += [percent_text(t), rows_text(t)]
@@ -94,9 +93,9 @@ class LinesDisplay:
 
     def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
         if retry_in is None:
-            self._write(f"{label(t)} error: {err.message}", now)
+            self._write(f"{who(t)} error: {err.message}", now)
         elif t.failures & (t.failures - 1) == 0:  # 1st, 2nd, 4th, 8th… failure: no flood
-            self._write(f"{label(t)} poll failed ({t.failures}x), retrying in {retry_in:.1f}s: {err.message}", now)
+            self._write(f"{who(t)} poll failed ({t.failures}x), retrying in {retry_in:.1f}s: {err.message}", now)
 
     def _final_line(self, t: Tracked, now: float) -> str:
         took = elapsed_seconds(t, now)
@@ -139,7 +138,7 @@ class LinesDisplay:
                 level = "notice" if t.verdict is not None and t.verdict.kind is Kind.UNTIL_MET else level
                 self.stream.write(f"::{level} title={_gh_property(name)}::{_gh_escape(line)}\n")
             if op is not None and op.error_items:
-                self.stream.write(f"::group::{_gh_escape(f'Error items of {label(t)} ({len(op.error_items):,})')}\n")
+                self.stream.write(f"::group::{_gh_escape(f'Error items of {who(t)} ({len(op.error_items):,})')}\n")
                 # Item ids are the server's text: a line starting with `::` would be obeyed as a
                 # workflow command. clean() leaves no line break inside an item, and the "- "
                 # prefix keeps every line from starting with one.
