@@ -704,21 +704,16 @@ def _compile(where: str, source: Any, *, lazy: bool = False) -> Expression:
         raise ConfigError(f"{where}: invalid JMESPath expression: {_clean(detail)[:160]}") from None
     except (RecursionError, ValueError, TypeError) as exc:  # absurd nesting, or a bad JSON literal
         raise ConfigError(f"{where}: invalid JMESPath expression: {type(exc).__name__}") from None
-    problem = _static_problem(compiled.parsed)
-    if problem:
-        raise ConfigError(f"{where}: {problem}", hint="see https://jmespath.org/specification.html#functions")
-    return Expression(source, compiled, has_ref="&" in source)
-
-
-def _static_problem(tree: Any) -> str | None:
-    """What jmespath would find only in the first body: the --until/--fail-if checker, so a
-    definition's expressions and the command line's are held to one standard (the one call)."""
-    from bulkop.conditions import _static_problem as check
+    # What jmespath would find only in the first body, held to the --until/--fail-if standard.
+    from bulkop.conditions import check_expression
 
     try:
-        return check(tree)
+        problem = check_expression(compiled, where)
     except RecursionError:
-        return "it is nested too deeply"
+        problem = f"{where}: it is nested too deeply"
+    if problem:
+        raise ConfigError(problem, hint="see https://jmespath.org/specification.html#functions")
+    return Expression(source, compiled, has_ref="&" in source)
 
 
 def _is_json(value: Any) -> bool:
