@@ -161,7 +161,7 @@ TASKS = """
 [providers.tasks]
 url = "{base_url}/t/{id}"
 auth = "none"
-id_pattern = "[A-Za-z0-9_-]+(:[0-9]+)+"
+id_pattern = "[A-Za-z0-9_-]+:[0-9:]+"  # one repeated part each: bounded matching (docs/providers.md)
 [providers.tasks.fields]
 status = "state"
 total = "of"
