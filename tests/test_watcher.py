@@ -711,6 +711,13 @@ def test_the_pool_stays_small_while_it_keeps_up():
     assert peak <= 2
 
 
+def test_the_pool_stays_small_when_polls_wait_for_the_cpu_not_the_network():
+    # Many fast polls at once (1,000 operations): they wait for a thread, but each takes 10 ms,
+    # so more threads would only share the CPU; the pool does not grow.
+    workers, _ = _run_pool(job_seconds=0.01, jobs=150, watch_for=0.6)
+    assert workers == 2
+
+
 def test_the_collector_is_off_while_a_process_starts_and_back_on_for_a_long_run():
     import subprocess
     import sys

@@ -41,6 +41,7 @@ COALESCE = 0.025  # seconds: answers within this of the last pass wait for the n
 WORKERS = 16
 START_WORKERS = 2  # polling threads at first; more only when polls wait for one
 BEHIND = 0.1  # seconds polls may wait for a free worker before the pool grows by one
+SLOW = 0.05  # seconds per request from which waiting polls are the network's doing, not the CPU's
 # With an injected (fake) clock, time stands still while a poll is in flight: wait this many
 # real seconds for it before letting the fake clock move on (a poll that is stuck for good).
 GRACE = 2.0
@@ -104,9 +105,10 @@ class DaemonPool:
     back through a queue one by one, so nobody ever waits for the slowest of a batch.
 
     It starts with `start` workers and adds one (up to `workers`) only when polls have waited
-    for a free worker for BEHIND seconds: against a fast API two threads keep up, and more only
-    fight for the interpreter (a third more CPU per poll with six); against a slow one the
-    requests wait in the network, not for the CPU, and the pool grows to keep the intervals.
+    for a free worker for BEHIND seconds while requests take SLOW or longer: polls that wait
+    behind a slow API need more threads (their time goes to the network); polls that wait behind
+    a fast one are waiting for the CPU, where more threads only fight for the interpreter (a
+    third more CPU per poll with six, and 1,000 operations grew the pool to sixteen).
     """
 
     def __init__(self, workers: int, results: queue.SimpleQueue[tuple[Any, Any]], start: int = START_WORKERS) -> None:
@@ -117,6 +119,7 @@ class DaemonPool:
         self._lock = threading.Lock()
         self._waiting = 0  # jobs submitted and not yet taken by a worker
         self._behind_since: float | None = None
+        self.latency = 0.0  # seconds a request takes, a moving average over recent ones
         for _ in range(max(1, min(start, workers))):
             self._start()
 
@@ -135,7 +138,7 @@ class DaemonPool:
         if self.workers >= self.max_workers:
             return
         now = time.monotonic()
-        if self._waiting <= 0:
+        if self._waiting <= 0 or self.latency < SLOW:
             self._behind_since = None
         elif self._behind_since is None:
             self._behind_since = now
@@ -148,10 +151,12 @@ class DaemonPool:
             with self._lock:
                 self._waiting -= 1
             key, fn = item
+            began = time.monotonic()
             try:
                 result = fn()
             except BaseException as e:  # handed to the reader of the results, never lost
                 result = e
+            self.latency += (time.monotonic() - began - self.latency) * 0.2
             self.results.put((key, result))
 
     def shutdown(self) -> None:

@@ -295,8 +295,10 @@ class LiveDisplay:
         if self.live is None:
             return
         wall = time.monotonic()
-        # Redraws cost more with many rows, and polls of many operations land continuously.
-        every = MIN_REFRESH if len(self._ops) <= 100 else 0.5
+        # Redraws cost more with many operations (each frame sorts and sums them all), and
+        # polls of many land continuously: beyond 100, a frame a second, as often as anyone
+        # reads a table that size (two a second cost 9 % of a core at 1,000 operations).
+        every = MIN_REFRESH if len(self._ops) <= 100 else 1.0
         if force or wall - self._last_draw >= every:
             self._last_draw = wall
             self.live.update(self._render(now), refresh=True)
