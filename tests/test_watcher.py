@@ -742,3 +742,11 @@ def test_long_running_leaves_an_in_process_caller_s_collector_alone():
     frozen = gc.get_freeze_count()
     long_running()
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_the_pool_grows_past_requests_that_never_come_back():
+    # A server that holds every request: none completes to tell how slow it is, but the ones
+    # in flight are already slow, so the polls waiting behind them get threads of their own.
+    workers, peak = _run_pool(job_seconds=2.0, jobs=4, watch_for=0.8)
+    assert workers == 4
+    assert peak == 4

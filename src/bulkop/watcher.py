@@ -120,6 +120,7 @@ class DaemonPool:
         self._waiting = 0  # jobs submitted and not yet taken by a worker
         self._behind_since: float | None = None
         self.latency = 0.0  # seconds a request takes, a moving average over recent ones
+        self._began: dict[int, float] = {}  # worker → when its request in flight began
         for _ in range(max(1, min(start, workers))):
             self._start()
 
@@ -138,7 +139,9 @@ class DaemonPool:
         if self.workers >= self.max_workers:
             return
         now = time.monotonic()
-        if self._waiting <= 0 or self.latency < SLOW:
+        # Slow: recent requests took SLOW, or one in flight has already (a hung server).
+        slow = self.latency >= SLOW or any(now - began >= SLOW for began in list(self._began.values()))
+        if self._waiting <= 0 or not slow:
             self._behind_since = None
         elif self._behind_since is None:
             self._behind_since = now
@@ -151,11 +154,12 @@ class DaemonPool:
             with self._lock:
                 self._waiting -= 1
             key, fn = item
-            began = time.monotonic()
+            began = self._began[threading.get_ident()] = time.monotonic()
             try:
                 result = fn()
             except BaseException as e:  # handed to the reader of the results, never lost
                 result = e
+            self._began.pop(threading.get_ident(), None)
             self.latency += (time.monotonic() - began - self.latency) * 0.2
             self.results.put((key, result))
 

@@ -200,10 +200,12 @@ class Client:
 
     def _masked_events(self, on_event: Callable[[RequestEvent], None]) -> Callable[[RequestEvent], None]:
         def masked(event: RequestEvent) -> None:
-            url = self.redact(event.url)
-            error = self.redact(event.error) if event.error else event.error
-            if url != event.url or error != event.error:
-                event = dataclasses.replace(event, url=url, error=error)
+            # The URL is the client's own (base URL without userinfo, a checked id): only the
+            # server's words can hold a credential, and scanning every poll's URL cost CPU.
+            if event.error:
+                error = self.redact(event.error)
+                if error != event.error:
+                    event = dataclasses.replace(event, error=error)
             on_event(event)
 
         return masked
