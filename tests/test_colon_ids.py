@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 import pytest
 
 from conftest import KNOCK_TOKEN, Scenario, Simulator, run_cli, run_process
+from helpers import LocalServer
 
 NODE = "oTUltX4IQMOUUVeiohTt8A"
 
@@ -173,34 +172,14 @@ failed = ["ERROR"]
 """
 
 
-class Server:
+class Server(LocalServer):
     def __init__(self) -> None:
         self.paths: list[str] = []
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.paths.append(self.path)
-                data = json.dumps({"state": "DONE", "of": 4, "done": 4}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def get(self, handler: BaseHTTPRequestHandler) -> None:
+        self.paths.append(handler.path)
+        self.reply(handler, 200, json.dumps({"state": "DONE", "of": 4, "done": 4}).encode())
 
 
 @pytest.mark.parametrize("op_id", ["node:1", "node:1:2", "a_b-c:10:20:30"])

@@ -6,16 +6,16 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 import tomllib
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import run_cli
+from helpers import LocalServer
 
 ACME = """
 [providers.acme]
@@ -40,39 +40,19 @@ TOKEN = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
 Answer = Callable[[str], tuple[int, str, dict[str, str], bytes]]
 
 
-class Server:
+class Server(LocalServer):
     """Answers every GET with `answer(credential)`; records each request's path and headers."""
 
     def __init__(self, answer: Answer) -> None:
+        self.answer = answer
         self.requests: list[tuple[str, list[tuple[str, str]]]] = []
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests.append((self.path, list(self.headers.items())))
-                credential = self.headers.get("X-Api-Key") or self.headers.get("Authorization") or ""
-                status, ctype, headers, body = answer(credential)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def get(self, handler: BaseHTTPRequestHandler) -> None:
+        self.requests.append((handler.path, list(handler.headers.items())))
+        credential = handler.headers.get("X-Api-Key") or handler.headers.get("Authorization") or ""
+        status, ctype, headers, body = self.answer(credential)
+        self.reply(handler, status, body, ctype, headers.items())
 
 
 def ok(credential: str) -> tuple[int, str, dict[str, str], bytes]:

@@ -8,9 +8,8 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import tomllib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from bulkop.providers import BUILTIN_NAMES
 from bulkop.simulator import Scenario, Simulator
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, minimal_env, run_cli, run_process
+from helpers import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "providers"
 CATALOGUE = ("zendesk", "auth0", "mailchimp", "elasticsearch")
@@ -554,36 +554,17 @@ def test_help_has_examples(sub: list[str]) -> None:
     assert "Examples:" in p.stdout and "bulkop providers" in p.stdout
 
 
-class Server:
+class Server(LocalServer):
     """Answers every GET with one JSON body, and remembers what it was asked."""
 
     def __init__(self, body: Any) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
-        outer = self
-        data = json.dumps(body).encode()
+        self.data = json.dumps(body).encode()
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests.append((self.path, dict(self.headers)))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def get(self, handler: BaseHTTPRequestHandler) -> None:
+        self.requests.append((handler.path, dict(handler.headers)))
+        self.reply(handler, 200, self.data)
 
 
 def _readme_section() -> str:

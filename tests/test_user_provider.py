@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import run_cli
+from helpers import LocalServer
 
 ACME = """
 [providers.acme]
@@ -40,38 +40,18 @@ def job(state: str = "DONE", done: int = 10) -> dict[str, Any]:
     return {"job": {"state": state, "title": "Import users", "of": 10, "done": done, "ok": done, "failed": 0}}
 
 
-class Server:
+class Server(LocalServer):
     """Answers each GET with the next (status, body) of `answers` (the last one repeats)."""
 
     def __init__(self, answers: list[tuple[int, Any]]) -> None:
         self.answers = answers
         self.requests: list[tuple[str, dict[str, str]]] = []
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests.append((self.path, dict(self.headers)))
-                status, body = outer.answers[min(len(outer.requests), len(outer.answers)) - 1]
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def get(self, handler: BaseHTTPRequestHandler) -> None:
+        self.requests.append((handler.path, dict(handler.headers)))
+        status, body = self.answers[min(len(self.requests), len(self.answers)) - 1]
+        self.reply(handler, status, body if isinstance(body, bytes) else json.dumps(body).encode())
 
 
 def write_config(url: str, definition: str = ACME) -> None:
