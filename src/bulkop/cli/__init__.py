@@ -19,6 +19,8 @@ from bulkop.cli.common import (
     ColorOpt,
     Debug,
     FailIf,
+    Output,
+    OutputOpt,
     Profile,
     Provider,
     RequestTimeout,
@@ -97,13 +99,6 @@ def _apply_common(ctx: typer.Context, profile: str | None, color: Color, debug: 
 STATUS_POLL_LOOP = 'while bulkop status "$ID"; rc=$?; [ $rc -eq 3 ]; do sleep 5; done'
 
 
-class GetOutput(str, Enum):
-    table = "table"
-    text = "text"
-    json = "json"
-    jsonl = "jsonl"
-
-
 class StatusOutput(str, Enum):
     text = "text"
     json = "json"
@@ -127,17 +122,7 @@ def get(
             autocompletion=complete_ids,
         ),
     ],
-    output: Annotated[
-        GetOutput | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="table (terminal default), text (piped default), json or jsonl.",
-            rich_help_panel="Output",
-            show_default=False,
-            case_sensitive=False,
-        ),
-    ] = None,
+    output: OutputOpt = None,
     errors: Annotated[
         bool, typer.Option("--errors", help="List every error item, not just the first few.", rich_help_panel="Output")
     ] = False,
@@ -157,7 +142,7 @@ def get(
     from bulkop.commands import get as cmd
 
     c = _apply_common(ctx, profile, color, debug)
-    c.json_errors = output in (GetOutput.json, GetOutput.jsonl)
+    c.json_errors = output in (Output.json, Output.jsonl)
     opts = cmd.Options(
         ids=ids,
         output=output.value if output else None,

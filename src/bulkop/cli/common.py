@@ -180,3 +180,25 @@ FailIf = Annotated[
         metavar="EXPR",
     ),
 ]
+
+
+class Output(str, Enum):
+    """The output modes of get, list and providers."""
+
+    table = "table"
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+OutputOpt = Annotated[
+    Output | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="table (terminal default), text (piped default), json or jsonl.",
+        rich_help_panel="Output",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]

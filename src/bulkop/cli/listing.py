@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import typer
 
-from bulkop.cli.common import Color, ColorOpt, Debug
+from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt
 
 EPILOG = (
     "Examples:\n\n"
@@ -19,13 +18,6 @@ EPILOG = (
     "BULKOP_NO_JOURNAL=1 or `journal = false` in config.toml turn it off).\n\n"
     "Exit codes: 0, or as for `get` when --refresh could not fetch one."
 )
-
-
-class ListOutput(str, Enum):
-    table = "table"
-    text = "text"
-    json = "json"
-    jsonl = "jsonl"
 
 
 # The status words `get` and `status` show: Knock's states, and SAYMON's "finished" / "not
@@ -89,17 +81,7 @@ def register(app: typer.Typer) -> None:
                 "--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"
             ),
         ] = 50,
-        output: Annotated[
-            ListOutput | None,
-            typer.Option(
-                "--output",
-                "-o",
-                help="table (terminal default), text (piped default), json or jsonl.",
-                rich_help_panel="Output",
-                show_default=False,
-                case_sensitive=False,
-            ),
-        ] = None,
+        output: OutputOpt = None,
         refresh: Annotated[
             bool, typer.Option("--refresh", help="Fetch the unfinished operations again before listing.")
         ] = False,
@@ -111,7 +93,7 @@ def register(app: typer.Typer) -> None:
         from bulkop.commands import list as cmd
 
         c = _apply_common(ctx, None, color, debug)
-        c.json_errors = output in (ListOutput.json, ListOutput.jsonl)
+        c.json_errors = output in (Output.json, Output.jsonl)
         opts = cmd.Options(
             statuses=parse_statuses(status or []),
             profile=profile,

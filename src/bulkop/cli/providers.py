@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bulkop.cli.common import Color, ColorOpt, Debug
+from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt
 
 LIST_EPILOG = (
     "Examples:\n\n"
@@ -29,13 +29,6 @@ app = typer.Typer(
 )
 
 
-class ListOutput(StrEnum):
-    table = "table"
-    text = "text"
-    json = "json"
-    jsonl = "jsonl"
-
-
 class ShowOutput(StrEnum):
     toml = "toml"
     json = "json"
@@ -47,17 +40,6 @@ class CheckOutput(StrEnum):
     json = "json"
 
 
-ListOutputOpt = Annotated[
-    ListOutput | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="table (terminal default), text (piped default), json or jsonl.",
-        rich_help_panel="Output",
-        show_default=False,
-        case_sensitive=False,
-    ),
-]
 NameArg = Annotated[
     str,
     typer.Argument(
@@ -86,19 +68,17 @@ def complete_names(incomplete: str) -> list[str]:
     return [n for n in names if n.startswith(incomplete.lower())]
 
 
-def _list(ctx: typer.Context, output: ListOutput | None, color: Color, debug: bool) -> None:
+def _list(ctx: typer.Context, output: Output | None, color: Color, debug: bool) -> None:
     from bulkop.cli import _apply_common
     from bulkop.commands import providers as cmd
 
     c = _apply_common(ctx, None, color, debug)
-    c.json_errors = output in (ListOutput.json, ListOutput.jsonl)
+    c.json_errors = output in (Output.json, Output.jsonl)
     raise typer.Exit(cmd.run(cmd.ListOptions(output=output.value if output else None), c))
 
 
 @app.callback()
-def providers(
-    ctx: typer.Context, output: ListOutputOpt = None, color: ColorOpt = Color.auto, debug: Debug = False
-) -> None:
+def providers(ctx: typer.Context, output: OutputOpt = None, color: ColorOpt = Color.auto, debug: Debug = False) -> None:
     """List providers (the default), show one as TOML, or check what one reads from a saved body."""
     if ctx.invoked_subcommand is None:
         _list(ctx, output, color, debug)
@@ -106,7 +86,7 @@ def providers(
 
 @app.command("list", epilog=LIST_EPILOG)
 def list_providers(
-    ctx: typer.Context, output: ListOutputOpt = None, color: ColorOpt = Color.auto, debug: Debug = False
+    ctx: typer.Context, output: OutputOpt = None, color: ColorOpt = Color.auto, debug: Debug = False
 ) -> None:
     """List built-in and configured providers: name, source, auth, URL template, description.
 
