@@ -20,19 +20,7 @@ import pytest
 from bulkop.journal import Journal, Seen, consistent_series, seed_samples
 from bulkop.progress import RateEstimator
 from conftest import Scenario, knock_env_for
-
-
-def minimal_env(extra: dict[str, str]) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
-        "BULKOP_JOURNAL": os.environ["BULKOP_JOURNAL"],
-        "NO_COLOR": "1",
-        "CI": "true",
-        "TZ": "UTC",
-        **extra,
-    }
+from test_list import _env as journal_env  # the environment of a subprocess sharing the test's journal
 
 
 def first_rate(stderr: str) -> float | None:
@@ -54,7 +42,7 @@ def test_a_new_watch_seeds_the_true_rate_while_several_watches_write_one_journal
     sim = make_sim()
     true_rate = 111  # 100,000 rows over 900 s, the finding's operation
     op = sim.add(Scenario(queued_seconds=0, total_rows=100_000, rows_per_second=true_rate, name="users.identify"))
-    env = minimal_env(knock_env_for(sim))
+    env = journal_env(knock_env_for(sim))
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "bulkop", "watch", op, "--interval", str(0.3 + 0.13 * i), "--display", "lines"],
