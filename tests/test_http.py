@@ -300,9 +300,15 @@ def test_no_retry_after_falls_back_to_backoff():
     assert 0.25 <= delays[0] <= 0.5 and 0.5 <= delays[1] <= 1.0 and 1.0 <= delays[2] <= 2.0
 
 
+def connect_error(text: str, cause: OSError) -> httpx.ConnectError:
+    """A ConnectError as httpx raises it: the socket's OSError is its cause."""
+    err = httpx.ConnectError(text, request=httpx.Request("GET", URL))
+    err.__cause__ = cause
+    return err
+
+
 def test_connection_errors_are_retried_then_reported():
-    req = httpx.Request("GET", URL)
-    handler = Recorder(httpx.ConnectError("[Errno 111] Connection refused", request=req))
+    handler = Recorder(connect_error("[Errno 111] Connection refused", ConnectionRefusedError(111, "refused")))
     delays: list[float] = []
     with pytest.raises(ApiUnavailable) as e:
         fetch(http_with(handler, delays), retries=2)
@@ -311,8 +317,7 @@ def test_connection_errors_are_retried_then_reported():
 
 
 def test_name_resolution_failure_is_not_retried():
-    req = httpx.Request("GET", URL)
-    handler = Recorder(httpx.ConnectError("[Errno -2] Name or service not known", request=req))
+    handler = Recorder(connect_error("[Errno -2] Name or service not known", socket.gaierror(-2, "unknown")))
     with pytest.raises(ApiUnavailable) as e:
         fetch(http_with(handler), retries=3)
     assert len(handler.requests) == 1

@@ -167,7 +167,13 @@ class Client:
             )
             what = f"{self.provider} operation {op_id}"
             raise_for_status(
-                response, url, what=what, describe=self._describe, auth_hint=self.auth_hint, redact=self.redact
+                response,
+                url,
+                what=what,
+                describe=self._describe,
+                auth_hint=self.auth_hint,
+                redact=self.redact,
+                wall=self.http.wall,
             )
             data = decode_json(response, url, redact=self.redact)
         except BulkopError as e:

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import random
 import re
+import socket
 import ssl
 import sys
 import threading
@@ -136,7 +137,7 @@ def _http_date(value: str) -> float | None:
     return when.timestamp()
 
 
-def retry_after_seconds(value: str | None, now_epoch: float | None = None) -> float | None:
+def retry_after_seconds(value: str | None, now_epoch: float) -> float | None:
     """Parse Retry-After as RFC 9110 defines it: delta-seconds (digits only) or an HTTP-date.
 
     Anything else (`1_0`, `1e3`, `inf`, `-1`, `10.5`) is treated as absent: None, so the caller
@@ -152,7 +153,7 @@ def retry_after_seconds(value: str | None, now_epoch: float | None = None) -> fl
         when = _http_date(value)
         if when is None:
             return None
-        seconds = when - (time.time() if now_epoch is None else now_epoch)
+        seconds = when - now_epoch
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
@@ -179,11 +180,13 @@ class Http:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         max_connections: int = 20,
     ) -> None:
         self._transport = transport
         self.sleep = sleep
         self.now = now
+        self.wall = wall  # seconds since the epoch: an HTTP-date in Retry-After is read against it
         self._max_connections = max_connections
         self._clients: dict[bool, httpx.Client] = {}
         self._lock = threading.Lock()
@@ -262,7 +265,7 @@ class Http:
                 continue
             elapsed = self.now() - start
             if response.status in RETRY_STATUSES and attempt <= retries:
-                asked = retry_after_seconds(response.headers.get("retry-after"))
+                asked = retry_after_seconds(response.headers.get("retry-after"), self.wall())
                 delay = backoff(attempt) if asked is None else asked
                 _emit(on_event, RequestEvent("GET", shown, response.status, elapsed, None, delay, attempt))
                 self.sleep(delay)
@@ -314,32 +317,7 @@ class Http:
                 "timeout", f"timed out after {timeout:g}s", "try a larger --request-timeout, or check the server"
             ) from None
         except httpx.ConnectError as e:
-            text = str(e)
-            if (
-                "Name or service not known" in text
-                or "nodename nor servname" in text
-                or "getaddrinfo" in text
-                or "Temporary failure in name resolution" in text
-            ):
-                raise _Retryable(
-                    "name resolution failed", "cannot resolve the host", "check the base URL's host name", retry=False
-                ) from None
-            if "refused" in text.lower():
-                raise _Retryable(
-                    "connection refused", "connection refused", "is the server running, and is the base URL right?"
-                ) from None
-            if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-                raise _Retryable(
-                    "certificate not trusted",
-                    f"its TLS certificate could not be verified ({clean(text, max_len=120)})",
-                    "the server is not who it claims to be, or uses a certificate no public CA signed",
-                    retry=False,
-                ) from None
-            raise _Retryable(
-                "connection failed",
-                f"cannot connect ({clean(text, max_len=120)})",
-                "check the network and the base URL",
-            ) from None
+            raise _connect_failure(e) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as e:
             raise _Retryable(
                 "connection dropped",
@@ -578,6 +556,44 @@ class _Retryable(Exception):
         return f"{_host(url)}: {self.what}{tries}"
 
 
+def _cause(e: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of `kind` in e's chain (httpx wraps httpcore's error, which wraps the
+    OSError the socket raised), or None."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, kind):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def _connect_failure(e: httpx.ConnectError) -> _Retryable:
+    """What went wrong while connecting, told by the type of the socket's exception (an OS's
+    wording of it varies by platform and locale; its type does not)."""
+    if _cause(e, socket.gaierror) is not None:
+        return _Retryable(
+            "name resolution failed", "cannot resolve the host", "check the base URL's host name", retry=False
+        )
+    if _cause(e, ConnectionRefusedError) is not None:
+        return _Retryable(
+            "connection refused", "connection refused", "is the server running, and is the base URL right?"
+        )
+    if _cause(e, ssl.SSLCertVerificationError) is not None:
+        return _Retryable(
+            "certificate not trusted",
+            f"its TLS certificate could not be verified ({clean(str(e), max_len=120)})",
+            "the server is not who it claims to be, or uses a certificate no public CA signed",
+            retry=False,
+        )
+    return _Retryable(
+        "connection failed",
+        f"cannot connect ({clean(str(e), max_len=120) or type(e).__name__})",
+        "check the network and the base URL",
+    )
+
+
 def _emit(on_event: Callable[[RequestEvent], None] | None, event: RequestEvent) -> None:
     if on_event is not None:
         on_event(event)
@@ -646,8 +662,10 @@ def raise_for_status(
     describe: Callable[[Response], str | None],
     auth_hint: str,
     redact: Callable[[str], str] = _as_is,
+    wall: Callable[[], float] = time.time,
 ) -> None:
-    """Map a non-2xx response to the error a user can act on (server text through `redact`)."""
+    """Map a non-2xx response to the error a user can act on (server text through `redact`);
+    an HTTP-date in Retry-After is read against `wall` (seconds since the epoch)."""
     status = response.status
     if 200 <= status < 300:
         return
@@ -671,7 +689,7 @@ def raise_for_status(
         raise AuthError(f"{host} {verb} for {what}{suffix}", hint=auth_hint)
     if status == 404:
         raise NotFoundError(f"{what} not found at {host}{suffix}", hint="check the id, the profile and the base URL")
-    retry_after = retry_after_seconds(response.headers.get("retry-after"))
+    retry_after = retry_after_seconds(response.headers.get("retry-after"), wall())
     if status == 429:
         err: ApiUnavailable = RateLimited(
             f"{host} is rate limiting requests{suffix}",
