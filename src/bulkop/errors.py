@@ -112,11 +112,6 @@ class WatchTimeout(BulkopError):
     kind = "timeout"
 
 
-class Interrupted(BulkopError):
-    exit_code = ExitCode.INTERRUPTED
-    kind = "interrupted"
-
-
 class InternalError(BulkopError):
     """A bug in bulkop: reported in one line, with the traceback only under --debug."""
 
