@@ -360,8 +360,8 @@ class Journal:
                 if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     conn.execute("PRAGMA journal_mode = WAL")
                 # Never wait for the disk: every short-lived command's last close checkpoints,
-                # and with NORMAL that cost two fsyncs (up to 40 ms on a busy disk) in every
-                # `get`. A crash of bulkop (kill -9) still loses at most the write in progress;
+                # and with NORMAL that cost two fsyncs in every `get`, slow on a busy disk.
+                # A crash of bulkop (kill -9) still loses at most the write in progress;
                 # only an OS crash or power cut can lose recent entries or damage the file,
                 # which is then one warning (like any corrupt journal) until it is deleted.
                 conn.execute("PRAGMA synchronous = OFF")

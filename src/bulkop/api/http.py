@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 
 if "httpx" not in sys.modules:
     # httpx's __init__ imports its own command-line tool (httpx._main), which loads click, rich
-    # and pygments whenever they are installed: ~45 ms that `get -o json` and `status` never
-    # use. Marking the module absent makes httpx fall back to its stub `main`.
+    # and pygments whenever they are installed: start-up time that `get -o json` and `status`
+    # never use (bench/README.md, "Measurements behind the code"). Marking the module absent
+    # makes httpx fall back to its stub `main`.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
@@ -195,7 +196,8 @@ class Http:
         self._urls: dict[str, httpx.URL] = {}
 
     def _client(self, tls: bool) -> httpx.Client:
-        # A CA bundle costs 30-60 ms to load, which a plain-http loopback call should not pay.
+        # Loading a CA bundle is a large part of a short command's start-up; a plain-http
+        # loopback call should not pay for it.
         # The plain-http client still verifies: its TLS context trusts no certificate at all,
         # so an https URL that ever reached it would fail, never pass unchecked.
         with self._lock:

@@ -26,7 +26,7 @@ def dumps(data: Any, *, indent: int | None = None) -> str:
     try:
         text = json.dumps(data, ensure_ascii=False, indent=indent, separators=separators, allow_nan=False)
     except ValueError:
-        import secrets  # only here: it costs every command's start-up ~2 ms
+        import secrets  # only here: importing it is a cost every command's start-up would pay
 
         marker = f"bulkop-{secrets.token_hex(8)}"
         text = json.dumps(_finite(data, marker), ensure_ascii=False, indent=indent, separators=separators)

@@ -139,7 +139,8 @@ def fold_at_slashes(url: str, width: int) -> str:
 
 
 # Above this many error items, `--errors` prints plain aligned lines instead of a Rich table:
-# Rich measures and wraps every cell, which took 69 s and 442 MB for 200,000 items.
+# Rich measures and wraps every cell, which takes minutes and hundreds of MB for a
+# hundred thousand items (bench/README.md, "Measurements behind the code").
 TABLE_ITEMS_MAX = 200
 
 
