@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from bulkop.errors import ConfigError
@@ -44,7 +44,8 @@ def builtin(name: str) -> ProviderDefinition:
         raise KeyError(name)
     import tomllib
 
-    text = resources.files(__package__).joinpath("builtin", f"{name}.toml").read_text(encoding="utf-8")
+    # A plain file read: importlib.resources would import zipfile for a package that is never zipped.
+    text = (Path(__file__).parent / "builtin" / f"{name}.toml").read_text(encoding="utf-8")
     return parse_definition(name, tomllib.loads(text), where=f"built-in provider {name}", lazy=True)
 
 
