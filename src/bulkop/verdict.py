@@ -77,12 +77,7 @@ def of_operation(op: BulkOperation, max_errors: int | None = None, conditions: C
     # One wording per case, whether or not a --max-errors gate was asked for.
     done = f"completed with {n:,} error{'s' if n != 1 else ''}" if n is not None else f"the operation {word}"
     if max_errors is not None and n is None:
-        return Verdict(
-            Kind.ERRORS_UNKNOWN,
-            ExitCode.FAILED,
-            f"{word}, but its error count is unknown{_why_unknown(op)}, so --max-errors {max_errors} cannot be checked",
-            hint=None if op.reporting.reports_errors else f"drop --max-errors for {_title(op)} operations",
-        )
+        return _errors_unknown(op, word, max_errors)
     if max_errors is not None and n is not None and n > max_errors:
         return Verdict(Kind.TOO_MANY_ERRORS, ExitCode.FAILED, f"{done}, over --max-errors {max_errors}", n)
     kind = Kind.COMPLETED if word == Status.COMPLETED.value else Kind.FINISHED
@@ -116,13 +111,7 @@ def of_condition(op: BulkOperation, condition: Condition, max_errors: int | None
     if condition.option == FAIL_IF:
         return Verdict(Kind.FAIL_IF_MET, ExitCode.FAILED, said, n, condition=condition)
     if max_errors is not None and n is None:
-        return Verdict(
-            Kind.ERRORS_UNKNOWN,
-            ExitCode.FAILED,
-            f"{said}, but its error count is unknown{_why_unknown(op)}, so --max-errors {max_errors} cannot be checked",
-            hint=None if op.reporting.reports_errors else f"drop --max-errors for {_title(op)} operations",
-            condition=condition,
-        )
+        return _errors_unknown(op, said, max_errors, condition)
     if max_errors is not None and n is not None and n > max_errors:
         errors = f"{n:,} error{'s' if n != 1 else ''}"
         return Verdict(
@@ -135,8 +124,16 @@ def of_condition(op: BulkOperation, condition: Condition, max_errors: int | None
     return Verdict(Kind.UNTIL_MET, ExitCode.OK, said, n, condition=condition)
 
 
-def _why_unknown(op: BulkOperation) -> str:
-    return "" if op.reporting.reports_errors else f" ({_title(op)} reports no error counts)"
+def _errors_unknown(op: BulkOperation, said: str, max_errors: int, condition: Condition | None = None) -> Verdict:
+    """A --max-errors gate over an operation whose error count is unknown: never a pass."""
+    why = "" if op.reporting.reports_errors else f" ({_title(op)} reports no error counts)"
+    return Verdict(
+        Kind.ERRORS_UNKNOWN,
+        ExitCode.FAILED,
+        f"{said}, but its error count is unknown{why}, so --max-errors {max_errors} cannot be checked",
+        hint=None if op.reporting.reports_errors else f"drop --max-errors for {_title(op)} operations",
+        condition=condition,
+    )
 
 
 def _title(op: BulkOperation) -> str:

@@ -628,32 +628,18 @@ def parse_definition(name: str, table: Any, *, where: str | None = None, lazy: b
 
 def to_table(defn: ProviderDefinition) -> dict[str, Any]:
     """The definition as plain TOML-shaped data (what parse_definition reads back)."""
-    table: dict[str, Any] = {}
-    if defn.description:
-        table["description"] = defn.description
-    for key in ("title", "noun"):
-        if getattr(defn, key):
-            table[key] = getattr(defn, key)
+
+    def optional(*keys: str) -> dict[str, Any]:  # the keys whose value is set (not empty)
+        return {key: getattr(defn, key) for key in keys if getattr(defn, key)}
+
+    table = optional("description", "title", "noun")
     table["url"] = defn.url
     table["auth"] = defn.auth
-    if defn.auth_scheme:
-        table["auth_scheme"] = defn.auth_scheme
-    if defn.id_pattern is not None:
+    table.update(optional("auth_scheme"))
+    if defn.id_pattern is not None:  # "" is a pattern too
         table["id_pattern"] = defn.id_pattern
-    if defn.id_looks_like:
-        table["id_looks_like"] = defn.id_looks_like
-    if defn.id_example:
-        table["id_example"] = defn.id_example
-    if defn.id_description:
-        table["id_description"] = defn.id_description
-    if defn.base_url:
-        table["base_url"] = defn.base_url
-    if defn.base_url_help:
-        table["base_url_help"] = defn.base_url_help
-    if defn.secret_hint:
-        table["secret_hint"] = defn.secret_hint
-    if defn.auth_hint:
-        table["auth_hint"] = defn.auth_hint
+    table.update(optional("id_looks_like", "id_example", "id_description", "base_url", "base_url_help"))
+    table.update(optional("secret_hint", "auth_hint"))
     if defn.headers:
         table["headers"] = dict(defn.headers)
     if defn.required:
