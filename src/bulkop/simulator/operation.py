@@ -6,6 +6,7 @@ import bisect
 import json
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -113,29 +114,27 @@ class Operation:
         return b'{"finished":true}' if finished else b'{"finished":false}'
 
     def knock_body(self, now: float, base_url: str) -> bytes:
-        if self._fixed_body is not None:
-            return self._fixed_body
-        state = self.state(now)
-        key = (state.status, state.processed_rows)
-        cached = self._body_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        body = self._encode_knock(state, base_url)
-        self._body_cache = (key, body)
-        return body
+        return self._body(now, lambda state: self._encode_knock(state, base_url))
 
     def catalogue_body(self, now: float, base_url: str) -> bytes:
         """A catalogue provider's body (Zendesk, Auth0, Mailchimp, Elasticsearch) for this moment."""
-        if self._fixed_body is not None:
-            return self._fixed_body
         from bulkop.simulator.catalogue import body
 
+        return self._body(
+            now, lambda state: _compact(body(self, state, base_url, lambda t: rfc3339(t, self.epoch))).encode()
+        )
+
+    def _body(self, now: float, encode: Callable[[State], bytes]) -> bytes:
+        """The fixed body if one was given, else `encode` of the state at `now`, encoded once per
+        (status, processed rows): a watch asks for the same state many times."""
+        if self._fixed_body is not None:
+            return self._fixed_body
         state = self.state(now)
         key = (state.status, state.processed_rows)
         cached = self._body_cache
         if cached is not None and cached[0] == key:
             return cached[1]
-        encoded = _compact(body(self, state, base_url, lambda t: rfc3339(t, self.epoch))).encode()
+        encoded = encode(state)
         self._body_cache = (key, encoded)
         return encoded
 
