@@ -95,19 +95,15 @@ def run(bench: Bench) -> list[Row]:
         ratio("help", "bulkop --help", "help", "oneliner", "httpx one-liner", None),
         ratio("get_json", "bulkop get ID -o json", "get_json", "oneliner", "httpx one-liner", Goal("<=", 1.5)),
     ]
-    rows.append(
-        ratio("get_json.knockapi", "bulkop get ID -o json", "get_json", "knockapi", knock_floor, Goal("<=", 0.6))
-        if knock
-        else Row.skipped(
-            "startup.get_json.knockapi",
-            SECTION,
-            "bulkop get ID -o json vs knockapi",
-            "knockapi not installed: pip install -e '.[bench]'",
-            Goal("<=", 0.6),
-            "x",
-        )
-    )
-    rows.append(
+
+    def against_knockapi(id: str, name: str) -> Row:
+        if knock:
+            return ratio(f"{id}.knockapi", name, id, "knockapi", knock_floor, Goal("<=", 0.6))
+        reason = "knockapi not installed: pip install -e '.[bench]'"
+        return Row.skipped(f"startup.{id}.knockapi", SECTION, f"{name} vs knockapi", reason, Goal("<=", 0.6), "x")
+
+    rows += [
+        against_knockapi("get_json", "bulkop get ID -o json"),
         ratio(
             "get_table",
             "bulkop get ID (table, pty)",
@@ -115,9 +111,7 @@ def run(bench: Bench) -> list[Row]:
             "oneliner_tty",
             "httpx one-liner (pty)",
             Goal("<=", 1.8),
-        )
-    )
-    rows.append(
+        ),
         ratio(
             "get_json.user_provider",
             "user provider: get ID -o json",
@@ -125,21 +119,10 @@ def run(bench: Bench) -> list[Row]:
             "get_json",
             "bulkop get ID -o json (Knock)",
             Goal("<=", 1.10),
-        )
-    )
-    rows.append(ratio("status", "bulkop status ID", "status", "oneliner", "httpx one-liner", Goal("<=", 1.5)))
-    rows.append(
-        ratio("status.knockapi", "bulkop status ID", "status", "knockapi", knock_floor, Goal("<=", 0.6))
-        if knock
-        else Row.skipped(
-            "startup.status.knockapi",
-            SECTION,
-            "bulkop status ID vs knockapi",
-            "knockapi not installed: pip install -e '.[bench]'",
-            Goal("<=", 0.6),
-            "x",
-        )
-    )
+        ),
+        ratio("status", "bulkop status ID", "status", "oneliner", "httpx one-liner", Goal("<=", 1.5)),
+        against_knockapi("status", "bulkop status ID"),
+    ]
     bench.extra["startup_cpu_s"] = {name: statistics.median(o.cpu for o in outs) for name, outs in results.items()}
     bench.extra["importtime"] = importtime(bench, op_id, runs=1 if bench.quick else 3)
     return rows

@@ -24,6 +24,12 @@ def main() -> None:
         return
     import os
 
+    # httpcore imports anyio (an async toolkit) for its async pool when its connection pool
+    # is first built; bulkop's process is synchronous throughout, so the import is start-up
+    # time spent on nothing. Only here, in bulkop's own process: a program that imports
+    # bulkop.api as a library keeps anyio. A None entry makes `import anyio` fail, which
+    # httpcore expects (anyio is an optional extra of httpcore's).
+    sys.modules.setdefault("anyio", None)  # type: ignore[arg-type]
     from bulkop.context import drop_insane_sizes
 
     drop_insane_sizes(os.environ)  # before Typer reads TERMINAL_WIDTH and Rich reads COLUMNS
