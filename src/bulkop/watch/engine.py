@@ -467,10 +467,8 @@ class Watcher:
             else:
                 t.verdict = verdicts.stopped(seen=t.op is not None)
 
-    def _code(self, t: Tracked) -> int:
-        return self._verdict(t).code
-
     def exit_code(self) -> int:
+        """The most severe of the operations' verdicts' codes (the one table: bulkop.verdict)."""
         from bulkop.errors import most_severe
 
-        return most_severe([self._code(t) for t in self.ops])
+        return most_severe([self._verdict(t).code for t in self.ops])
