@@ -100,13 +100,13 @@ class Display:
         """A poll of `t` failed; `retry_in` None: the watch of it is over."""
 
     def tick(self, ops: Sequence[Tracked], now: float) -> None:
-        """Once per pass of the loop (at most `tick_every` apart), after the polls were sent."""
+        """Once per pass of the loop (at least every `tick_every`), after its polls went out."""
 
     def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
         """The watch is over (`done`, `timeout`, `fail-fast`, `interrupted`, `terminated`)."""
 
 
-EVENTS = ("started", "observed", "failed_poll", "tick", "finished")
+EVENTS = tuple(name for name in vars(Display) if not name.startswith("_"))  # started … finished
 
 
 class Displays(Display):
