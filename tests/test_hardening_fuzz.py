@@ -29,7 +29,6 @@ from rich.console import Console
 from bulkop import config
 from bulkop.api import Client
 from bulkop.api.http import Response, decode_json
-from bulkop.commands.watch import read_ids
 from bulkop.errors import ConfigError, InvalidResponse, UsageError
 from bulkop.models import BulkOperation
 from bulkop.progress import fraction
@@ -37,6 +36,7 @@ from bulkop.render import table, text
 from bulkop.render.fmt import progress_text
 from bulkop.sanitize import clean
 from bulkop.settings import BY_NAME, PROFILE_KEYS, SETTINGS, convert, parse_duration, resolve, validate_flag
+from bulkop.watch.command import read_ids
 from conftest import KNOCK_TOKEN, run_cli
 from provider_parsers import parse_knock, parse_saymon
 from test_hardening_faults import VALID_KNOCK, FakeClock, assert_one_line_error, done, free_port

@@ -198,7 +198,7 @@ def test_piped_full_bulk_operation_objects_keep_their_status_and_counts(sim, kno
 
 
 def test_watch_records_its_observations_with_samples(sim, knock_env):
-    # 3 s of work: the view writes its first poll at once, then at most every journal.FLUSH_EVERY (2 s)
+    # 3 s of work: the view writes its first poll at once, then at most every watch.journal.FLUSH_EVERY (2 s)
     op = sim.add(Scenario(queued_seconds=0, total_rows=1200, rows_per_second=400))
     r = run_cli(["watch", op, "--interval", "0.2"], knock_env)
     assert r.code == 0, r.stderr

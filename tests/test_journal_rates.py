@@ -85,9 +85,9 @@ def test_a_watch_samples_the_count_at_the_time_of_its_poll_not_of_its_write(tmp_
     """Two watches: A polled at 10.0 (count 1,000) but writes at 10.9; B polled at 10.8 (count
     1,089) and wrote at 10.85. Stamped with write times, A's older count came 50 ms after B's
     newer one: a pair going backwards. Stamped with poll times, the series is in order."""
-    from bulkop.journal import JournalView
     from bulkop.models import BulkOperation, Status
-    from bulkop.watcher import RateLimiter, Tracked
+    from bulkop.watch.engine import RateLimiter, Tracked
+    from bulkop.watch.journal import JournalView
 
     path = tmp_path / "j.sqlite3"
     epoch = 1_000_000.0  # the wall clock is the watch's clock + epoch

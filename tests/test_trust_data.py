@@ -293,8 +293,9 @@ def render_watch(ops: list[BulkOperation], width: int, tmp: Path) -> str:
     """The watch views' pure functions, fed Tracked operations as the watcher would."""
     from rich.console import Console
 
-    from bulkop.render import live, watch_common, watch_lines
-    from bulkop.watcher import RateLimiter, Tracked
+    from bulkop.render import watch_common, watch_table
+    from bulkop.watch import lines
+    from bulkop.watch.engine import RateLimiter, Tracked
 
     tracked = []
     for i, op in enumerate(ops):
@@ -313,18 +314,18 @@ def render_watch(ops: list[BulkOperation], width: int, tmp: Path) -> str:
         tracked.append(t)
     out = strict_stream()
     for t in tracked:
-        out.write(watch_lines.operation_line(t, 10.0) + "\n")
+        out.write(watch_common.operation_line(t, 10.0) + "\n")
         watch_common.eta_text(t, 10.0)
     watch_common.totals(tracked)
     out.write(watch_common.status_counts(tracked) + "\n")
-    display = watch_lines.LinesDisplay(out, lambda: NOW, github=True, step_summary=str(tmp / "summary.md"))
+    display = lines.LinesDisplay(out, lambda: NOW, github=True, step_summary=str(tmp / "summary.md"))
     display.started(tracked, 0.0)
     for t in tracked:
         display.observed(t, True, 10.0)
     display.tick(tracked, 100.0)
     display.finished(tracked, 100.0, "done")
     console = Console(file=out, width=width, color_system=None, markup=False, emoji=False, highlight=False)
-    console.print(live.watch_table(tracked, 10.0, 20, "an event", width))
+    console.print(watch_table.watch_table(tracked, 10.0, 20, "an event", width))
     (tmp / "summary.md").read_text(encoding="utf-8")
     return written(out)
 

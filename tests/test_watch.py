@@ -32,10 +32,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bulkop.commands.watch import read_ids
 from bulkop.errors import UsageError
 from bulkop.simulator import Scenario, Simulator
 from bulkop.simulator.operation import EPOCH
+from bulkop.watch.command import read_ids
 from conftest import (
     KNOCK_TOKEN,
     SAYMON_LOGIN,
@@ -847,7 +847,7 @@ def test_the_same_id_repeated_on_stdin_is_one_operation(sim, knock_env):
 
 @pytest.mark.parametrize("where", ["stdin", "stdin-and-arguments"])
 def test_more_distinct_ids_than_watch_follows_is_a_usage_error(sim, knock_env, where):
-    from bulkop.commands.watch import MAX_OPERATIONS
+    from bulkop.watch.command import MAX_OPERATIONS
 
     ids = [str(uuid.UUID(int=n + 1)) for n in range(MAX_OPERATIONS + 1)]
     args = ["watch", "-"] if where == "stdin" else ["watch", "-", *ids[:5]]

@@ -28,11 +28,11 @@ from rich.console import Console
 
 from bulkop.api import Client
 from bulkop.api.http import Http
-from bulkop.render.live import watch_table
-from bulkop.render.watch_lines import LinesDisplay
+from bulkop.render.watch_table import watch_table
 from bulkop.simulator import Scenario, Simulator
 from bulkop.simulator.operation import EPOCH
-from bulkop.watcher import RateLimiter, Tracked, WatchConfig, Watcher
+from bulkop.watch.engine import RateLimiter, Tracked, WatchConfig, Watcher
+from bulkop.watch.lines import LinesDisplay
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, TextScreen, minimal_env
 
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
@@ -329,7 +329,7 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
 def test_a_row_in_trouble_shows_no_stale_rate_or_eta(trouble):
     """Issue 13 #9: once a poll failed, the rate and ETA measured before are not shown."""
     from bulkop.errors import ApiUnavailable
-    from bulkop.render.watch_lines import operation_line
+    from bulkop.render.watch_common import operation_line
 
     ops, now = finished_run(timeout=6.0)
     t = next(t for t in ops if t.op is not None and t.op.name == "users.identify")
@@ -357,7 +357,7 @@ def test_a_retry_notice_never_cuts_the_id_and_ends_when_the_operation_answers(wi
     """The tester's #3 and #4: `… is failing (503), retrying in 8.8s` stayed up for 50 s
     after the operation recovered, and at 200 columns the notice cut the id."""
     from bulkop.errors import ApiUnavailable
-    from bulkop.render.live import LiveDisplay
+    from bulkop.watch.live import LiveDisplay
 
     ops, now = finished_run()
     t = next(t for t in ops if t.op is not None and t.op.name == "objects.bulk_set")

@@ -199,8 +199,8 @@ def test_live_totals_before_any_answer_invent_no_zeros():
     """Nothing answered yet: no `0/0 rows`, no `0 ok`, no `0 errors`; it says none has counts."""
     from rich.console import Console
 
-    from bulkop.render.live import watch_table
-    from bulkop.watcher import RateLimiter, Tracked
+    from bulkop.render.watch_table import watch_table
+    from bulkop.watch.engine import RateLimiter, Tracked
 
     ops = [
         Tracked(key=f"k{i}", label=f"op-{i}", profile=None, fetch=lambda: None, bucket=RateLimiter(1.0))  # type: ignore[arg-type,return-value]

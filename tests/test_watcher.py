@@ -1,6 +1,6 @@
 """The watch engine on an injected clock: polling intervals, rate limit, errors, exit codes.
 
-Every test drives `bulkop.watcher.Watcher` with a fake clock (time moves only when the
+Every test drives `bulkop.watch.engine.Watcher` with a fake clock (time moves only when the
 watcher sleeps) and fake `fetch` functions that play an operation's life as test data: they
 build the `BulkOperation` a server would send at that instant and record when they were asked.
 Nothing of bulkop is replaced; a minute of polling takes milliseconds and is deterministic.
@@ -28,7 +28,7 @@ from bulkop.errors import (
     NotFoundError,
 )
 from bulkop.models import BulkOperation, Status
-from bulkop.watcher import AUTO_MAX, AUTO_MIN, JITTER, RateLimiter, Tracked, WatchConfig, Watcher
+from bulkop.watch.engine import AUTO_MAX, AUTO_MIN, JITTER, RateLimiter, Tracked, WatchConfig, Watcher
 
 EPS = 1e-6  # float slack when comparing instants computed by summing sleeps
 
@@ -555,7 +555,7 @@ def test_polling_threads_are_a_small_fixed_pool(clock):
     import threading
     import time as real_time
 
-    from bulkop.watcher import WORKERS
+    from bulkop.watch.engine import WORKERS
 
     in_flight = 0
     most = 0
@@ -640,7 +640,7 @@ def test_heartbeat_lines_come_while_every_poll_is_stuck(clock):
     import io
     from datetime import UTC, datetime
 
-    from bulkop.render.watch_lines import LinesDisplay
+    from bulkop.watch.lines import LinesDisplay
 
     stuck = Stuck()
     out = io.StringIO()
@@ -668,7 +668,7 @@ def _run_pool(job_seconds: float, jobs: int, watch_for: float) -> tuple[int, int
     import threading
     import time
 
-    from bulkop.watcher import DaemonPool
+    from bulkop.pool import DaemonPool
 
     running = peak = 0
     lock = threading.Lock()

@@ -1,4 +1,4 @@
-"""`bulkop watch`: Typer wiring (behaviour in commands/watch.py)."""
+"""`bulkop watch`: Typer wiring (behaviour in watch/command.py)."""
 
 from __future__ import annotations
 
@@ -165,8 +165,8 @@ def register(app: typer.Typer) -> None:
         from bulkop import conditions
         from bulkop.cli import _apply_common
         from bulkop.cli.listing import parse_since
-        from bulkop.commands import watch as cmd
         from bulkop.settings import validate_flag
+        from bulkop.watch import command as cmd
 
         c = _apply_common(ctx, profile, color, debug)
         c.json_errors = output is WatchOutput.json

@@ -202,7 +202,7 @@ def demo_context(ctx: Context, sim: Any) -> Context:
 
 
 def run(opts: Options, ctx: Context) -> int:
-    from bulkop.commands import watch
+    from bulkop.watch import command as watch
 
     sim, ops = _start(opts.speed, scenarios=provider_scenarios(opts.provider))
     try:

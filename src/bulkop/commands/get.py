@@ -66,7 +66,7 @@ def fetch_all(targets: list[Target]) -> list[BulkOperation | BulkopError]:
     import functools
     import queue
 
-    from bulkop.watcher import DaemonPool
+    from bulkop.pool import DaemonPool
 
     answers: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
     workers = min(MAX_CONCURRENCY, len(targets))

@@ -162,7 +162,8 @@ def unfinished_refs(since: float, flags: dict[str, Any], ctx: Context) -> list[s
 def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> Any:
     """Before a watch's first poll: seed each operation's rate from the journal's samples and
     return the Display that records every batch of observations."""
-    from bulkop.journal import JournalView, Seen, seed_rate
+    from bulkop.journal import Seen, seed_rate
+    from bulkop.watch.journal import JournalView
 
     journal = ctx.journal()
     where = {}
@@ -188,8 +189,8 @@ def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
         return
     import json
 
-    from bulkop.commands.watch import read_ids
     from bulkop.journal import seen_in_json, seen_json
+    from bulkop.watch.command import read_ids
 
     objects: list[dict[str, Any]] = []
     for chunk in [text, *text.splitlines()]:

@@ -5,16 +5,23 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from bulkop.models import BulkOperation, Status
+from bulkop.models import BulkOperation
 from bulkop.progress import Fraction, fraction
 from bulkop.sanitize import clean
 
 UNKNOWN = "unknown"
+# The style of a status word, in every view: the API's (`Status` values, and the words of an API
+# that says only finished or not) and the watch's own (what it is doing about an operation).
 STATUS_STYLE = {
-    Status.QUEUED: "yellow",
-    Status.PROCESSING: "cyan",
-    Status.COMPLETED: "green",
-    Status.FAILED: "bold red",
+    "queued": "yellow",
+    "processing": "cyan",
+    "completed": "green",
+    "finished": "green",
+    "not finished": "cyan",
+    "failed": "bold red",
+    "error": "bold red",
+    "retrying": "magenta",
+    "waiting": "dim",
 }
 
 

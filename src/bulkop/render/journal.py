@@ -28,7 +28,7 @@ def _status_text(e: Entry) -> Text:
     from rich.text import Text
 
     try:
-        style = fmt.STATUS_STYLE[Status(e.status)]
+        style = fmt.STATUS_STYLE[Status(e.status).value]
     except ValueError:
         style = ""
     return Text(e.status_word or "-", style=style)

@@ -22,7 +22,7 @@ BAR_WIDTH = 30
 
 
 def status_text(op: BulkOperation) -> Text:
-    return Text(op.status_word, style=fmt.STATUS_STYLE[op.status])
+    return Text(op.status_word, style=fmt.STATUS_STYLE[op.status.value])
 
 
 def progress_bar(op: BulkOperation, width: int = BAR_WIDTH) -> RenderableType:

@@ -1,17 +1,20 @@
-"""Facts about a watched operation that every watch view shows the same way."""
+"""Facts and lines about a watched operation that every watch view shows the same way (no I/O)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bulkop.models import Status
 from bulkop.progress import fraction
 from bulkop.render import fmt
 from bulkop.sanitize import clean
 from bulkop.verdict import Kind, error_count, explain
-from bulkop.watcher import Tracked
+
+if TYPE_CHECKING:
+    from bulkop.watch.engine import Tracked
 
 STATUS_ORDER = (
     "processing",
@@ -214,3 +217,21 @@ def verdict_line(t: Tracked, *, errors: bool = True) -> str | None:
         seen = f"{t.op.status_word} {percent_text(t)}" if t.op.counts_known else t.op.status_word
         line = line.replace("; next:", f" (last known state: {seen}); next:", 1)
     return clean(line)
+
+
+def operation_line(t: Tracked, now: float) -> str:
+    """`users.identify 123e4567-e89b-… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
+    parts = [who(t), state(t)]
+    op = t.op
+    if op is not None and op.counts_known:
+        parts += [percent_text(t), rows_text(t)]
+        if not op.finished and not in_trouble(t):  # a row in error has no rate or ETA to trust
+            speed, left = t.speed(), t.eta(now)
+            parts += [
+                fmt.rate(speed) if speed is not None else "",
+                f"eta {fmt.duration(left)}" if left is not None else "",
+            ]
+        parts.append(f"errors {fmt.count(error_count(op))}")
+    elif op is not None and not op.finished:  # a final line says how long it took
+        parts.append(f"elapsed {fmt.duration(elapsed_seconds(t, now))}")
+    return " ".join(p for p in parts if p)

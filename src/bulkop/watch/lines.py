@@ -1,4 +1,5 @@
-"""The watch view for CI and pipes: plain, throttled, timestamped lines on stderr."""
+"""The watch view for CI and pipes: plain, throttled, timestamped lines on stderr, and in GitHub
+Actions its annotations and step summary."""
 
 from __future__ import annotations
 
@@ -13,47 +14,23 @@ from bulkop.render import fmt
 from bulkop.render.watch_common import (
     elapsed_seconds,
     full_id,
-    in_trouble,
     label,
+    operation_line,
     outcome,
-    percent_text,
     rows_text,
-    state,
     status_counts,
     verdict_line,
     who,
 )
 from bulkop.sanitize import clean, markdown_cell
 from bulkop.verdict import Kind, error_count, title
-from bulkop.watcher import Tracked
+from bulkop.watch.engine import Display, Tracked
 
 HEARTBEAT = 60.0  # seconds: never silent longer than this
 HEARTBEAT_DETAIL = 5  # list operations individually in a heartbeat up to this many
 
 
-def timestamp(wall: datetime) -> str:
-    return fmt.rfc3339(wall)
-
-
-def operation_line(t: Tracked, now: float) -> str:
-    """`users.identify 123e4567-e89b-… processing 42% 420/1,000 130 rows/s eta 4s errors 0`."""
-    parts = [who(t), state(t)]
-    op = t.op
-    if op is not None and op.counts_known:
-        parts += [percent_text(t), rows_text(t)]
-        if not op.finished and not in_trouble(t):  # a row in error has no rate or ETA to trust
-            speed, left = t.speed(), t.eta(now)
-            parts += [
-                fmt.rate(speed) if speed is not None else "",
-                f"eta {fmt.duration(left)}" if left is not None else "",
-            ]
-        parts.append(f"errors {fmt.count(error_count(op))}")
-    elif op is not None and not op.finished:  # a final line says how long it took
-        parts.append(f"elapsed {fmt.duration(elapsed_seconds(t, now))}")
-    return " ".join(p for p in parts if p)
-
-
-class LinesDisplay:
+class LinesDisplay(Display):
     """A line when the status changes, at each 10 % step, on errors, and a heartbeat."""
 
     def __init__(
@@ -69,7 +46,7 @@ class LinesDisplay:
         self._pending: list[str] = []
 
     def _write(self, text: str, now: float) -> None:
-        self._pending.append(f"{timestamp(self.wall())} {clean(text)}\n")
+        self._pending.append(f"{fmt.rfc3339(self.wall())} {clean(text)}\n")
         self._last_line = now
 
     def _flush(self) -> None:

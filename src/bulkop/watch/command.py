@@ -12,8 +12,7 @@ from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, UsageError, WatchTimeout
 from bulkop.models import BulkOperation
-from bulkop.render.jsonout import dumps
-from bulkop.watcher import Display, RateLimiter, Tracked, WatchConfig, Watcher
+from bulkop.watch.engine import Display, Displays, RateLimiter, Tracked, WatchConfig, Watcher
 
 if TYPE_CHECKING:
     from bulkop.conditions import Conditions
@@ -93,20 +92,21 @@ def run(opts: Options, ctx: Context) -> int:
         fail_fast=opts.fail_fast,
         conditions=opts.conditions,
     )
-    display = _display(opts, ctx)
+    mode = _mode(opts, ctx)
+    views = _views(mode, opts, ctx)
     if opts.conditions is not None:
         opts.conditions.warn = _warner(ctx)
     tracked = track(targets, ctx.now())
     for t in tracked:
         t.next_step = opts.next_step
-    display.views = [*display.views, seed_watch(ctx, targets, tracked)]  # rate from the journal; record
+    views.append(seed_watch(ctx, targets, tracked))  # rate from the journal; record
     watcher = Watcher(
         tracked,
         config,
-        display,
+        Displays(views),
         now=ctx.now,
         sleep=ctx.sleep,
-        tick_every=0.25 if display.live else 1.0,
+        tick_every=0.25 if mode == "live" else 1.0,
     )
     from bulkop.errors import ExitCode, Terminated
 
@@ -131,7 +131,7 @@ def run(opts: Options, ctx: Context) -> int:
                 hint="raise --timeout, or check the operation with `bulkop get`",
             )
         )
-    if not display.lines:  # the lines view has already said it, in its place
+    if mode != "lines":  # the lines view has already said it, in its place
         from bulkop.render.watch_common import full_id, verdict_line
 
         for t in watcher.ops:
@@ -142,7 +142,7 @@ def run(opts: Options, ctx: Context) -> int:
                 if op_id not in t.error.message:
                     t.error.message = f"{op_id}: {t.error.message}"
                 ctx.report(t.error)
-            elif display.quiet and (line := verdict_line(t)) and not _until_met(t):
+            elif mode == "quiet" and (line := verdict_line(t)) and not _until_met(t):
                 # Quiet is silent about a success, --until's too; the live view said it below
                 # its frame.
                 ctx.stderr.write(f"bulkop: {line}\n")
@@ -304,106 +304,31 @@ def _fetcher(target: Target) -> Callable[[], BulkOperation]:
     return fetch
 
 
-class _Composite:
-    """Fans the watcher's news out to the on-screen view and the NDJSON writer."""
-
-    def __init__(self, views: Sequence[Display], mode: str) -> None:
-        self.views = views
-        self.live = mode == "live"
-        self.lines = mode == "lines"
-        self.quiet = mode == "quiet"
-
-    def started(self, ops: Sequence[Tracked], now: float) -> None:
-        for v in self.views:
-            v.started(ops, now)
-
-    def observed(self, t: Tracked, changed: bool, now: float) -> None:
-        for v in self.views:
-            v.observed(t, changed, now)
-
-    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
-        for v in self.views:
-            v.failed_poll(t, err, retry_in, now)
-
-    def tick(self, ops: Sequence[Tracked], now: float) -> None:
-        for v in self.views:
-            v.tick(ops, now)
-
-    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
-        for v in self.views:
-            v.finished(ops, now, outcome)
+def _mode(opts: Options, ctx: Context) -> str:
+    """live, lines or quiet: --display, else live in a terminal and lines elsewhere."""
+    if opts.display is not None:
+        return opts.display
+    return "live" if ctx.isatty(ctx.stderr) and not ctx.in_ci and ctx.env.get("TERM") != "dumb" else "lines"
 
 
-class _JsonLines:
-    """NDJSON on stdout: one object per observed change; each operation's last record is
-    `"final": true` with its `"verdict"` and `"reason"`, however its watch ended."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self._final: set[str] = set()
-
-    def started(self, ops: Sequence[Tracked], now: float) -> None:
-        pass
-
-    def observed(self, t: Tracked, changed: bool, now: float) -> None:
-        if not changed and not t.done:
-            return
-        self._write(t)
-
-    def _write(self, t: Tracked) -> None:
-        from bulkop.render.fmt import rfc3339
-        from bulkop.render.watch_common import full_id
-
-        # The operation as the API sent it, wrapped so that no field of ours can collide.
-        record: dict[str, Any] = {
-            "observed_at": rfc3339(self.ctx.wall()),
-            "profile": t.profile,
-            "id": full_id(t),
-            # The status word every view shows (SAYMON: finished / not finished), next to the
-            # body as sent, so that one jq filter reads the status of any provider.
-            "status": t.op.status_word if t.op is not None else None,
-            "operation": t.op.to_json_record() if t.op is not None else None,
-        }
-        if t.verdict is not None:
-            record["final"] = True
-            record["verdict"] = t.verdict.kind.value
-            record["reason"] = t.verdict.reason
-            if t.verdict.condition is not None:  # which of --until / --fail-if ended it
-                record["condition"] = t.verdict.condition.to_json()
-            self._final.add(t.key)
-        self.ctx.stdout.write(dumps(record) + "\n")
-        self.ctx.stdout.flush()
-
-    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
-        pass
-
-    def tick(self, ops: Sequence[Tracked], now: float) -> None:
-        pass
-
-    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
-        for t in ops:  # those that ended without a last answer: an error, --timeout, Ctrl-C
-            if t.key not in self._final:
-                self._write(t)
-
-
-def _display(opts: Options, ctx: Context) -> _Composite:
-    mode = opts.display
-    if mode is None:
-        mode = "live" if ctx.isatty(ctx.stderr) and not ctx.in_ci and ctx.env.get("TERM") != "dumb" else "lines"
+def _views(mode: str, opts: Options, ctx: Context) -> list[Display]:
+    """The on-screen view of `mode` (none when quiet), and the NDJSON writer under -o json."""
     views: list[Display] = []
     if mode == "live":
-        from bulkop.render.live import LiveDisplay
+        from bulkop.watch.live import LiveDisplay
 
         live = LiveDisplay(ctx.console(ctx.stderr), ctx.wall)
         ctx.debug_sink = live.log
         views.append(live)
     elif mode == "lines":
-        from bulkop.render.watch_lines import LinesDisplay
+        from bulkop.watch.lines import LinesDisplay
 
         github = ctx.env.get("GITHUB_ACTIONS", "").lower() == "true"
         views.append(
             LinesDisplay(ctx.stderr, ctx.wall, github=github, step_summary=ctx.env.get("GITHUB_STEP_SUMMARY") or None)
         )
     if opts.output == "json":
-        views.append(_JsonLines(ctx))
-    return _Composite(views, mode)
+        from bulkop.watch.ndjson import JsonLinesDisplay
+
+        views.append(JsonLinesDisplay(ctx))
+    return views

@@ -1,4 +1,4 @@
-"""The watch loop: polls operations until they end, politely, on an injected clock.
+"""The watch engine: polls operations until they end, politely, on an injected clock.
 
 No rendering and no HTTP details here: it is handed a `fetch` function per operation and a
 `Display` to tell what it saw. Time comes only from `now` and `sleep`, so tests are instant.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import queue
 import random
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bulkop import verdict as verdicts
 from bulkop.errors import (
@@ -23,6 +22,7 @@ from bulkop.errors import (
     Terminated,
 )
 from bulkop.models import BulkOperation, Status
+from bulkop.pool import DaemonPool
 from bulkop.progress import RateEstimator, eta, remaining_rows
 from bulkop.verdict import Verdict
 
@@ -39,9 +39,6 @@ COALESCE = 0.025  # seconds: answers within this of the last pass wait for the n
 # Polling threads at most: enough for the default 10 requests a second to an API that takes
 # 1.6 s to answer (six held a 0.5-3 s API to 3.4 a second: each operation polled every 9 s).
 WORKERS = 16
-START_WORKERS = 2  # polling threads at first; more only when polls wait for one
-BEHIND = 0.1  # seconds polls may wait for a free worker before the pool grows by one
-SLOW = 0.05  # seconds per request from which waiting polls are the network's doing, not the CPU's
 # With an injected (fake) clock, time stands still while a poll is in flight: wait this many
 # real seconds for it before letting the fake clock move on (a poll that is stuck for good).
 GRACE = 2.0
@@ -89,84 +86,60 @@ class Tracked:
         return eta(remaining_rows(self.op), self.rate.rate(), stalled=self.rate.stalled(now))
 
 
-class Display(Protocol):
-    def started(self, ops: Sequence[Tracked], now: float) -> None: ...
-    def observed(self, t: Tracked, changed: bool, now: float) -> None: ...
-    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None: ...
-    def tick(self, ops: Sequence[Tracked], now: float) -> None: ...
-    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None: ...
+class Display:
+    """What a view is told during a watch. Every method does nothing here: a view overrides
+    only the events it uses."""
+
+    def started(self, ops: Sequence[Tracked], now: float) -> None:
+        """The watch begins; nothing has been polled yet."""
+
+    def observed(self, t: Tracked, changed: bool, now: float) -> None:
+        """A poll of `t` answered (`changed`: the body differs from the last one)."""
+
+    def failed_poll(self, t: Tracked, err: BulkopError, retry_in: float | None, now: float) -> None:
+        """A poll of `t` failed; `retry_in` None: the watch of it is over."""
+
+    def tick(self, ops: Sequence[Tracked], now: float) -> None:
+        """Once per pass of the loop (at least every `tick_every`), after its polls went out."""
+
+    def finished(self, ops: Sequence[Tracked], now: float, outcome: str) -> None:
+        """The watch is over (`done`, `timeout`, `fail-fast`, `interrupted`, `terminated`)."""
 
 
-class DaemonPool:
-    """A small set of daemon worker threads; each result goes to `results` as it is ready.
+EVENTS = tuple(name for name in vars(Display) if not name.startswith("_"))  # started … finished
 
-    Unlike ThreadPoolExecutor's workers, daemon threads never hold up the process's exit: a
-    request stuck in the network must not delay a --timeout, Ctrl-C or SIGTERM. Results come
-    back through a queue one by one, so nobody ever waits for the slowest of a batch.
 
-    It starts with `start` workers and adds one (up to `workers`) only when polls have waited
-    for a free worker for BEHIND seconds while requests take SLOW or longer: polls that wait
-    behind a slow API need more threads (their time goes to the network); polls that wait behind
-    a fast one are waiting for the CPU, where more threads only fight for the interpreter (a
-    third more CPU per poll with six, and 1,000 operations grew the pool to sixteen).
-    """
+class Displays(Display):
+    """Several views as one: each event goes to every view, in their order, that handles it
+    (a view that keeps a default method is not called for that event)."""
 
-    def __init__(self, workers: int, results: queue.SimpleQueue[tuple[Any, Any]], start: int = START_WORKERS) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Any, Callable[[], Any]] | None] = queue.SimpleQueue()
-        self.results = results
-        self.max_workers = workers
-        self.workers = 0
-        self._lock = threading.Lock()
-        self._waiting = 0  # jobs submitted and not yet taken by a worker
-        self._behind_since: float | None = None
-        self.latency = 0.0  # seconds a request takes, a moving average over recent ones
-        self._began: dict[int, float] = {}  # worker → when its request in flight began
-        for _ in range(max(1, min(start, workers))):
-            self._start()
+    def __init__(self, views: Sequence[Display]) -> None:
+        self.views = views
 
-    def _start(self) -> None:
-        threading.Thread(target=self._work, name=f"bulkop-poll-{self.workers}", daemon=True).start()
-        self.workers += 1
+    @property
+    def views(self) -> list[Display]:
+        return self._views
 
-    def submit(self, key: Any, fn: Callable[[], Any]) -> None:
-        """Run `fn` on a worker; `(key, its result or the exception it raised)` is queued."""
-        with self._lock:
-            self._waiting += 1
-        self._jobs.put((key, fn))
+    @views.setter
+    def views(self, views: Sequence[Display]) -> None:
+        self._views = list(views)
+        self._handlers = {
+            event: [getattr(v, event) for v in self._views if getattr(type(v), event) is not getattr(Display, event)]
+            for event in EVENTS
+        }
 
-    def keep_up(self) -> None:
-        """One more worker when polls have been waiting for one for BEHIND (real) seconds."""
-        if self.workers >= self.max_workers:
-            return
-        now = time.monotonic()
-        # Slow: recent requests took SLOW, or one in flight has already (a hung server).
-        slow = self.latency >= SLOW or any(now - began >= SLOW for began in list(self._began.values()))
-        if self._waiting <= 0 or not slow:
-            self._behind_since = None
-        elif self._behind_since is None:
-            self._behind_since = now
-        elif now - self._behind_since >= BEHIND:
-            self._start()
-            self._behind_since = now
 
-    def _work(self) -> None:
-        while (item := self._jobs.get()) is not None:
-            with self._lock:
-                self._waiting -= 1
-            key, fn = item
-            began = self._began[threading.get_ident()] = time.monotonic()
-            try:
-                result = fn()
-            except BaseException as e:  # handed to the reader of the results, never lost
-                result = e
-            self._began.pop(threading.get_ident(), None)
-            self.latency += (time.monotonic() - began - self.latency) * 0.2
-            self.results.put((key, result))
+def _fan_out(event: str) -> Callable[..., None]:
+    def forward(self: Displays, *args: Any) -> None:
+        for handler in self._handlers[event]:
+            handler(*args)
 
-    def shutdown(self) -> None:
-        """Let idle workers end; a worker stuck in the network is a daemon and is left behind."""
-        for _ in range(self.workers):
-            self._jobs.put(None)
+    forward.__name__, forward.__qualname__ = event, f"Displays.{event}"
+    return forward
+
+
+for _event in EVENTS:
+    setattr(Displays, _event, _fan_out(_event))
 
 
 class RateLimiter:
@@ -494,10 +467,8 @@ class Watcher:
             else:
                 t.verdict = verdicts.stopped(seen=t.op is not None)
 
-    def _code(self, t: Tracked) -> int:
-        return self._verdict(t).code
-
     def exit_code(self) -> int:
+        """The most severe of the operations' verdicts' codes (the one table: bulkop.verdict)."""
         from bulkop.errors import most_severe
 
-        return most_severe([self._code(t) for t in self.ops])
+        return most_severe([self._verdict(t).code for t in self.ops])
