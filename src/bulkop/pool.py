@@ -6,11 +6,14 @@ that `get` loads none of the watch package.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 START_WORKERS = 2  # polling threads at first; more only when polls wait for one
 BEHIND = 0.1  # seconds polls may wait for a free worker before the pool grows by one
@@ -87,3 +90,33 @@ class DaemonPool:
         """Let idle workers end; a worker stuck in the network is a daemon and is left behind."""
         for _ in range(self.workers):
             self._jobs.put(None)
+
+
+def _boxed(call: Callable[[], T]) -> tuple[T]:
+    """The call's value in a 1-tuple: a value comes back boxed, an exception it raised bare."""
+    return (call(),)
+
+
+def fetch_each(calls: Sequence[Callable[[], T]], workers: int) -> list[T]:
+    """Every call at once on up to `workers` daemon threads; the results in the order given.
+
+    A call returns its outcome (an operation, or the BulkopError it met); anything it raises is
+    a bug and is raised here, not lost. The caller waits on a queue, so Ctrl-C and SIGTERM stop
+    it at once, whatever the network does (an executor would join its workers, held by a
+    server that never answers, before the process could exit).
+    """
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    answers: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
+    size = max(1, min(workers, len(calls)))
+    pool = DaemonPool(size, answers, start=size)  # every request at once, from the start
+    for i, call in enumerate(calls):
+        pool.submit(i, functools.partial(_boxed, call))
+    pool.shutdown()
+    results: dict[int, T] = {}
+    while len(results) < len(calls):
+        i, answer = answers.get()
+        if isinstance(answer, BaseException):
+            raise answer
+        results[i] = answer[0]
+    return [results[i] for i in range(len(calls))]

@@ -12,10 +12,10 @@ Errors are `bulkop.errors` exceptions: AuthError, NotFoundError, ApiUnavailable,
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
@@ -262,12 +262,11 @@ class Client:
             )
 
     def get_many(self, ids: Iterable[str], *, max_workers: int = 8) -> list[BulkOperation | BulkopError]:
-        """Fetch several operations concurrently (bounded); results in the order given."""
-        ids = list(ids)
-        if len(ids) <= 1:
-            return [self._get_or_error(i) for i in ids]
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(ids))) as pool:
-            return list(pool.map(self._get_or_error, ids))
+        """Fetch several operations concurrently (bounded); results in the order given, each an
+        operation or the BulkopError met for that id."""
+        from bulkop.pool import fetch_each
+
+        return fetch_each([functools.partial(self._get_or_error, op_id) for op_id in ids], max_workers)
 
     def _get_or_error(self, op_id: str) -> BulkOperation | BulkopError:
         try:

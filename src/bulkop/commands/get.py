@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,29 +59,9 @@ def fetch_all(targets: list[Target]) -> list[BulkOperation | BulkopError]:
         except BulkopError as e:
             return e
 
-    if len(targets) <= 1:
-        return [one(t) for t in targets]
-    # Daemon threads, and answers read from a queue the main thread waits on: Ctrl-C and
-    # SIGTERM stop the command at once, whatever the network does (an executor would join
-    # its workers, held by a server that never answers, before the process could exit).
-    import functools
-    import queue
+    from bulkop.pool import fetch_each
 
-    from bulkop.pool import DaemonPool
-
-    answers: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
-    workers = min(MAX_CONCURRENCY, len(targets))
-    pool = DaemonPool(workers, answers, start=workers)  # every request at once, from the start
-    for i, target in enumerate(targets):
-        pool.submit(i, functools.partial(one, target))
-    pool.shutdown()
-    results: dict[int, BulkOperation | BulkopError] = {}
-    while len(results) < len(targets):
-        i, result = answers.get()
-        if isinstance(result, BaseException) and not isinstance(result, BulkopError):
-            raise result  # a bug in a worker: reported as one, not lost
-        results[i] = result
-    return [results[i] for i in range(len(targets))]
+    return fetch_each([functools.partial(one, t) for t in targets], MAX_CONCURRENCY)
 
 
 def write(ops: list[BulkOperation], output: str, opts: Options, ctx: Context) -> None:
