@@ -58,9 +58,7 @@ class Tracked:
     rate: RateEstimator = field(default_factory=RateEstimator)
     interval: float = AUTO_START
     next_due: float = 0.0
-    polls: int = 0
     failures: int = 0  # consecutive
-    last_error: str | None = None
     error: BulkopError | None = None  # the error that ended the watch of this operation
     first_seen: float | None = None
     ended_at: float | None = None
@@ -339,7 +337,6 @@ class Watcher:
             t.in_flight = False
             if t.done:  # answered after the watch of it ended (it cannot be, but never twice)
                 continue
-            t.polls += 1
             if t.first_seen is None:
                 t.first_seen = now
             if isinstance(result, BulkopError):
@@ -376,7 +373,6 @@ class Watcher:
         t.op = op
         t.answered_at = now
         t.failures = 0
-        t.last_error = None
         if op.processed_rows is not None and op.status is Status.PROCESSING:
             # The rate of processing only: a sample from the queue (0 rows, for as long as it
             # waited) would drag the slope down for a whole window after the start.
@@ -397,7 +393,6 @@ class Watcher:
     def _failed(self, t: Tracked, err: BulkopError, now: float) -> None:
         transient = isinstance(err, (ApiUnavailable, InvalidResponse))
         t.failures += 1
-        t.last_error = err.message
         if not transient or t.failures >= self.config.max_consecutive_failures:
             if transient:
                 err.message = f"{err.message} ({t.failures} failed polls in a row)"
