@@ -137,9 +137,9 @@ def app_command() -> click.Command:
     """The click command tree Typer builds from `bulkop.cli.app` (a new one on every call)."""
     import typer
 
-    from bulkop.cli import app
+    from bulkop.cli import with_commands
 
-    return typer.main.get_command(app)
+    return typer.main.get_command(with_commands())
 
 
 def pages(command: click.Command, prog: str = PROG) -> list[Page]:

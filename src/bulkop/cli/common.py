@@ -1,4 +1,5 @@
-"""Option types shared by several commands, so each flag is spelled and documented once."""
+"""What every verb's wiring shares: option types (each flag spelled and documented once) and
+the helpers that put the global options into the Context."""
 
 from __future__ import annotations
 
@@ -6,6 +7,18 @@ from enum import Enum
 from typing import Annotated
 
 import typer
+
+from bulkop.context import Context
+from bulkop.errors import EXIT_CODE_NAMES
+
+EXIT_CODES_EPILOG = (
+    "Exit codes: "
+    + ", ".join(f"{int(code)} {name}" for code, name in sorted(EXIT_CODE_NAMES.items()))
+    + " (man bulkop explains each)."
+)
+# The one polling loop README and `status --help` show (tests/test_readme.py runs both). A
+# `while` loop's own status is 0 whatever happened inside, so the answer is kept in $rc.
+STATUS_POLL_LOOP = 'while bulkop status "$ID"; rc=$?; [ $rc -eq 3 ]; do sleep 5; done'
 
 CONNECTION = "Connection"
 OUTPUT = "Output"
@@ -15,6 +28,24 @@ class Color(str, Enum):
     auto = "auto"
     always = "always"
     never = "never"
+
+
+def context(ctx: typer.Context) -> Context:
+    """The Context the process entry handed to click (a new one when a test invokes a command)."""
+    if not isinstance(ctx.obj, Context):
+        ctx.obj = Context()
+    return ctx.obj
+
+
+def apply_common(ctx: typer.Context, profile: str | None, color: Color, debug: bool) -> Context:
+    """Options given after the subcommand win over the same options given before it."""
+    c = context(ctx)
+    if profile:
+        c.profile = profile
+    if color is not Color.auto:
+        c.color = color.value
+    c.debug = c.debug or debug
+    return c
 
 
 def complete_profiles(incomplete: str) -> list[str]:

@@ -16,8 +16,8 @@ from bulkop.cli.common import (
     Retries,
     complete_profiles,
     connection_flags,
+    context,
 )
-from bulkop.context import Context
 from bulkop.settings import SETTINGS
 
 app = typer.Typer(
@@ -73,8 +73,8 @@ def _keys_help() -> str:
     return "Keys:\n\n" + "\n\n".join(lines)
 
 
-def _context(ctx: typer.Context) -> Context:
-    return ctx.ensure_object(Context)
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="config")
 
 
 @app.command(
@@ -143,7 +143,7 @@ def add(
         api_key_env=api_key_env,
         password_env=password_env,
     )
-    raise typer.Exit(cmd.run(opts, _context(ctx)))
+    raise typer.Exit(cmd.add(opts, context(ctx)))
 
 
 @app.command(
@@ -154,9 +154,9 @@ def list_profiles(ctx: typer.Context, output: OutputOpt = None) -> None:
     """List profiles: name, provider, base URL, and which is the default."""
     from bulkop.commands import config as cmd
 
-    c = _context(ctx)
+    c = context(ctx)
     c.json_errors = output is Output.json
-    raise typer.Exit(cmd.run(cmd.ListOptions(output=output.value if output else None), c))
+    raise typer.Exit(cmd.list_profiles(cmd.ListOptions(output=output.value if output else None), c))
 
 
 @app.command(
@@ -191,7 +191,7 @@ def show(
     """
     from bulkop.commands import config as cmd
 
-    c = _context(ctx)
+    c = context(ctx)
     if profile:
         c.profile = profile
     c.json_errors = output is Output.json
@@ -200,7 +200,7 @@ def show(
         output=output.value if output else None,
         flags=connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http),
     )
-    raise typer.Exit(cmd.run(opts, c))
+    raise typer.Exit(cmd.show(opts, c))
 
 
 @app.command(
@@ -228,7 +228,7 @@ def set_key(
     from bulkop.commands import config as cmd
 
     opts = cmd.SetOptions(name=name, key=key, value=value)
-    raise typer.Exit(cmd.run(opts, _context(ctx)))
+    raise typer.Exit(cmd.set_key(opts, context(ctx)))
 
 
 @app.command(
@@ -245,7 +245,7 @@ def unset_key(
     """Remove one key from a profile."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.UnsetOptions(name=name, key=key), _context(ctx)))
+    raise typer.Exit(cmd.unset_key(cmd.UnsetOptions(name=name, key=key), context(ctx)))
 
 
 @app.command(epilog="Examples:\n\n  bulkop config use staging")
@@ -253,7 +253,7 @@ def use(ctx: typer.Context, name: ExistingName) -> None:
     """Make a profile the default (used when neither --profile nor BULKOP_PROFILE is given)."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.UseOptions(name=name), _context(ctx)))
+    raise typer.Exit(cmd.use(cmd.UseOptions(name=name), context(ctx)))
 
 
 @app.command(epilog="Examples:\n\n  bulkop config remove staging")
@@ -261,7 +261,7 @@ def remove(ctx: typer.Context, name: ExistingName) -> None:
     """Remove a profile (if it was the default, there is no default any more)."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.RemoveOptions(name=name), _context(ctx)))
+    raise typer.Exit(cmd.remove(cmd.RemoveOptions(name=name), context(ctx)))
 
 
 @app.command(epilog='Examples:\n\n  bulkop config path\n\n  "${EDITOR:-vi}" "$(bulkop config path)"')
@@ -269,4 +269,4 @@ def path(ctx: typer.Context) -> None:
     """Print the config file's path (env: BULKOP_CONFIG; default: the user config directory)."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.PathOptions(), _context(ctx)))
+    raise typer.Exit(cmd.path(cmd.PathOptions(), context(ctx)))

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
+from bulkop.cli.common import context
 from bulkop.cli.watch import DisplayMode, WatchOutput
 
 app = typer.Typer(
@@ -15,6 +16,12 @@ app = typer.Typer(
     epilog="Examples:\n\n  bulkop demo\n\n  bulkop demo --display lines\n\n  bulkop demo --provider zendesk\n\n"
     "  bulkop demo serve --port 8080",
 )
+
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="demo")
+
 
 Speed = Annotated[
     float, typer.Option("--speed", help="Run the simulated clock this many times faster.", min=0.01, max=1000)
@@ -45,11 +52,10 @@ def demo(
     """Start the simulator, create operations with different fates, and watch them."""
     if ctx.invoked_subcommand is not None:
         return
-    from bulkop.cli import _ctx
     from bulkop.commands import demo as cmd
 
     opts = cmd.Options(speed=speed, output=output.value, display=display.value if display else None, provider=provider)
-    raise typer.Exit(cmd.run(opts, _ctx(ctx)))
+    raise typer.Exit(cmd.run(opts, context(ctx)))
 
 
 SERVE_EPILOG = (
@@ -97,8 +103,7 @@ def serve(
     ] = None,
 ) -> None:
     """Keep the simulator running in the foreground and print its URL, credentials and example ids."""
-    from bulkop.cli import _ctx
     from bulkop.commands import demo as cmd
 
     opts = cmd.ServeOptions(port=port, host=host, speed=speed, scenarios=list(scenario or []))
-    raise typer.Exit(cmd.serve(opts, _ctx(ctx)))
+    raise typer.Exit(cmd.serve(opts, context(ctx)))

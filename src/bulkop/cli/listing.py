@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt
+from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt, apply_common
 
 EPILOG = (
     "Examples:\n\n"
@@ -47,62 +47,63 @@ def parse_statuses(values: list[str]) -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("list", epilog=EPILOG)
-    def list_(
-        ctx: typer.Context,
-        status: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--status",
-                "-s",
-                help=(
-                    "Only operations last seen in this state (repeatable): queued, processing, completed, "
-                    'failed, or finished / "not finished" (any provider; SAYMON says only these).'
-                ),
-                metavar="STATUS",
-                show_default=False,
-            ),
-        ] = None,
-        profile: Annotated[
-            str | None,
-            typer.Option(
-                "--profile", "-p", help="Only operations last reached through this profile.", show_default=False
-            ),
-        ] = None,
-        since: Annotated[
-            str,
-            typer.Option(
-                "--since", help="Only operations seen within this long: 1h, 7d, 30d, or all.", metavar="DURATION"
-            ),
-        ] = "7d",
-        limit: Annotated[
-            int,
-            typer.Option(
-                "--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"
-            ),
-        ] = 50,
-        output: OutputOpt = None,
-        refresh: Annotated[
-            bool, typer.Option("--refresh", help="Fetch the unfinished operations again before listing.")
-        ] = False,
-        color: ColorOpt = Color.auto,
-        debug: Debug = False,
-    ) -> None:
-        """List the operations bulkop has seen (its journal), newest first, with their last known state."""
-        from bulkop.cli import _apply_common
-        from bulkop.commands import list as cmd
+    app.command("list", epilog=EPILOG)(list_)
 
-        c = _apply_common(ctx, None, color, debug)
-        c.json_errors = output in (Output.json, Output.jsonl)
-        opts = cmd.Options(
-            statuses=parse_statuses(status or []),
-            profile=profile,
-            since=parse_since(since),
-            limit=limit or None,
-            output=output.value if output else None,
-            refresh=refresh,
-        )
-        raise typer.Exit(cmd.run(opts, c))
+
+def list_(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            "-s",
+            help=(
+                "Only operations last seen in this state (repeatable): queued, processing, completed, "
+                'failed, or finished / "not finished" (any provider; SAYMON says only these).'
+            ),
+            metavar="STATUS",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", "-p", help="Only operations last reached through this profile.", show_default=False
+        ),
+    ] = None,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since", help="Only operations seen within this long: 1h, 7d, 30d, or all.", metavar="DURATION"
+        ),
+    ] = "7d",
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"
+        ),
+    ] = 50,
+    output: OutputOpt = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch the unfinished operations again before listing.")
+    ] = False,
+    color: ColorOpt = Color.auto,
+    debug: Debug = False,
+) -> None:
+    """List the operations bulkop has seen (its journal), newest first, with their last known state."""
+    from bulkop.commands import list as cmd
+
+    c = apply_common(ctx, None, color, debug)
+    c.json_errors = output in (Output.json, Output.jsonl)
+    opts = cmd.Options(
+        statuses=parse_statuses(status or []),
+        profile=profile,
+        since=parse_since(since),
+        limit=limit or None,
+        output=output.value if output else None,
+        refresh=refresh,
+    )
+    raise typer.Exit(cmd.run(opts, c))
 
 
 def parse_since(text: str, flag: str = "--since") -> float | None:

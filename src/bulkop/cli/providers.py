@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt
+from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt, apply_common, context
 
 LIST_EPILOG = (
     "Examples:\n\n"
@@ -27,6 +27,10 @@ app = typer.Typer(
     epilog=LIST_EPILOG,
     invoke_without_command=True,
 )
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="providers")
 
 
 class ShowOutput(StrEnum):
@@ -69,12 +73,11 @@ def complete_names(incomplete: str) -> list[str]:
 
 
 def _list(ctx: typer.Context, output: Output | None, color: Color, debug: bool) -> None:
-    from bulkop.cli import _apply_common
     from bulkop.commands import providers as cmd
 
-    c = _apply_common(ctx, None, color, debug)
+    c = apply_common(ctx, None, color, debug)
     c.json_errors = output in (Output.json, Output.jsonl)
-    raise typer.Exit(cmd.run(cmd.ListOptions(output=output.value if output else None), c))
+    raise typer.Exit(cmd.list_providers(cmd.ListOptions(output=output.value if output else None), c))
 
 
 @app.callback()
@@ -125,13 +128,12 @@ def show(
 
     Definitions hold no secrets (credentials stay in profiles), so the output is safe to share.
     """
-    from bulkop.cli import _ctx
     from bulkop.commands import providers as cmd
 
-    c = _ctx(ctx)
+    c = context(ctx)
     c.json_errors = output is ShowOutput.json
     opts = cmd.ShowOptions(name=name.lower(), as_name=as_name, output=output.value)
-    raise typer.Exit(cmd.run(opts, c))
+    raise typer.Exit(cmd.show(opts, c))
 
 
 @app.command(
@@ -189,10 +191,9 @@ def check(
     Offline: no request is made and no credentials are needed. Shows the operation as `get`
     would, or the error a live answer like this one would give (which field, which mapping to edit).
     """
-    from bulkop.cli import _apply_common
     from bulkop.commands import providers as cmd
 
-    c = _apply_common(ctx, None, color, debug)
+    c = apply_common(ctx, None, color, debug)
     c.json_errors = output is CheckOutput.json
     opts = cmd.CheckOptions(
         name=name.lower(),
@@ -201,4 +202,4 @@ def check(
         output=output.value if output else None,
         definition=definition,
     )
-    raise typer.Exit(cmd.run(opts, c))
+    raise typer.Exit(cmd.check(opts, c))
