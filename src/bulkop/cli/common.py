@@ -4,12 +4,13 @@ the helpers that put the global options into the Context."""
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bulkop.context import Context
 from bulkop.errors import EXIT_CODE_NAMES
+from bulkop.settings import BY_NAME
 
 EXIT_CODES_EPILOG = (
     "Exit codes: "
@@ -89,61 +90,26 @@ Profile = Annotated[
         autocompletion=complete_profiles,
     ),
 ]
-Provider = Annotated[
-    str | None,
-    typer.Option(
-        "--provider",
-        help="API: a built-in provider (knock, saymon, zendesk, auth0, mailchimp, elasticsearch) or one "
-        "defined in config.toml as [providers.NAME] (env: BULKOP_PROVIDER; default: knock).",
-        rich_help_panel=CONNECTION,
+def setting_option(name: str, panel: str = CONNECTION, **extra: Any) -> Any:
+    """The flag of a setting as the settings table describes it: its help names the variables
+    that set it and the default, so neither is restated here."""
+    setting = BY_NAME[name]
+    assert setting.flag, f"setting {name} has no flag"
+    return typer.Option(
+        setting.flag,
+        help=setting.option_help,
+        rich_help_panel=panel,
         show_default=False,
-        metavar="NAME",
-        autocompletion=complete_providers,
-    ),
-]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        help="API base URL (env: BULKOP_BASE_URL, KNOCK_BASE_URL).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-        metavar="URL",
-    ),
-]
-RequestTimeout = Annotated[
-    float | None,
-    typer.Option(
-        "--request-timeout",
-        help="Seconds to wait for each response (env: BULKOP_REQUEST_TIMEOUT; default: 30).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-        min=0.001,
-        max=86400.0,
-        metavar="SECONDS",
-    ),
-]
-Retries = Annotated[
-    int | None,
-    typer.Option(
-        "--retries",
-        help="Retries on connection errors, timeouts, 429 and 502/503/504 (env: BULKOP_RETRIES; default: 3).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-        min=0,
-        max=100,
-        metavar="N",
-    ),
-]
-AllowInsecureHttp = Annotated[
-    bool | None,
-    typer.Option(
-        "--allow-insecure-http",
-        help="Send credentials over plain http:// to a non-loopback host (env: BULKOP_ALLOW_INSECURE_HTTP).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-    ),
-]
+        metavar=setting.flag_metavar,
+        **extra,
+    )
+
+
+Provider = Annotated[str | None, setting_option("provider", autocompletion=complete_providers)]
+BaseUrl = Annotated[str | None, setting_option("base_url")]
+RequestTimeout = Annotated[float | None, setting_option("request_timeout", min=0.001, max=86400.0)]
+Retries = Annotated[int | None, setting_option("retries", min=0, max=100)]
+AllowInsecureHttp = Annotated[bool | None, setting_option("allow_insecure_http")]
 ColorOpt = Annotated[
     Color,
     typer.Option(

@@ -22,6 +22,7 @@ from bulkop.cli.common import (
     apply_common,
     complete_ids,
     connection_flags,
+    setting_option,
 )
 
 POLLING = "Polling"
@@ -89,60 +90,11 @@ def watch(
             show_default=False,
         ),
     ] = None,
-    interval: Annotated[
-        str | None,
-        typer.Option(
-            "--interval",
-            help="Seconds between polls of an operation, or auto: from ~1 s, slower while idle, closer near the ETA (env: BULKOP_INTERVAL; default: auto).",
-            rich_help_panel=POLLING,
-            show_default=False,
-            metavar="auto|SECONDS",
-        ),
-    ] = None,
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            help="Give up after this long, exit 124: 30s, 10m, 1h (env: BULKOP_TIMEOUT; default: none).",
-            rich_help_panel=POLLING,
-            show_default=False,
-            metavar="DURATION",
-        ),
-    ] = None,
-    max_rps: Annotated[
-        float | None,
-        typer.Option(
-            "--max-rps",
-            help="Most requests per second to one profile's API (env: BULKOP_MAX_RPS; default: 10).",
-            rich_help_panel=POLLING,
-            show_default=False,
-            min=0.01,
-            max=1e6,
-            metavar="N",
-        ),
-    ] = None,
-    max_errors: Annotated[
-        int | None,
-        typer.Option(
-            "--max-errors",
-            help="Exit 1 if a completed operation has more error rows than N, or an error count that cannot be known (env: BULKOP_MAX_ERRORS; default: errors alone do not fail).",
-            rich_help_panel=POLLING,
-            show_default=False,
-            min=0,
-            metavar="N",
-        ),
-    ] = None,
-    max_consecutive_failures: Annotated[
-        int | None,
-        typer.Option(
-            "--max-consecutive-failures",
-            help="Give up on an operation (exit 6) after N failed polls in a row (env: BULKOP_MAX_CONSECUTIVE_FAILURES; default: 10).",
-            rich_help_panel=POLLING,
-            show_default=False,
-            min=1,
-            metavar="N",
-        ),
-    ] = None,
+    interval: Annotated[str | None, setting_option("interval", POLLING)] = None,
+    timeout: Annotated[str | None, setting_option("timeout", POLLING)] = None,
+    max_rps: Annotated[float | None, setting_option("max_rps", POLLING, min=0.01, max=1e6)] = None,
+    max_errors: Annotated[int | None, setting_option("max_errors", POLLING, min=0)] = None,
+    max_consecutive_failures: Annotated[int | None, setting_option("max_consecutive_failures", POLLING, min=1)] = None,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="Stop as soon as one operation fails.", rich_help_panel=POLLING)
     ] = False,
