@@ -12,7 +12,7 @@ import click
 import typer
 
 from bulkop import __version__
-from bulkop.cli.common import EXIT_CODES_EPILOG, STATUS_POLL_LOOP, Color, ColorOpt, Debug, Profile, context
+from bulkop.cli.common import EXIT_CODES_EPILOG, STATUS_POLL_LOOP, Color, ColorOpt, Debug, Doc, Profile, context
 from bulkop.context import Context
 from bulkop.errors import BulkopError
 
@@ -20,7 +20,7 @@ __all__ = ["STATUS_POLL_LOOP", "app", "main", "run"]
 
 app = typer.Typer(
     name="bulkop",
-    epilog=EXIT_CODES_EPILOG,
+    epilog=Doc(exit_codes=EXIT_CODES_EPILOG).epilog(),
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},

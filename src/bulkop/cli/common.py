@@ -3,6 +3,7 @@ the helpers that put the global options into the Context."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Annotated, Any
 
@@ -17,6 +18,86 @@ EXIT_CODES_EPILOG = (
     + ", ".join(f"{int(code)} {name}" for code, name in sorted(EXIT_CODE_NAMES.items()))
     + " (man bulkop explains each)."
 )
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example of a command: shell lines as printed (a command too long for a man page goes
+    on after a backslash; tests keep every line short), or a sentence of prose."""
+
+    printed: tuple[str, ...]
+    prose: bool = False
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The commands as a shell reads them: a line ending in a backslash joined to the next."""
+        joined: list[str] = []
+        current = ""
+        for line in self.printed:
+            current += line.strip() if current else line
+            if current.endswith(" \\"):
+                current = current[:-1]
+            else:
+                joined.append(current)
+                current = ""
+        return (*joined, current.rstrip()) if current else tuple(joined)
+
+
+def shell(*printed: str) -> Example:
+    return Example(printed)
+
+
+def prose(text: str) -> Example:
+    return Example((text,), prose=True)
+
+
+@dataclass(frozen=True)
+class Term:
+    """An entry of a list in a command's help, such as `retries (int): Retries of a request …`."""
+
+    name: str
+    kind: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"  {self.name}{f' ({self.kind})' if self.kind else ''}: {self.text}"
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What a command's help says after its options, as data: --help shows it as the epilog,
+    and python -m bulkop._gen writes it into the man page."""
+
+    examples: tuple[Example, ...] = ()
+    notes: tuple[str, ...] = ()
+    terms_title: str = ""
+    terms: tuple[Term, ...] = ()
+    exit_codes: str | None = None
+
+    def epilog(self) -> Epilog:
+        parts = ["Examples:", *(f"  {line}" for e in self.examples for line in e.printed)] if self.examples else []
+        parts += self.notes
+        if self.terms:
+            parts += [f"{self.terms_title}:", *map(str, self.terms)]
+        if self.exit_codes:
+            parts.append(self.exit_codes)
+        return Epilog("\n\n".join(parts), self)
+
+    def with_notes(self, *notes: str) -> Doc:
+        return replace(self, notes=self.notes + notes)
+
+
+class Epilog(str):
+    """An epilog's text, carrying the Doc it was made from (click keeps the string as given)."""
+
+    doc: Doc
+
+    def __new__(cls, text: str, doc: Doc) -> Epilog:
+        epilog = super().__new__(cls, text)
+        epilog.doc = doc
+        return epilog
+
+
 # The one polling loop README and `status --help` show (tests/test_readme.py runs both). A
 # `while` loop's own status is 0 whatever happened inside, so the answer is kept in $rc.
 STATUS_POLL_LOOP = 'while bulkop status "$ID"; rc=$?; [ $rc -eq 3 ]; do sleep 5; done'

@@ -13,6 +13,7 @@ from bulkop.cli.common import (
     Color,
     ColorOpt,
     Debug,
+    Doc,
     Output,
     OutputOpt,
     Profile,
@@ -22,19 +23,22 @@ from bulkop.cli.common import (
     apply_common,
     complete_ids,
     connection_flags,
+    shell,
 )
 
-EPILOG = (
-    "Examples:\n\n"
-    "  bulkop get 123e4567-e89b-12d3-a456-426614174000\n\n"
-    "  bulkop get $ID -o json | jq .processed_rows\n\n"
-    "  bulkop get $ID1 $ID2 -o jsonl | jq -r 'select(.status==\"failed\") | .id'\n\n"
-    "  bulkop -p prod get $ID --errors\n\n" + EXIT_CODES_EPILOG
+DOC = Doc(
+    examples=(
+        shell("bulkop get 123e4567-e89b-12d3-a456-426614174000"),
+        shell("bulkop get $ID -o json | jq .processed_rows"),
+        shell("bulkop get $ID1 $ID2 -o jsonl | jq -r 'select(.status==\"failed\") | .id'"),
+        shell("bulkop -p prod get $ID --errors"),
+    ),
+    exit_codes=EXIT_CODES_EPILOG,
 )
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog=EPILOG)(get)
+    app.command(epilog=DOC.epilog())(get)
 
 
 def get(

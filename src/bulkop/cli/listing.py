@@ -6,17 +6,20 @@ from typing import Annotated
 
 import typer
 
-from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt, apply_common
+from bulkop.cli.common import Color, ColorOpt, Debug, Doc, Output, OutputOpt, apply_common, shell
 
-EPILOG = (
-    "Examples:\n\n"
-    "  bulkop list                                  # the last 7 days, newest first\n\n"
-    "  bulkop list --status processing --refresh    # fetch the unfinished ones again first\n\n"
-    "  bulkop list --since 30d -o json | jq -r '.[] | select(.status==\"failed\") | .id'\n\n"
-    "  bulkop get @last; bulkop watch --unfinished  # the most recent one; re-attach\n\n"
-    "The journal lives in the user state directory (BULKOP_JOURNAL moves it; --no-journal, "
-    "BULKOP_NO_JOURNAL=1 or `journal = false` in config.toml turn it off).\n\n"
-    "Exit codes: 0, or as for `get` when --refresh could not fetch one."
+DOC = Doc(
+    examples=(
+        shell("bulkop list                                  # the last 7 days, newest first"),
+        shell("bulkop list --status processing --refresh    # fetch the unfinished ones again first"),
+        shell("bulkop list --since 30d -o json | jq \\", "    -r '.[] | select(.status==\"failed\") | .id'"),
+        shell("bulkop get @last; bulkop watch --unfinished  # the most recent one; re-attach"),
+    ),
+    notes=(
+        "The journal lives in the user state directory (BULKOP_JOURNAL moves it; --no-journal, "
+        "BULKOP_NO_JOURNAL=1 or `journal = false` in config.toml turn it off).",
+    ),
+    exit_codes="Exit codes: 0, or as for `get` when --refresh could not fetch one.",
 )
 
 
@@ -47,7 +50,7 @@ def parse_statuses(values: list[str]) -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("list", epilog=EPILOG)(list_)
+    app.command("list", epilog=DOC.epilog())(list_)
 
 
 def list_(

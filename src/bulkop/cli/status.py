@@ -14,6 +14,7 @@ from bulkop.cli.common import (
     Color,
     ColorOpt,
     Debug,
+    Doc,
     FailIf,
     Profile,
     Provider,
@@ -23,6 +24,7 @@ from bulkop.cli.common import (
     apply_common,
     complete_ids,
     connection_flags,
+    shell,
 )
 
 
@@ -31,20 +33,21 @@ class StatusOutput(str, Enum):
     json = "json"
 
 
-EPILOG = (
-    "Examples:\n\n"
-    "  bulkop status $ID                      # completed 1000/1000\n\n"
-    f"  {STATUS_POLL_LOOP}\n\n"
-    "  # then $rc is the final answer: 0 completed, 1 failed, 5 not found, 4/6/7 errors\n\n"
-    "  bulkop status $ID -o json | jq -r .status\n\n"
-    "  bulkop status $ID --until 'processed_rows >= `500`'   # completed 1,000/1,000; until: processed_rows >= `500`\n\n"
-    "Exit codes: 0 completed (or --until true), 1 failed (or --fail-if true), 3 queued or processing "
-    "(4, 5, 6, 7 as for every command); 2 for a bad --until/--fail-if expression, before any request."
+DOC = Doc(
+    examples=(
+        shell("bulkop status $ID                      # completed 1000/1000"),
+        shell(STATUS_POLL_LOOP),
+        shell("# then $rc: 0 completed, 1 failed, 5 not found, 4/6/7 errors"),
+        shell("bulkop status $ID -o json | jq -r .status"),
+        shell("bulkop status $ID --until 'processed_rows >= `500`'   # completed 1,000/1,000; until: processed_rows >= `500`"),
+    ),
+    exit_codes="Exit codes: 0 completed (or --until true), 1 failed (or --fail-if true), 3 queued or processing "
+    "(4, 5, 6, 7 as for every command); 2 for a bad --until/--fail-if expression, before any request.",
 )
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog=EPILOG)(status)
+    app.command(epilog=DOC.epilog())(status)
 
 
 def status(

@@ -13,6 +13,7 @@ from bulkop.cli.common import (
     Color,
     ColorOpt,
     Debug,
+    Doc,
     FailIf,
     Profile,
     Provider,
@@ -22,7 +23,9 @@ from bulkop.cli.common import (
     apply_common,
     complete_ids,
     connection_flags,
+    prose,
     setting_option,
+    shell,
 )
 
 POLLING = "Polling"
@@ -39,24 +42,25 @@ class DisplayMode(str, Enum):
     quiet = "quiet"
 
 
-EPILOG = (
-    "Examples:\n\n"
-    "  bulkop watch 123e4567-e89b-12d3-a456-426614174000\n\n"
-    "  bulkop watch $ID1 $ID2 --timeout 30m --max-errors 0\n\n"
-    "  curl -s -X POST … | bulkop watch -          # ids (or BulkOperation JSON) from stdin\n\n"
-    "  bulkop watch prod:$ID staging-saymon:$ID2    # PROFILE:ID, several accounts at once\n\n"
-    "  bulkop watch $ID -o json | jq -r 'select(.final) | .operation.status'\n\n"
-    "  bulkop watch $ID --until 'processed_rows >= `5000`'   # done once 5,000 rows are in\n\n"
-    "  bulkop watch $ID --fail-if 'error_count > `100`'       # fail early on errors\n\n"
-    '  CI: `bulkop watch "$ID" --timeout 1h` prints throttled lines and exits 0 only if every operation completed.\n\n'
-    "Exit codes: 0 all completed (or --until true), 1 any failed (or --fail-if true, or more errors "
+DOC = Doc(
+    examples=(
+        shell("bulkop watch 123e4567-e89b-12d3-a456-426614174000"),
+        shell("bulkop watch $ID1 $ID2 --timeout 30m --max-errors 0"),
+        shell("curl -s -X POST … | bulkop watch -          # ids (or BulkOperation JSON) from stdin"),
+        shell("bulkop watch prod:$ID staging-saymon:$ID2    # PROFILE:ID, several accounts at once"),
+        shell("bulkop watch $ID -o json | jq -r 'select(.final) | .operation.status'"),
+        shell("bulkop watch $ID --until 'processed_rows >= `5000`'   # done once 5,000 rows are in"),
+        shell("bulkop watch $ID --fail-if 'error_count > `100`'       # fail early on errors"),
+        prose('CI: `bulkop watch "$ID" --timeout 1h` prints throttled lines and exits 0 only if every operation completed.'),
+    ),
+    exit_codes="Exit codes: 0 all completed (or --until true), 1 any failed (or --fail-if true, or more errors "
     "than --max-errors), 124 --timeout elapsed, 130 interrupted, 2 a bad --until/--fail-if expression "
-    "(before any request), 4/5/6/7 as for every command."
+    "(before any request), 4/5/6/7 as for every command.",
 )
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog=EPILOG)(watch)
+    app.command(epilog=DOC.epilog())(watch)
 
 
 def watch(
