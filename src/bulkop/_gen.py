@@ -21,6 +21,7 @@ from click.shell_completion import BashComplete, FishComplete, ShellComplete, Zs
 
 from bulkop import __version__
 from bulkop.cli.common import Doc, Epilog, Example
+from bulkop.cli.docs import CONFIG_FILE, CONFIG_FILE_HELP, ENVIRONMENT_INTRO, OTHER_ENV, EnvVar
 from bulkop.errors import EXIT_CODE_HELP, EXIT_CODE_NAMES
 from bulkop.settings import SETTINGS, Setting, show_value
 
@@ -41,72 +42,6 @@ INSTALL = {
     "completions/bulkop.fish": "Install as ~/.config/fish/completions/bulkop.fish.",
 }
 MAN_DIR = "man"
-
-
-@dataclass(frozen=True)
-class EnvVar:
-    """An environment variable as the ENVIRONMENT section documents it."""
-
-    name: str
-    help: str  # plain text; `code` spans become bold
-    command: str | None = None  # the one command it concerns, or None for every command
-
-
-# Variables read outside the settings table: by the config loader, the console and `watch`.
-OTHER_ENV: tuple[EnvVar, ...] = (
-    EnvVar(
-        "BULKOP_PROFILE", "Profile to use when no `--profile` is given, instead of the config file's `default_profile`."
-    ),
-    EnvVar("BULKOP_CONFIG", "Path of the config file, instead of the default (see FILES)."),
-    EnvVar("NO_COLOR", "Set and not empty: no colour, unless `--color always` or FORCE_COLOR."),
-    EnvVar(
-        "FORCE_COLOR",
-        "Set and not empty: colour and terminal output even when the output is not a terminal, unless `--color never`.",
-    ),
-    EnvVar("TERM", "`dumb`: no colour, and `watch` prints lines instead of a live display."),
-    EnvVar("COLUMNS", "Output width in characters, instead of the terminal's width."),
-    EnvVar(
-        "CI",
-        "Set and not empty, `0` or `false`: `watch` prints plain, throttled lines instead of a live display.",
-        "watch",
-    ),
-    EnvVar(
-        "GITHUB_ACTIONS",
-        "`true`: `watch` reports failed operations as `::error` "
-        "annotations and folds error items into `::group::` blocks.",
-        "watch",
-    ),
-    EnvVar(
-        "GITHUB_STEP_SUMMARY",
-        "A file `watch` appends a Markdown table of the operations to (GitHub Actions sets it).",
-        "watch",
-    ),
-    EnvVar(
-        "BULKOP_JOURNAL",
-        "Path of the journal of operations seen (`bulkop list`), instead of "
-        "`journal.sqlite3` in the user state directory (`~/.local/state/bulkop` on Linux).",
-    ),
-    EnvVar(
-        "BULKOP_NO_JOURNAL",
-        "`1`: neither read nor write the journal, as `--no-journal` or "
-        "`journal = false` at the top of the config file.",
-    ),
-    EnvVar(
-        "BULKOP_JOURNAL_DAYS",
-        "Days an operation stays in the journal after it was last seen, "
-        "instead of the config file's top-level `journal_days` (default 30).",
-    ),
-)
-
-CONFIG_FILE = "$XDG_CONFIG_HOME/bulkop/config.toml"
-# platformdirs' user_config_dir("bulkop") on each platform, as config.config_path uses it.
-CONFIG_FILE_HELP = (
-    "The config file: TOML with an optional `default_profile` and one `[profiles.NAME]` table "
-    "per profile, changed with `bulkop config` (written atomically, mode 0600). "
-    "Without XDG_CONFIG_HOME: `~/.config/bulkop/config.toml`; on macOS "
-    "`~/Library/Application Support/bulkop/config.toml`; on Windows "
-    "`%LOCALAPPDATA%\\bulkop\\bulkop\\config.toml`. BULKOP_CONFIG overrides the path."
-)
 
 
 # --------------------------------------------------------------------------- the command tree
@@ -545,15 +480,7 @@ def _environment(r: Roff, page: Page, tree: Sequence[Page]) -> None:
             return
         variables = [v for v in environment() if v.command in (None, page.path[1])]
     r.section("ENVIRONMENT")
-    r.text(
-        esc(
-            "Settings come from, in order: command-line options, environment variables, "
-            "the profile in the config file, built-in defaults. A profile chosen explicitly "
-            "(--profile, BULKOP_PROFILE or PROFILE:ID) is not mixed with a provider SDK's "
-            "variables (KNOCK_API_KEY, KNOCK_BASE_URL, SAYMON_LOGIN, SAYMON_PASSWORD); "
-            "BULKOP_* variables and options still override it."
-        )
-    )
+    r.text(esc(ENVIRONMENT_INTRO))
     for var in variables:
         r.item(bold(var.name), prose(var.help))
 
