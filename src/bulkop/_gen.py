@@ -21,7 +21,7 @@ from click.shell_completion import BashComplete, FishComplete, ShellComplete, Zs
 
 from bulkop import __version__
 from bulkop.cli.common import Doc, Epilog, Example
-from bulkop.cli.docs import CONFIG_FILE, CONFIG_FILE_HELP, ENVIRONMENT_INTRO, OTHER_ENV, EnvVar
+from bulkop.cli.docs import CONFIG_FILE, CONFIG_FILE_HELP, OTHER_ENV, EnvVar
 from bulkop.errors import EXIT_CODE_HELP, EXIT_CODE_NAMES
 from bulkop.settings import SETTINGS, Setting, show_value
 
@@ -42,6 +42,15 @@ INSTALL = {
     "completions/bulkop.fish": "Install as ~/.config/fish/completions/bulkop.fish.",
 }
 MAN_DIR = "man"
+
+# The ENVIRONMENT section's first paragraph, on every page that has one.
+ENVIRONMENT_INTRO = (
+    "Settings come from, in order: command-line options, environment variables, "
+    "the profile in the config file, built-in defaults. A profile chosen explicitly "
+    "(--profile, BULKOP_PROFILE or PROFILE:ID) is not mixed with a provider SDK's "
+    "variables (KNOCK_API_KEY, KNOCK_BASE_URL, SAYMON_LOGIN, SAYMON_PASSWORD); "
+    "BULKOP_* variables and options still override it."
+)
 
 
 # --------------------------------------------------------------------------- the command tree

@@ -70,11 +70,3 @@ CONFIG_FILE_HELP = (
     "`~/Library/Application Support/bulkop/config.toml`; on Windows "
     "`%LOCALAPPDATA%\\bulkop\\bulkop\\config.toml`. BULKOP_CONFIG overrides the path."
 )
-
-ENVIRONMENT_INTRO = (
-    "Settings come from, in order: command-line options, environment variables, "
-    "the profile in the config file, built-in defaults. A profile chosen explicitly "
-    "(--profile, BULKOP_PROFILE or PROFILE:ID) is not mixed with a provider SDK's "
-    "variables (KNOCK_API_KEY, KNOCK_BASE_URL, SAYMON_LOGIN, SAYMON_PASSWORD); "
-    "BULKOP_* variables and options still override it."
-)
