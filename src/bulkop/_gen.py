@@ -21,9 +21,9 @@ from click.shell_completion import BashComplete, FishComplete, ShellComplete, Zs
 
 from bulkop import __version__
 from bulkop.cli.common import Doc, Epilog, Example
-from bulkop.cli.docs import CONFIG_FILE, CONFIG_FILE_HELP, OTHER_ENV, EnvVar
+from bulkop.cli.docs import CONFIG_FILE, CONFIG_FILE_HELP, environment
 from bulkop.errors import EXIT_CODE_HELP, EXIT_CODE_NAMES
-from bulkop.settings import SETTINGS, Setting, show_value
+from bulkop.settings import SETTINGS, show_value
 
 PROG = "bulkop"
 REGENERATE = "python -m bulkop._gen"
@@ -305,7 +305,7 @@ def _default(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 def param_help(param: click.Parameter, ctx: click.Context) -> str:
-    """The help text plus what `--help` shows in brackets: default, range, env var, required."""
+    """The help text plus what `--help` shows in brackets: default, range, required."""
     parts = [" ".join(plain(getattr(param, "help", None)).split())]
     if param.required:
         parts.append("Required.")
@@ -313,13 +313,9 @@ def param_help(param: click.Parameter, ctx: click.Context) -> str:
         parts.append(f"Default: `{default}`.")
     if (span := _range(param.type)) is not None:
         parts.append(span)
-    if isinstance(param, click.Option):
-        envvar = param.envvar
-        names = [envvar] if isinstance(envvar, str) else list(envvar or ())
-        if names and not any(n in parts[0] for n in names):
-            parts.append(f"Environment: {', '.join(names)}.")
-        if param.multiple:
-            parts.append("May be given more than once.")
+    # Variables are named in the help itself (from the settings table), not as click envvars.
+    if isinstance(param, click.Option) and param.multiple:
+        parts.append("May be given more than once.")
     return " ".join(p for p in parts if p)
 
 
@@ -333,38 +329,6 @@ def panels(page: Page) -> list[tuple[str, list[click.Option]]]:
 
 
 # --------------------------------------------------------------------------- the pages
-
-
-def environment() -> list[EnvVar]:
-    """Every variable bulkop reads: the settings table first, then the others."""
-    found: list[EnvVar] = []
-    for setting in SETTINGS:
-        only = setting.providers[0] if len(setting.providers) == 1 else None
-        found += [EnvVar(var, _setting_help(setting, only), setting.command) for var in setting.env]
-        for provider, names in sorted(setting.provider_env.items()):
-            found += [EnvVar(var, _setting_help(setting, provider), setting.command) for var in names]
-    return found + list(OTHER_ENV)
-
-
-def _setting_help(setting: Setting, provider: str | None) -> str:
-    parts = [setting.help]
-    if provider:
-        parts.append(f"Only with provider `{provider}`.")
-    if setting.flag:
-        parts.append(f"Option `{setting.flag}` overrides it;")
-        parts.append(f"it overrides the profile key `{setting.name}`.")
-    else:
-        parts.append(f"It overrides the profile key `{setting.name}`.")
-    if setting.env_key:
-        parts.append(f"A profile may instead name a variable to read it from (`{setting.env_key}`).")
-    if setting.default is not None:
-        default = f"`{_value(setting.default)}`"
-        if isinstance(setting.default, int) and not isinstance(setting.default, bool):
-            mib = setting.default / (1024 * 1024)
-            if setting.default >= 1024 * 1024 and mib.is_integer():
-                default += f" ({int(mib)} MiB)"
-        parts.append(f"Default: {default}.")
-    return " ".join(parts)
 
 
 def man_page(page: Page, tree: Sequence[Page], date: str) -> str:
@@ -412,9 +376,6 @@ def _synopsis(r: Roff, page: Page, tree: Sequence[Page]) -> None:
 
 def _description(r: Roff, page: Page, tree: Sequence[Page]) -> None:
     r.section("DESCRIPTION")
-    if page.command.deprecated:
-        r.text("This command is deprecated.")
-        r.req("PP")
     for i, para in enumerate(paragraphs(plain(page.command.help))):
         if i:
             r.req("PP")

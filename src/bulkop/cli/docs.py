@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bulkop.settings import SETTINGS, Setting, show_value
+
 
 @dataclass(frozen=True)
 class EnvVar:
@@ -70,3 +72,35 @@ CONFIG_FILE_HELP = (
     "`~/Library/Application Support/bulkop/config.toml`; on Windows "
     "`%LOCALAPPDATA%\\bulkop\\bulkop\\config.toml`. BULKOP_CONFIG overrides the path."
 )
+
+
+def environment() -> list[EnvVar]:
+    """Every variable bulkop reads: the settings table first, then the others."""
+    found: list[EnvVar] = []
+    for setting in SETTINGS:
+        only = setting.providers[0] if len(setting.providers) == 1 else None
+        found += [EnvVar(var, _setting_help(setting, only), setting.command) for var in setting.env]
+        for provider, names in sorted(setting.provider_env.items()):
+            found += [EnvVar(var, _setting_help(setting, provider), setting.command) for var in names]
+    return found + list(OTHER_ENV)
+
+
+def _setting_help(setting: Setting, provider: str | None) -> str:
+    parts = [setting.help]
+    if provider:
+        parts.append(f"Only with provider `{provider}`.")
+    if setting.flag:
+        parts.append(f"Option `{setting.flag}` overrides it;")
+        parts.append(f"it overrides the profile key `{setting.name}`.")
+    else:
+        parts.append(f"It overrides the profile key `{setting.name}`.")
+    if setting.env_key:
+        parts.append(f"A profile may instead name a variable to read it from (`{setting.env_key}`).")
+    if setting.default is not None:
+        default = f"`{show_value(setting.default)}`"
+        if isinstance(setting.default, int) and not isinstance(setting.default, bool):
+            mib = setting.default / (1024 * 1024)
+            if setting.default >= 1024 * 1024 and mib.is_integer():
+                default += f" ({int(mib)} MiB)"
+        parts.append(f"Default: {default}.")
+    return " ".join(parts)
