@@ -171,6 +171,8 @@ Profile = Annotated[
         autocompletion=complete_profiles,
     ),
 ]
+
+
 def setting_option(name: str, panel: str = CONNECTION, **extra: Any) -> Any:
     """The flag of a setting as the settings table describes it: its help names the variables
     that set it and the default, so neither is restated here."""

@@ -287,7 +287,9 @@ def remove(ctx: typer.Context, name: ExistingName) -> None:
     raise typer.Exit(cmd.remove(cmd.RemoveOptions(name=name), context(ctx)))
 
 
-@app.command(epilog=Doc(examples=(shell("bulkop config path"), shell('"${EDITOR:-vi}" "$(bulkop config path)"'))).epilog())
+@app.command(
+    epilog=Doc(examples=(shell("bulkop config path"), shell('"${EDITOR:-vi}" "$(bulkop config path)"'))).epilog()
+)
 def path(ctx: typer.Context) -> None:
     """Print the config file's path (env: BULKOP_CONFIG; default: the user config directory)."""
     from bulkop.commands import config as cmd

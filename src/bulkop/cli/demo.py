@@ -24,7 +24,6 @@ app = typer.Typer(
 )
 
 
-
 def register(parent: typer.Typer) -> None:
     parent.add_typer(app, name="demo")
 
@@ -69,7 +68,10 @@ SERVE_DOC = Doc(
         shell("bulkop demo serve --port 8080"),
         shell("bulkop demo serve \\", """    --scenario '{"name": "slow", "total_rows": 50000, "duration": 600}'"""),
         shell("""bulkop demo serve --scenario '{"fail_at": 0.5, "error_rate": 0.1}' \\""", "    --scenario @more.json"),
-        shell("curl -X POST http://127.0.0.1:8080/_sim/operations \\", """    -d '{"provider": "saymon", "duration": 30}'"""),
+        shell(
+            "curl -X POST http://127.0.0.1:8080/_sim/operations \\",
+            """    -d '{"provider": "saymon", "duration": 30}'""",
+        ),
     ),
     notes=(
         "Scenario fields: a scenario is a JSON object with any of these fields (unknown fields and bad "

@@ -70,21 +70,15 @@ def list_(
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option(
-            "--profile", "-p", help="Only operations last reached through this profile.", show_default=False
-        ),
+        typer.Option("--profile", "-p", help="Only operations last reached through this profile.", show_default=False),
     ] = None,
     since: Annotated[
         str,
-        typer.Option(
-            "--since", help="Only operations seen within this long: 1h, 7d, 30d, or all.", metavar="DURATION"
-        ),
+        typer.Option("--since", help="Only operations seen within this long: 1h, 7d, 30d, or all.", metavar="DURATION"),
     ] = "7d",
     limit: Annotated[
         int,
-        typer.Option(
-            "--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"
-        ),
+        typer.Option("--limit", "-n", help="At most this many, newest first; 0 means no limit.", min=0, metavar="N"),
     ] = 50,
     output: OutputOpt = None,
     refresh: Annotated[

@@ -150,7 +150,9 @@ def show(
             shell("bulkop providers check zendesk job.json"),
             shell("bulkop providers check acme sample.json -o json | jq .status"),
             shell("curl -s … | bulkop providers check acme -"),
-            shell("bulkop providers check acme sample.json --definition acme.toml   # a definition not yet in config.toml"),
+            shell(
+                "bulkop providers check acme sample.json --definition acme.toml   # a definition not yet in config.toml"
+            ),
         ),
         exit_codes="Exit codes: 0 the body reads as an operation; 6 it does not (not JSON, an unmapped status "
         "value, a missing required field, a wrong type: as for a live answer); 7 the definition is "

@@ -39,7 +39,9 @@ DOC = Doc(
         shell(STATUS_POLL_LOOP),
         shell("# then $rc: 0 completed, 1 failed, 5 not found, 4/6/7 errors"),
         shell("bulkop status $ID -o json | jq -r .status"),
-        shell("bulkop status $ID --until 'processed_rows >= `500`'   # completed 1,000/1,000; until: processed_rows >= `500`"),
+        shell(
+            "bulkop status $ID --until 'processed_rows >= `500`'   # completed 1,000/1,000; until: processed_rows >= `500`"
+        ),
     ),
     exit_codes="Exit codes: 0 completed (or --until true), 1 failed (or --fail-if true), 3 queued or processing "
     "(4, 5, 6, 7 as for every command); 2 for a bad --until/--fail-if expression, before any request.",

@@ -51,7 +51,9 @@ DOC = Doc(
         shell("bulkop watch $ID -o json | jq -r 'select(.final) | .operation.status'"),
         shell("bulkop watch $ID --until 'processed_rows >= `5000`'   # done once 5,000 rows are in"),
         shell("bulkop watch $ID --fail-if 'error_count > `100`'       # fail early on errors"),
-        prose('CI: `bulkop watch "$ID" --timeout 1h` prints throttled lines and exits 0 only if every operation completed.'),
+        prose(
+            'CI: `bulkop watch "$ID" --timeout 1h` prints throttled lines and exits 0 only if every operation completed.'
+        ),
     ),
     exit_codes="Exit codes: 0 all completed (or --until true), 1 any failed (or --fail-if true, or more errors "
     "than --max-errors), 124 --timeout elapsed, 130 interrupted, 2 a bad --until/--fail-if expression "
