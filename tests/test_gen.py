@@ -14,6 +14,8 @@ import click
 import pytest
 
 from bulkop import _gen
+from bulkop.cli.common import Doc, Term, prose
+from bulkop.cli.common import shell as shell_example
 from bulkop.errors import EXIT_CODE_HELP
 from bulkop.settings import SETTINGS
 from conftest import minimal_env, run_cli
@@ -195,53 +197,68 @@ def test_environment_covers_the_settings_table_and_every_variable_a_help_text_na
     named |= set(OTHER_ENV)
     for page in tree:
         for text in [page.command.help] + [getattr(p, "help", None) for p in page.command.params]:
-            named |= set(_gen.env_mentions(_gen.plain(text)))
+            for mention in re.findall(r"\benv:\s*([^;)]*)", _gen.plain(text)):
+                named |= set(re.findall(r"\b[A-Z][A-Z0-9_]*[A-Z0-9]\b", mention))
     for var in sorted(named):
         assert f"\\fB{_gen.esc(var)}\\fR" in environment, var
 
 
-def test_examples_come_from_each_commands_epilog(files: dict[str, str], tree: list[_gen.Page]) -> None:
+def test_examples_come_from_each_commands_doc(files: dict[str, str], tree: list[_gen.Page]) -> None:
     everything = section(files["man/bulkop.1"], "EXAMPLES")
     with_examples = 0
     for page in tree:
         examples = _gen.split_epilog(page.command.epilog).examples
         with_examples += bool(examples)
         for example in examples:
-            first = example.lines[0] if not example.prose else example.lines[0].split("`")[0]
+            first = example.printed[0] if not example.prose else example.printed[0].split("`")[0]
             printed = _gen.esc(_gen.example_lines(first)[-1] if not example.prose else first)
             assert printed in section(files[page.file], "EXAMPLES"), page.file
             assert printed in everything
-    assert with_examples >= 3
+            assert f"  {example.printed[0]}" in page.command.epilog  # --help shows the same data
+    assert with_examples >= 10
 
 
-def test_epilog_is_split_into_examples_exit_codes_and_notes() -> None:
-    epilog = _gen.split_epilog(
-        "Examples:\n\n  bulkop get $ID\n\n  CI: `bulkop watch $ID` prints lines.\n\n"
-        "Retries of [providers.NAME] are not counted.\n\nExit codes: 0 ok, 1 failed."
+def test_every_example_line_fits_a_man_page(tree: list[_gen.Page]) -> None:
+    """Examples are kept short here, not folded by the generator: each printed line, or the
+    command and the comment after it once the comment moves to the line before, fits."""
+    for page in tree:
+        for example in _gen.split_epilog(page.command.epilog).examples:
+            if example.prose:
+                continue
+            for printed in example.printed:
+                for shown in _gen.example_lines(printed):
+                    assert len(shown) <= _gen.EXAMPLE_WIDTH, f"{page.words}: {shown!r} is too long"
+
+
+def test_a_long_command_goes_on_after_a_backslash_and_reads_as_one() -> None:
+    example = shell_example('printf %s "$PW" | bulkop config add mon \\', "    --provider saymon --login ops")
+    assert example.lines == ('printf %s "$PW" | bulkop config add mon --provider saymon --login ops',)
+    assert shell_example("bulkop get $ID").lines == ("bulkop get $ID",)
+    assert shell_example("a \\", "  b \\", "  c").lines == ("a b c",)
+    assert _gen.example_lines("bulkop status $ID   # completed") == ["bulkop status $ID   # completed"]
+    long = "bulkop status $ID --until 'processed_rows >= `500`'" + " " * 20 + "  # completed 1,000/1,000"
+    assert _gen.example_lines(long) == [
+        "# completed 1,000/1,000",
+        "bulkop status $ID --until 'processed_rows >= `500`'",
+    ]
+
+
+def test_a_doc_is_the_epilog_help_shows_and_the_data_man_reads() -> None:
+    doc = Doc(
+        examples=(shell_example("bulkop get $ID"), prose("CI: `bulkop watch $ID` prints lines.")),
+        notes=("Retries of [providers.NAME] are not counted.",),
+        terms_title="Keys",
+        terms=(Term("retries", "int", "How often."), Term("style", "", "`auto` or `never`.")),
+        exit_codes="Exit codes: 0 ok, 1 failed.",
     )
-    assert epilog.examples == [
-        _gen.Example(("bulkop get $ID",)),
-        _gen.Example(("CI: `bulkop watch $ID` prints lines.",), prose=True),
-    ]
-    assert epilog.notes == ["Retries of [providers.NAME] are not counted."]  # plain text: kept
-    assert epilog.exit_codes == "Exit codes: 0 ok, 1 failed."
-
-
-def test_long_example_lines_are_folded_the_way_a_shell_reads_them() -> None:
-    assert _gen.example_lines("bulkop status $ID   # completed", 40) == ["bulkop status $ID   # completed"]
-    assert _gen.example_lines("until bulkop status $ID; do sleep 5; done   # stops on 0 or 1", 50) == [
-        "# stops on 0 or 1",
-        "until bulkop status $ID; do sleep 5; done",
-    ]
-    assert _gen.example_lines('printf %s "$PW" | bulkop config add mon --provider saymon --login ops', 50) == [
-        'printf %s "$PW" | bulkop config add mon \\',
-        "    --provider saymon --login ops",
-    ]
-    # Never inside quotes, nor between an option and its value when there is a choice.
-    assert _gen.example_lines("bulkop get $ID -o json | jq -r 'select(.a == 1 and .b == 2)'", 40) == [
-        "bulkop get $ID -o json | jq \\",
-        "    -r 'select(.a == 1 and .b == 2)'",
-    ]
+    epilog = doc.epilog()
+    assert epilog == (
+        "Examples:\n\n  bulkop get $ID\n\n  CI: `bulkop watch $ID` prints lines.\n\n"
+        "Retries of [providers.NAME] are not counted.\n\nKeys:\n\n  retries (int): How often.\n\n"
+        "  style: `auto` or `never`.\n\nExit codes: 0 ok, 1 failed."
+    )
+    assert _gen.split_epilog(epilog) is doc
+    assert _gen.split_epilog("Examples:\n\n  a text epilog is not parsed") == Doc()
 
 
 # --------------------------------------------------------------------------- roff
@@ -265,8 +282,11 @@ def synthetic_app() -> click.Group:
     sub = click.Command(
         "x-y",
         help=nasty,
-        epilog="Examples:\n\n  bulkop x-y --opt-z '\\d+' ...\n\n  .hidden-file --is-not-a-request\n\n"
-        "Keys:\n\nretries (int): How often.\n\nstyle: `auto` or `never`.",
+        epilog=Doc(
+            examples=(shell_example("bulkop x-y --opt-z '\\d+' ..."), shell_example(".hidden-file --is-not-a-request")),
+            terms_title="Keys",
+            terms=(Term("retries", "int", "How often."), Term("style", "", "`auto` or `never`.")),
+        ).epilog(),
         params=[
             click.Option(["--opt-z", "-z"], help="A value like \\d (default: .5).", metavar="REGEX"),
             click.Option(["--on/--off"], default=True, show_default=True, help="Toggle."),

@@ -20,8 +20,10 @@ import click
 from click.shell_completion import BashComplete, FishComplete, ShellComplete, ZshComplete
 
 from bulkop import __version__
+from bulkop.cli.common import Doc, Epilog, Example
+from bulkop.cli.docs import CONFIG_FILE, CONFIG_FILE_HELP, environment
 from bulkop.errors import EXIT_CODE_HELP, EXIT_CODE_NAMES
-from bulkop.settings import SETTINGS, Setting
+from bulkop.settings import SETTINGS, show_value
 
 PROG = "bulkop"
 REGENERATE = "python -m bulkop._gen"
@@ -41,70 +43,13 @@ INSTALL = {
 }
 MAN_DIR = "man"
 
-
-@dataclass(frozen=True)
-class EnvVar:
-    """An environment variable as the ENVIRONMENT section documents it."""
-
-    name: str
-    help: str  # plain text; `code` spans become bold
-    command: str | None = None  # the one command it concerns, or None for every command
-
-
-# Variables read outside the settings table: by the config loader, the console and `watch`.
-OTHER_ENV: tuple[EnvVar, ...] = (
-    EnvVar(
-        "BULKOP_PROFILE", "Profile to use when no `--profile` is given, instead of the config file's `default_profile`."
-    ),
-    EnvVar("BULKOP_CONFIG", "Path of the config file, instead of the default (see FILES)."),
-    EnvVar("NO_COLOR", "Set and not empty: no colour, unless `--color always` or FORCE_COLOR."),
-    EnvVar(
-        "FORCE_COLOR",
-        "Set and not empty: colour and terminal output even when the output is not a terminal, unless `--color never`.",
-    ),
-    EnvVar("TERM", "`dumb`: no colour, and `watch` prints lines instead of a live display."),
-    EnvVar("COLUMNS", "Output width in characters, instead of the terminal's width."),
-    EnvVar(
-        "CI",
-        "Set and not empty, `0` or `false`: `watch` prints plain, throttled lines instead of a live display.",
-        "watch",
-    ),
-    EnvVar(
-        "GITHUB_ACTIONS",
-        "`true`: `watch` reports failed operations as `::error` "
-        "annotations and folds error items into `::group::` blocks.",
-        "watch",
-    ),
-    EnvVar(
-        "GITHUB_STEP_SUMMARY",
-        "A file `watch` appends a Markdown table of the operations to (GitHub Actions sets it).",
-        "watch",
-    ),
-    EnvVar(
-        "BULKOP_JOURNAL",
-        "Path of the journal of operations seen (`bulkop list`), instead of "
-        "`journal.sqlite3` in the user state directory (`~/.local/state/bulkop` on Linux).",
-    ),
-    EnvVar(
-        "BULKOP_NO_JOURNAL",
-        "`1`: neither read nor write the journal, as `--no-journal` or "
-        "`journal = false` at the top of the config file.",
-    ),
-    EnvVar(
-        "BULKOP_JOURNAL_DAYS",
-        "Days an operation stays in the journal after it was last seen, "
-        "instead of the config file's top-level `journal_days` (default 30).",
-    ),
-)
-
-CONFIG_FILE = "$XDG_CONFIG_HOME/bulkop/config.toml"
-# platformdirs' user_config_dir("bulkop") on each platform, as config.config_path uses it.
-CONFIG_FILE_HELP = (
-    "The config file: TOML with an optional `default_profile` and one `[profiles.NAME]` table "
-    "per profile, changed with `bulkop config` (written atomically, mode 0600). "
-    "Without XDG_CONFIG_HOME: `~/.config/bulkop/config.toml`; on macOS "
-    "`~/Library/Application Support/bulkop/config.toml`; on Windows "
-    "`%LOCALAPPDATA%\\bulkop\\bulkop\\config.toml`. BULKOP_CONFIG overrides the path."
+# The ENVIRONMENT section's first paragraph, on every page that has one.
+ENVIRONMENT_INTRO = (
+    "Settings come from, in order: command-line options, environment variables, "
+    "the profile in the config file, built-in defaults. A profile chosen explicitly "
+    "(--profile, BULKOP_PROFILE or PROFILE:ID) is not mixed with a provider SDK's "
+    "variables (KNOCK_API_KEY, KNOCK_BASE_URL, SAYMON_LOGIN, SAYMON_PASSWORD); "
+    "BULKOP_* variables and options still override it."
 )
 
 
@@ -137,9 +82,9 @@ def app_command() -> click.Command:
     """The click command tree Typer builds from `bulkop.cli.app` (a new one on every call)."""
     import typer
 
-    from bulkop.cli import app
+    from bulkop.cli import with_commands
 
-    return typer.main.get_command(app)
+    return typer.main.get_command(with_commands())
 
 
 def pages(command: click.Command, prog: str = PROG) -> list[Page]:
@@ -185,62 +130,9 @@ def summary(cmd: click.Command) -> str:
     return re.split(r"(?<=\.)\s", text, maxsplit=1)[0].rstrip(".")
 
 
-@dataclass
-class Epilog:
-    """A command's epilog, taken apart: the examples, the exit-code note, anything else."""
-
-    examples: list[Example] = field(default_factory=list)
-    exit_codes: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Example:
-    lines: tuple[str, ...]  # shell lines; or one line of prose when `prose`
-    prose: bool = False
-
-
-def split_epilog(epilog: str | None) -> Epilog:
-    """The "Examples:" block is indented paragraphs after a line starting with "Examples"."""
-    result = Epilog()
-    in_examples = False
-    # Indentation marks examples, so paragraphs are cut from the raw text, before any dedent.
-    for raw in re.split(r"\n[ \t]*\n", (epilog or "").strip("\n")):
-        if not raw.strip():
-            continue
-        text = (
-            plain(raw)
-            if not raw[0].isspace()
-            else "\n".join(plain(line.strip()) for line in raw.splitlines() if line.strip())
-        )
-        if raw[0].isspace() and in_examples:
-            lines = tuple(text.splitlines())
-            # A line quoting a command in backticks describes an example rather than being one
-            # (a command's own backticks, a JMESPath literal in --until, are part of it).
-            prose = any("`" in line and not line.startswith("bulkop ") for line in lines)
-            result.examples.append(Example(lines, prose=prose))
-            continue
-        first, _, rest = text.partition("\n")
-        if first.strip().lower().startswith("examples"):
-            in_examples = True
-            if rest.strip():
-                result.examples.append(Example(tuple(line.strip() for line in rest.splitlines())))
-            continue
-        in_examples = False
-        flat = " ".join(text.split())
-        if flat.lower().startswith("exit codes"):
-            result.exit_codes = flat
-        else:
-            result.notes.append(flat)
-    return result
-
-
-def env_mentions(text: str) -> list[str]:
-    """Environment variables named in a help text such as "(env: BULKOP_RETRIES; default: 3)"."""
-    found: list[str] = []
-    for m in re.finditer(r"\benv:\s*([^;)]*)", text):
-        found += re.findall(r"\b[A-Z][A-Z0-9_]*[A-Z0-9]\b", m.group(1))
-    return found
+def split_epilog(epilog: str | None) -> Doc:
+    """What a command's epilog was built from (cli.common.Doc): examples, notes, exit codes."""
+    return epilog.doc if isinstance(epilog, Epilog) else Doc()
 
 
 # --------------------------------------------------------------------------- roff
@@ -348,13 +240,9 @@ class Roff:
 def _value(value: Any) -> str:
     if isinstance(value, Enum):
         value = value.value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     if isinstance(value, (list, tuple)):
         return ", ".join(_value(v) for v in value)
-    return str(value)
+    return show_value(value)
 
 
 def _choices(param: click.Parameter) -> list[str] | None:
@@ -417,7 +305,7 @@ def _default(param: click.Parameter, ctx: click.Context) -> str | None:
 
 
 def param_help(param: click.Parameter, ctx: click.Context) -> str:
-    """The help text plus what `--help` shows in brackets: default, range, env var, required."""
+    """The help text plus what `--help` shows in brackets: default, range, required."""
     parts = [" ".join(plain(getattr(param, "help", None)).split())]
     if param.required:
         parts.append("Required.")
@@ -425,13 +313,9 @@ def param_help(param: click.Parameter, ctx: click.Context) -> str:
         parts.append(f"Default: `{default}`.")
     if (span := _range(param.type)) is not None:
         parts.append(span)
-    if isinstance(param, click.Option):
-        envvar = param.envvar
-        names = [envvar] if isinstance(envvar, str) else list(envvar or ())
-        if names and not any(n in parts[0] for n in names):
-            parts.append(f"Environment: {', '.join(names)}.")
-        if param.multiple:
-            parts.append("May be given more than once.")
+    # Variables are named in the help itself (from the settings table), not as click envvars.
+    if isinstance(param, click.Option) and param.multiple:
+        parts.append("May be given more than once.")
     return " ".join(p for p in parts if p)
 
 
@@ -445,47 +329,6 @@ def panels(page: Page) -> list[tuple[str, list[click.Option]]]:
 
 
 # --------------------------------------------------------------------------- the pages
-
-
-def environment() -> list[EnvVar]:
-    """Every variable bulkop reads: the settings table first, then the others."""
-    found: list[EnvVar] = []
-    for setting in SETTINGS:
-        command = _command_of(setting.help)
-        only = setting.providers[0] if len(setting.providers) == 1 else None
-        for var in setting.env:
-            found.append(EnvVar(var, _setting_help(setting, only), command))
-        for provider, names in sorted(setting.provider_env.items()):
-            for var in names:
-                found.append(EnvVar(var, _setting_help(setting, provider), command))
-    return found + list(OTHER_ENV)
-
-
-def _command_of(help_text: str) -> str | None:
-    # The table marks settings of one command by starting their help with "watch: ".
-    m = re.match(r"([a-z][a-z-]*): ", help_text)
-    return m.group(1) if m else None
-
-
-def _setting_help(setting: Setting, provider: str | None) -> str:
-    parts = [setting.help]
-    if provider:
-        parts.append(f"Only with provider `{provider}`.")
-    if setting.flag:
-        parts.append(f"Option `{setting.flag}` overrides it;")
-        parts.append(f"it overrides the profile key `{setting.name}`.")
-    else:
-        parts.append(f"It overrides the profile key `{setting.name}`.")
-    if setting.env_key:
-        parts.append(f"A profile may instead name a variable to read it from (`{setting.env_key}`).")
-    if setting.default is not None:
-        default = f"`{_value(setting.default)}`"
-        if isinstance(setting.default, int) and not isinstance(setting.default, bool):
-            mib = setting.default / (1024 * 1024)
-            if setting.default >= 1024 * 1024 and mib.is_integer():
-                default += f" ({int(mib)} MiB)"
-        parts.append(f"Default: {default}.")
-    return " ".join(parts)
 
 
 def man_page(page: Page, tree: Sequence[Page], date: str) -> str:
@@ -533,9 +376,6 @@ def _synopsis(r: Roff, page: Page, tree: Sequence[Page]) -> None:
 
 def _description(r: Roff, page: Page, tree: Sequence[Page]) -> None:
     r.section("DESCRIPTION")
-    if page.command.deprecated:
-        r.text("This command is deprecated.")
-        r.req("PP")
     for i, para in enumerate(paragraphs(plain(page.command.help))):
         if i:
             r.req("PP")
@@ -543,23 +383,14 @@ def _description(r: Roff, page: Page, tree: Sequence[Page]) -> None:
     if page is not tree[0]:
         r.req("PP")
         r.text(f"The options of {bold(PROG)}(1) may also be given before the command name.")
-    # Epilog notes: "Keys:" starts a list whose "name (type): text" entries become tagged items.
-    in_list = False
-    for note in split_epilog(page.command.epilog).notes:
-        term = _TERM.fullmatch(note)
-        if note.endswith(":") and len(note) <= 40:
-            r.req("SS", quoted_arg(note.rstrip(":")))
-            in_list = True
-        elif in_list and term:
-            name, kind, text = term.groups()
-            r.item(bold(name) + (f" ({italic(kind)})" if kind else ""), prose(text))
-        else:
-            r.req("PP")
-            r.text(prose(note))
-            in_list = False
-
-
-_TERM = re.compile(r"([\w.-]+)(?: \(([^)]*)\))?: (.+)")
+    doc = split_epilog(page.command.epilog)
+    for note in doc.notes:
+        r.req("PP")
+        r.text(prose(note))
+    if doc.terms:
+        r.req("SS", quoted_arg(doc.terms_title))
+    for term in doc.terms:
+        r.item(bold(term.name) + (f" ({italic(term.kind)})" if term.kind else ""), prose(term.text))
 
 
 def _commands(r: Roff, page: Page, tree: Sequence[Page]) -> None:
@@ -605,26 +436,21 @@ def _exit_status(r: Roff, page: Page, tree: Sequence[Page]) -> None:
         )
 
 
+_SETTING_FLAGS = {s.option_help for s in SETTINGS if s.flag}  # a setting's flag, as cli/ builds it
+
+
 def _environment(r: Roff, page: Page, tree: Sequence[Page]) -> None:
     """All variables on bulkop(1); on a page whose help names any, those that concern it."""
     if page is tree[0]:
         variables = environment()
     else:
-        texts = [plain(page.command.help)]
-        texts += [plain(getattr(p, "help", None)) for p in visible_params(page)]
-        if not any(env_mentions(t) for t in texts):
+        # A page that takes a setting's flag, or whose help names a variable as options do.
+        takes_setting = any(getattr(p, "help", None) in _SETTING_FLAGS for p in visible_params(page))
+        if not takes_setting and "(env: " not in plain(page.command.help):
             return
         variables = [v for v in environment() if v.command in (None, page.path[1])]
     r.section("ENVIRONMENT")
-    r.text(
-        esc(
-            "Settings come from, in order: command-line options, environment variables, "
-            "the profile in the config file, built-in defaults. A profile chosen explicitly "
-            "(--profile, BULKOP_PROFILE or PROFILE:ID) is not mixed with a provider SDK's "
-            "variables (KNOCK_API_KEY, KNOCK_BASE_URL, SAYMON_LOGIN, SAYMON_PASSWORD); "
-            "BULKOP_* variables and options still override it."
-        )
-    )
+    r.text(esc(ENVIRONMENT_INTRO))
     for var in variables:
         r.item(bold(var.name), prose(var.help))
 
@@ -658,9 +484,9 @@ def _examples(r: Roff, page: Page, tree: Sequence[Page]) -> None:
                 r.text(prose(" ".join(example.lines)))
                 continue
             r.req("nf")
-            for shell_line in example.lines:
-                for printed in example_lines(shell_line):
-                    r.literal(esc(printed))
+            for printed in example.printed:
+                for shown in example_lines(printed):
+                    r.literal(esc(shown))
             r.req("fi")
 
 
@@ -700,48 +526,14 @@ def _related(page: Page, tree: Sequence[Page]) -> list[Page]:
     ]
 
 
-_EXAMPLE_WIDTH = 72  # with the section's 7-column indent, fits an 80-column terminal
+EXAMPLE_WIDTH = 72  # with the section's 7-column indent, fits an 80-column terminal
 
 
-def example_lines(shell_line: str, width: int = _EXAMPLE_WIDTH) -> list[str]:
-    """A shell line as it should be printed: a trailing comment that would overflow goes on
-    the line before, and a long command continues on further lines after a backslash."""
-    shell_line = shell_line.rstrip()
-    m = re.fullmatch(r"(.*?\S)\s{2,}(#\s.*)", shell_line)
-    if m and len(shell_line) > width:
-        return [m.group(2), *example_lines(m.group(1), width)]
-    lines, indent = [], ""
-    while len(indent) + len(shell_line) > width:
-        fits = [i for i in _shell_spaces(shell_line) if 0 < len(indent) + i + 2 <= width]
-        if not fits:
-            break
-        cut = next((i for i in reversed(fits) if not _splits_option(shell_line, i)), fits[-1])
-        lines.append(f"{indent}{shell_line[:cut]} \\")
-        shell_line, indent = shell_line[cut + 1 :].lstrip(), "    "
-    return [*lines, indent + shell_line]
-
-
-def _splits_option(text: str, space: int) -> bool:
-    """Whether breaking at `space` would part an option from what is probably its value."""
-    before = text[:space].rsplit(" ", 1)[-1]
-    return before.startswith("-") and not text[space + 1 :].startswith(("-", "|"))
-
-
-def _shell_spaces(text: str) -> list[int]:
-    """Indexes of spaces outside quotes, where a command may continue on the next line."""
-    spaces, quote, escaped = [], "", False
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quote != "'":
-            escaped = True
-        elif quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == " " and i + 1 < len(text) and text[i + 1] != " ":
-            spaces.append(i)
-    return spaces
+def example_lines(printed: str) -> list[str]:
+    """A line of an example as the man page prints it: a comment after a command that would not
+    fit goes on the line before it (tests keep each part within EXAMPLE_WIDTH)."""
+    command, sep, comment = printed.partition("  # ")
+    return [f"# {comment}", command.rstrip()] if sep and len(printed) > EXAMPLE_WIDTH else [printed]
 
 
 # --------------------------------------------------------------------------- files

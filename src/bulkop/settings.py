@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bulkop.errors import ConfigError, UsageError
@@ -29,18 +30,38 @@ MAX_SECONDS = 1e9  # ~31 years: beyond it, sockets and waits overflow
 MiB = 1024 * 1024
 
 
+class SettingType(StrEnum):
+    """What a setting's value is; each has one converter (CONVERTERS) from env or TOML."""
+
+    PROVIDER = "provider"
+    URL = "url"
+    STR = "str"
+    SECRET = "secret"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    DURATION = "duration"
+    INTERVAL = "interval"
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One setting: how it is typed, defaulted, named in the environment and documented."""
 
     name: str
-    type: str  # choice | url | str | secret | int | float | bool | duration | interval
+    type: SettingType
     default: Any
-    help: str
+    about: str  # what it is, for `config set --help`, `config show` and the man pages
     env: tuple[str, ...] = ()
     flag: str | None = None
+    # The one command the setting concerns (None: every command that connects).
+    command: str | None = None
+    # The flag's own --help text; "(env: …; default: …)" is added from the fields above.
+    flag_help: str = ""
+    flag_metavar: str | None = None
+    # How --help names a default of None ("none"); without it, no default is named.
+    default_help: str | None = None
     providers: tuple[str, ...] = PROVIDER_NAMES
-    choices: tuple[str, ...] = ()
     # For secrets: a profile may name an environment variable to read it from instead.
     env_key: str | None = None
     # Provider-specific environment variables (e.g. KNOCK_BASE_URL only for knock).
@@ -54,7 +75,26 @@ class Setting:
 
     @property
     def secret(self) -> bool:
-        return self.type == "secret"
+        return self.type is SettingType.SECRET
+
+    @property
+    def help(self) -> str:
+        """The description, marked with its command when it concerns only one ("watch: …")."""
+        return f"{self.command}: {self.about}" if self.command else self.about
+
+    @property
+    def all_env(self) -> tuple[str, ...]:
+        """Every variable read for it, for any provider."""
+        return self.env + tuple(v for names in self.provider_env.values() for v in names)
+
+    @property
+    def option_help(self) -> str:
+        """The flag's --help: its text, the variables that set it and the default."""
+        default = self.default_help
+        if default is None and self.default is not None and not isinstance(self.default, bool):
+            default = show_value(self.default)
+        where = f"env: {', '.join(self.all_env)}" + (f"; default: {default}" if default is not None else "")
+        return f"{self.flag_help} ({where})."
 
     def applies(self, provider: str, secrets_needed: tuple[str, ...] | None = None) -> bool:
         """Whether this setting means anything for `provider`; a credential only when its auth
@@ -72,30 +112,44 @@ class Setting:
         return tuple(v for v in names if v not in self.sdk_env) if explicit_profile else names
 
 
+def show_value(value: Any) -> str:
+    """A default as help and man pages print it: 30.0 as 30, True as true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "provider",
-        "provider",
+        SettingType.PROVIDER,
         "knock",
         "Which API the operations live on: a built-in provider (`bulkop providers`) or one defined "
         "in config.toml as [providers.NAME].",
         env=("BULKOP_PROVIDER",),
         flag="--provider",
+        flag_help="API: a built-in provider (knock, saymon, zendesk, auth0, mailchimp, elasticsearch) or one "
+        "defined in config.toml as [providers.NAME]",
+        flag_metavar="NAME",
     ),
     Setting(
         "base_url",
-        "url",
+        SettingType.URL,
         None,
         "API base URL (Knock default https://api.knock.app; SAYMON: your server, required). "
         "KNOCK_BASE_URL is not used for a profile chosen with -p or BULKOP_PROFILE.",
         env=("BULKOP_BASE_URL",),
         flag="--base-url",
+        flag_help="API base URL",
+        flag_metavar="URL",
         provider_env={"knock": ("KNOCK_BASE_URL",)},
         sdk_env=("KNOCK_BASE_URL",),
     ),
     Setting(
         "api_key",
-        "secret",
+        SettingType.SECRET,
         None,
         "API key, sent only in a header: Knock's, or that of a provider with bearer or header auth (set in its "
         "profile; KNOCK_API_KEY holds Knock's only). KNOCK_API_KEY is not used for a profile chosen with -p or "
@@ -108,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "login",
-        "str",
+        SettingType.STR,
         None,
         "Login for HTTP Basic auth: SAYMON's, or that of a provider with basic auth (set in its profile; "
         "SAYMON_LOGIN holds SAYMON's only). SAYMON_LOGIN is not used for a profile chosen with -p or BULKOP_PROFILE.",
@@ -119,7 +173,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "password",
-        "secret",
+        SettingType.SECRET,
         None,
         "Password for HTTP Basic auth: SAYMON's, or that of a provider with basic auth (set in its profile; "
         "SAYMON_PASSWORD holds SAYMON's only). SAYMON_PASSWORD is not used for a profile chosen with -p or "
@@ -132,70 +186,96 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "request_timeout",
-        "float",
+        SettingType.FLOAT,
         30.0,
         "Seconds a request may take in all: connect, headers and body (connect: at most 5 s).",
         env=("BULKOP_REQUEST_TIMEOUT",),
         flag="--request-timeout",
+        flag_help="Seconds to wait for each response",
+        flag_metavar="SECONDS",
     ),
     Setting(
         "retries",
-        "int",
+        SettingType.INT,
         3,
         "Retries of a request on connection errors, timeouts, 429, 502, 503, 504.",
         env=("BULKOP_RETRIES",),
         flag="--retries",
+        flag_help="Retries on connection errors, timeouts, 429 and 502/503/504",
+        flag_metavar="N",
     ),
     Setting(
-        "max_body_size", "int", 64 * MiB, "Largest response body accepted, in bytes.", env=("BULKOP_MAX_BODY_SIZE",)
+        "max_body_size",
+        SettingType.INT,
+        64 * MiB,
+        "Largest response body accepted, in bytes.",
+        env=("BULKOP_MAX_BODY_SIZE",),
     ),
     Setting(
         "allow_insecure_http",
-        "bool",
+        SettingType.BOOL,
         False,
         "Allow sending credentials over plain http:// to a host that is not loopback.",
         env=("BULKOP_ALLOW_INSECURE_HTTP",),
         flag="--allow-insecure-http",
+        flag_help="Send credentials over plain http:// to a non-loopback host",
     ),
     Setting(
         "interval",
-        "interval",
+        SettingType.INTERVAL,
         "auto",
-        "watch: seconds between polls of an operation, or 'auto' (adaptive, from ~1 s).",
+        "seconds between polls of an operation, or 'auto' (adaptive, from ~1 s).",
         env=("BULKOP_INTERVAL",),
         flag="--interval",
+        command="watch",
+        flag_help="Seconds between polls of an operation, or auto: from ~1 s, slower while idle, closer near the ETA",
+        flag_metavar="auto|SECONDS",
     ),
     Setting(
         "timeout",
-        "duration",
+        SettingType.DURATION,
         None,
-        "watch: give up after this long (e.g. 30s, 10m, 1h).",
+        "give up after this long (e.g. 30s, 10m, 1h).",
         env=("BULKOP_TIMEOUT",),
         flag="--timeout",
+        command="watch",
+        flag_help="Give up after this long, exit 124: 30s, 10m, 1h",
+        flag_metavar="DURATION",
+        default_help="none",
     ),
     Setting(
         "max_rps",
-        "float",
+        SettingType.FLOAT,
         10.0,
-        "watch: most requests per second to one profile's API.",
+        "most requests per second to one profile's API.",
         env=("BULKOP_MAX_RPS",),
         flag="--max-rps",
+        command="watch",
+        flag_help="Most requests per second to one profile's API",
+        flag_metavar="N",
     ),
     Setting(
         "max_errors",
-        "int",
+        SettingType.INT,
         None,
-        "watch: fail (exit 1) a completed operation with more error rows than this.",
+        "fail (exit 1) a completed operation with more error rows than this.",
         env=("BULKOP_MAX_ERRORS",),
         flag="--max-errors",
+        command="watch",
+        flag_help="Exit 1 if a completed operation has more error rows than N, or an error count that cannot be known",
+        flag_metavar="N",
+        default_help="errors alone do not fail",
     ),
     Setting(
         "max_consecutive_failures",
-        "int",
+        SettingType.INT,
         10,
-        "watch: give up (exit 6) after this many failed polls in a row of one operation.",
+        "give up (exit 6) after this many failed polls in a row of one operation.",
         env=("BULKOP_MAX_CONSECUTIVE_FAILURES",),
         flag="--max-consecutive-failures",
+        command="watch",
+        flag_help="Give up on an operation (exit 6) after N failed polls in a row",
+        flag_metavar="N",
     ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -279,73 +359,108 @@ def parse_duration(text: str) -> float:
     return value
 
 
+def _text(setting: Setting, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("should be a string")
+    if setting.rule and raw and (problem := _rule_problem(setting.rule, raw)):
+        raise ValueError(problem)  # never the value: it may be a secret
+    return raw
+
+
+def _secret(setting: Setting, raw: Any) -> str:
+    if raw == "":
+        raise ValueError("is empty")
+    return _text(setting, raw)
+
+
+def _provider(setting: Setting, raw: Any) -> str:
+    if isinstance(raw, str) and not _PROVIDER_NAME.fullmatch(raw):
+        raise ValueError(f"should be a provider's name ({provider_list()})")
+    return _text(setting, raw)
+
+
+def _url(setting: Setting, raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("should be a string")
+    return normalize_base_url(raw)
+
+
+def _bool(setting: Setting, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = raw.strip().lower() if isinstance(raw, str) else None
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("should be true or false")
+
+
+def _int(setting: Setting, raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("should be a whole number")
+    if isinstance(raw, str):
+        try:
+            raw = int(raw.strip())
+        except ValueError:
+            raise ValueError("should be a whole number") from None
+    if not isinstance(raw, int) or raw < 0:
+        raise ValueError("should be a whole number, 0 or more")
+    return raw
+
+
+def _float(setting: Setting, raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("should be a number")
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            raise ValueError("should be a number") from None
+    if not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw <= 0:
+        raise ValueError("should be a positive number")
+    if raw > MAX_SECONDS:
+        raise ValueError(f"should be at most {MAX_SECONDS:.0e}")
+    return float(raw)
+
+
+def _duration(setting: Setting, raw: Any) -> float:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        raise ValueError("should be a duration like 30s, 10m or 1h")
+    return parse_duration(raw)
+
+
+def _interval(setting: Setting, raw: Any) -> float | str:
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return "auto"
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        raise ValueError("should be 'auto' or a number of seconds")
+    try:
+        return parse_duration(raw)
+    except ValueError:
+        raise ValueError("should be 'auto' or a number of seconds like 2 or 5s") from None
+
+
+CONVERTERS: dict[SettingType, Callable[[Setting, Any], Any]] = {
+    SettingType.PROVIDER: _provider,
+    SettingType.URL: _url,
+    SettingType.STR: _text,
+    SettingType.SECRET: _secret,
+    SettingType.INT: _int,
+    SettingType.FLOAT: _float,
+    SettingType.BOOL: _bool,
+    SettingType.DURATION: _duration,
+    SettingType.INTERVAL: _interval,
+}
+
+
 def convert(setting: Setting, raw: Any) -> Any:
     """Turn a value from the environment (a string) or a profile (TOML) into the setting's type."""
-    t = setting.type
-    if t in ("str", "secret", "url", "choice", "provider"):
-        if not isinstance(raw, str):
-            raise ValueError("should be a string")
-        if t == "provider" and not _PROVIDER_NAME.fullmatch(raw):
-            raise ValueError(f"should be a provider's name ({provider_list()})")
-        if t == "choice" and raw not in setting.choices:
-            raise ValueError(f"should be one of {', '.join(setting.choices)}")
-        if t == "url":
-            return normalize_base_url(raw)
-        if not raw and t == "secret":
-            raise ValueError("is empty")
-        if setting.rule and raw and (problem := _rule_problem(setting.rule, raw)):
-            raise ValueError(problem)  # never the value: it may be a secret
-        return raw
-    if t == "bool":
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on"):
-            return True
-        if isinstance(raw, str) and raw.strip().lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError("should be true or false")
-    if t == "int":
-        if isinstance(raw, bool):
-            raise ValueError("should be a whole number")
-        if isinstance(raw, str):
-            try:
-                raw = int(raw.strip())
-            except ValueError:
-                raise ValueError("should be a whole number") from None
-        if not isinstance(raw, int) or raw < 0:
-            raise ValueError("should be a whole number, 0 or more")
-        return raw
-    if t == "float":
-        if isinstance(raw, bool):
-            raise ValueError("should be a number")
-        if isinstance(raw, str):
-            try:
-                raw = float(raw.strip())
-            except ValueError:
-                raise ValueError("should be a number") from None
-        if not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw <= 0:
-            raise ValueError("should be a positive number")
-        if raw > MAX_SECONDS:
-            raise ValueError(f"should be at most {MAX_SECONDS:.0e}")
-        return float(raw)
-    if t == "duration":
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            raw = str(raw)
-        if not isinstance(raw, str):
-            raise ValueError("should be a duration like 30s, 10m or 1h")
-        return parse_duration(raw)
-    if t == "interval":
-        if isinstance(raw, str) and raw.strip().lower() == "auto":
-            return "auto"
-        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            raw = str(raw)
-        if not isinstance(raw, str):
-            raise ValueError("should be 'auto' or a number of seconds")
-        try:
-            return parse_duration(raw)
-        except ValueError:
-            raise ValueError("should be 'auto' or a number of seconds like 2 or 5s") from None
-    raise AssertionError(f"unknown setting type {t}")
+    return CONVERTERS[setting.type](setting, raw)
 
 
 _TOKEN = re.compile(r"[\x21-\x7e]+")
@@ -612,7 +727,7 @@ def validate_flag(name: str, raw: Any) -> Any:
     try:
         return convert(setting, raw)
     except ValueError as e:
-        shown = without_userinfo(raw) if setting.type == "url" and isinstance(raw, str) else raw
+        shown = without_userinfo(raw) if setting.type is SettingType.URL and isinstance(raw, str) else raw
         message = str(e) if repr(str(raw)) in str(e) else f"{shown!r} {e}"
         raise UsageError(f"{setting.flag or name} {message}") from None
 

@@ -1,46 +1,26 @@
-"""The command line: Typer options and arguments only; each command builds Options and calls run."""
+"""The command line: the app, its global options, and the process entry where every error becomes
+its exit code. Each verb is wired in its own module (cli/get.py, …) and registers itself."""
 
 from __future__ import annotations
 
 import functools
 import os
 import sys
-from enum import Enum
 from typing import Annotated
 
 import click
 import typer
 
 from bulkop import __version__
-from bulkop.cli.common import (
-    AllowInsecureHttp,
-    BaseUrl,
-    Color,
-    ColorOpt,
-    Debug,
-    FailIf,
-    Output,
-    OutputOpt,
-    Profile,
-    Provider,
-    RequestTimeout,
-    Retries,
-    Until,
-    complete_ids,
-    connection_flags,
-)
+from bulkop.cli.common import EXIT_CODES_EPILOG, STATUS_POLL_LOOP, Color, ColorOpt, Debug, Doc, Profile, context
 from bulkop.context import Context
-from bulkop.errors import EXIT_CODE_NAMES, BulkopError
+from bulkop.errors import BulkopError
 
-EXIT_CODES_EPILOG = (
-    "Exit codes: "
-    + ", ".join(f"{int(code)} {name}" for code, name in sorted(EXIT_CODE_NAMES.items()))
-    + " (man bulkop explains each)."
-)
+__all__ = ["STATUS_POLL_LOOP", "app", "main", "run"]
 
 app = typer.Typer(
     name="bulkop",
-    epilog=EXIT_CODES_EPILOG,
+    epilog=Doc(exit_codes=EXIT_CODES_EPILOG).epilog(),
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -73,152 +53,20 @@ def root(
 
     `bulkop get` shows operations, `bulkop status` says in one line and its exit code whether one has ended, and `bulkop watch` follows operations until they end. Endpoints and credentials come from options, environment variables or a profile (`bulkop config`).
     """
-    c = _ctx(ctx)
+    c = context(ctx)
     c.profile, c.color, c.debug, c.no_journal = profile, color.value, debug, no_journal
 
 
-def _ctx(ctx: typer.Context) -> Context:
-    if not isinstance(ctx.obj, Context):
-        ctx.obj = Context()
-    return ctx.obj
+@functools.cache
+def with_commands() -> typer.Typer:
+    """The app with every verb registered, in the order `--help` lists them. Each verb's module
+    registers itself (`register(app)`); they are imported here, not at the top, because each
+    imports cli.common and so this package: at the top it would be an import cycle."""
+    from bulkop.cli import config, demo, get, listing, providers, status, watch
 
-
-def _apply_common(ctx: typer.Context, profile: str | None, color: Color, debug: bool) -> Context:
-    """Options given after the subcommand win over the same options given before it."""
-    c = _ctx(ctx)
-    if profile:
-        c.profile = profile
-    if color is not Color.auto:
-        c.color = color.value
-    c.debug = c.debug or debug
-    return c
-
-
-# The one polling loop README and `status --help` show (tests/test_readme.py runs both). A
-# `while` loop's own status is 0 whatever happened inside, so the answer is kept in $rc.
-STATUS_POLL_LOOP = 'while bulkop status "$ID"; rc=$?; [ $rc -eq 3 ]; do sleep 5; done'
-
-
-class StatusOutput(str, Enum):
-    text = "text"
-    json = "json"
-
-
-@app.command(
-    epilog="Examples:\n\n"
-    "  bulkop get 123e4567-e89b-12d3-a456-426614174000\n\n"
-    "  bulkop get $ID -o json | jq .processed_rows\n\n"
-    "  bulkop get $ID1 $ID2 -o jsonl | jq -r 'select(.status==\"failed\") | .id'\n\n"
-    "  bulkop -p prod get $ID --errors\n\n" + EXIT_CODES_EPILOG,
-)
-def get(
-    ctx: typer.Context,
-    ids: Annotated[
-        list[str],
-        typer.Argument(
-            help="Operation ids (Knock: UUIDs), or @last for the most recent.",
-            show_default=False,
-            metavar="ID...",
-            autocompletion=complete_ids,
-        ),
-    ],
-    output: OutputOpt = None,
-    errors: Annotated[
-        bool, typer.Option("--errors", help="List every error item, not just the first few.", rich_help_panel="Output")
-    ] = False,
-    exit_status: Annotated[
-        bool, typer.Option("--exit-status", help="Exit like `status`: 1 if any failed, 3 if any is unfinished.")
-    ] = False,
-    profile: Profile = None,
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    request_timeout: RequestTimeout = None,
-    retries: Retries = None,
-    allow_insecure_http: AllowInsecureHttp = None,
-    color: ColorOpt = Color.auto,
-    debug: Debug = False,
-) -> None:
-    """Show one or more bulk operations: progress, counts, times and error items."""
-    from bulkop.commands import get as cmd
-
-    c = _apply_common(ctx, profile, color, debug)
-    c.json_errors = output in (Output.json, Output.jsonl)
-    opts = cmd.Options(
-        ids=ids,
-        output=output.value if output else None,
-        all_errors=errors,
-        exit_status=exit_status,
-        flags=connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http),
-    )
-    raise typer.Exit(cmd.run(opts, c))
-
-
-@app.command(
-    epilog="Examples:\n\n"
-    "  bulkop status $ID                      # completed 1000/1000\n\n"
-    f"  {STATUS_POLL_LOOP}\n\n"
-    "  # then $rc is the final answer: 0 completed, 1 failed, 5 not found, 4/6/7 errors\n\n"
-    "  bulkop status $ID -o json | jq -r .status\n\n"
-    "  bulkop status $ID --until 'processed_rows >= `500`'   # completed 1,000/1,000; until: processed_rows >= `500`\n\n"
-    "Exit codes: 0 completed (or --until true), 1 failed (or --fail-if true), 3 queued or processing "
-    "(4, 5, 6, 7 as for every command); 2 for a bad --until/--fail-if expression, before any request.",
-)
-def status(
-    ctx: typer.Context,
-    id: Annotated[
-        str,
-        typer.Argument(
-            help="Operation id, or @last for the most recent.",
-            show_default=False,
-            metavar="ID",
-            autocompletion=complete_ids,
-        ),
-    ],
-    output: Annotated[
-        StatusOutput,
-        typer.Option("--output", "-o", help="text or json.", rich_help_panel="Output", case_sensitive=False),
-    ] = StatusOutput.text,
-    until: Until = None,
-    fail_if: FailIf = None,
-    profile: Profile = None,
-    provider: Provider = None,
-    base_url: BaseUrl = None,
-    request_timeout: RequestTimeout = None,
-    retries: Retries = None,
-    allow_insecure_http: AllowInsecureHttp = None,
-    color: ColorOpt = Color.auto,
-    debug: Debug = False,
-) -> None:
-    """Print one line about an operation and exit 0 (completed), 1 (failed) or 3 (unfinished)."""
-    from bulkop import conditions
-    from bulkop.commands import status as cmd
-
-    c = _apply_common(ctx, profile, color, debug)
-    c.json_errors = output is StatusOutput.json
-    opts = cmd.Options(
-        id=id,
-        output=output.value,
-        flags=connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http),
-        conditions=conditions.parse(until, fail_if),
-    )
-    raise typer.Exit(cmd.run(opts, c))
-
-
-def _register_subcommands() -> None:
-    from bulkop.cli import config as config_cli
-    from bulkop.cli import demo as demo_cli
-    from bulkop.cli import listing as list_cli
-    from bulkop.cli import providers as providers_cli
-    from bulkop.cli import watch as watch_cli
-
-    watch_cli.register(app)
-    list_cli.register(app)
-    app.add_typer(config_cli.app, name="config")
-    app.add_typer(demo_cli.app, name="demo")
-    app.add_typer(providers_cli.app, name="providers")
-
-
-_register_subcommands()
+    for verb in (get, status, watch, listing, config, demo, providers):
+        verb.register(app)
+    return app
 
 
 # --------------------------------------------------------------------------- process entry
@@ -281,7 +129,7 @@ def _command() -> click.Command:
     """The click command tree, built once per process (Typer rebuilds it on every call)."""
     from bulkop.cli.help import install
 
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(with_commands())
     install(command)  # options' names are never cut in --help
     return command
 

@@ -1,11 +1,106 @@
-"""Option types shared by several commands, so each flag is spelled and documented once."""
+"""What every verb's wiring shares: option types (each flag spelled and documented once) and
+the helpers that put the global options into the Context."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from bulkop.context import Context
+from bulkop.errors import EXIT_CODE_NAMES
+from bulkop.settings import BY_NAME
+
+EXIT_CODES_EPILOG = (
+    "Exit codes: "
+    + ", ".join(f"{int(code)} {name}" for code, name in sorted(EXIT_CODE_NAMES.items()))
+    + " (man bulkop explains each)."
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example of a command: shell lines as printed (a command too long for a man page goes
+    on after a backslash; tests keep every line short), or a sentence of prose."""
+
+    printed: tuple[str, ...]
+    prose: bool = False
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The commands as a shell reads them: a line ending in a backslash joined to the next."""
+        joined: list[str] = []
+        current = ""
+        for line in self.printed:
+            current += line.strip() if current else line
+            if current.endswith(" \\"):
+                current = current[:-1]
+            else:
+                joined.append(current)
+                current = ""
+        return (*joined, current.rstrip()) if current else tuple(joined)
+
+
+def shell(*printed: str) -> Example:
+    return Example(printed)
+
+
+def prose(text: str) -> Example:
+    return Example((text,), prose=True)
+
+
+@dataclass(frozen=True)
+class Term:
+    """An entry of a list in a command's help, such as `retries (int): Retries of a request …`."""
+
+    name: str
+    kind: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"  {self.name}{f' ({self.kind})' if self.kind else ''}: {self.text}"
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What a command's help says after its options, as data: --help shows it as the epilog,
+    and python -m bulkop._gen writes it into the man page."""
+
+    examples: tuple[Example, ...] = ()
+    notes: tuple[str, ...] = ()
+    terms_title: str = ""
+    terms: tuple[Term, ...] = ()
+    exit_codes: str | None = None
+
+    def epilog(self) -> Epilog:
+        parts = ["Examples:", *(f"  {line}" for e in self.examples for line in e.printed)] if self.examples else []
+        parts += self.notes
+        if self.terms:
+            parts += [f"{self.terms_title}:", *map(str, self.terms)]
+        if self.exit_codes:
+            parts.append(self.exit_codes)
+        return Epilog("\n\n".join(parts), self)
+
+    def with_notes(self, *notes: str) -> Doc:
+        return replace(self, notes=self.notes + notes)
+
+
+class Epilog(str):
+    """An epilog's text, carrying the Doc it was made from (click keeps the string as given)."""
+
+    doc: Doc
+
+    def __new__(cls, text: str, doc: Doc) -> Epilog:
+        epilog = super().__new__(cls, text)
+        epilog.doc = doc
+        return epilog
+
+
+# The one polling loop README and `status --help` show (tests/test_readme.py runs both). A
+# `while` loop's own status is 0 whatever happened inside, so the answer is kept in $rc.
+STATUS_POLL_LOOP = 'while bulkop status "$ID"; rc=$?; [ $rc -eq 3 ]; do sleep 5; done'
 
 CONNECTION = "Connection"
 OUTPUT = "Output"
@@ -15,6 +110,24 @@ class Color(str, Enum):
     auto = "auto"
     always = "always"
     never = "never"
+
+
+def context(ctx: typer.Context) -> Context:
+    """The Context the process entry handed to click (a new one when a test invokes a command)."""
+    if not isinstance(ctx.obj, Context):
+        ctx.obj = Context()
+    return ctx.obj
+
+
+def apply_common(ctx: typer.Context, profile: str | None, color: Color, debug: bool) -> Context:
+    """Options given after the subcommand win over the same options given before it."""
+    c = context(ctx)
+    if profile:
+        c.profile = profile
+    if color is not Color.auto:
+        c.color = color.value
+    c.debug = c.debug or debug
+    return c
 
 
 def complete_profiles(incomplete: str) -> list[str]:
@@ -58,61 +171,28 @@ Profile = Annotated[
         autocompletion=complete_profiles,
     ),
 ]
-Provider = Annotated[
-    str | None,
-    typer.Option(
-        "--provider",
-        help="API: a built-in provider (knock, saymon, zendesk, auth0, mailchimp, elasticsearch) or one "
-        "defined in config.toml as [providers.NAME] (env: BULKOP_PROVIDER; default: knock).",
-        rich_help_panel=CONNECTION,
+
+
+def setting_option(name: str, panel: str = CONNECTION, **extra: Any) -> Any:
+    """The flag of a setting as the settings table describes it: its help names the variables
+    that set it and the default, so neither is restated here."""
+    setting = BY_NAME[name]
+    assert setting.flag, f"setting {name} has no flag"
+    return typer.Option(
+        setting.flag,
+        help=setting.option_help,
+        rich_help_panel=panel,
         show_default=False,
-        metavar="NAME",
-        autocompletion=complete_providers,
-    ),
-]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        help="API base URL (env: BULKOP_BASE_URL, KNOCK_BASE_URL).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-        metavar="URL",
-    ),
-]
-RequestTimeout = Annotated[
-    float | None,
-    typer.Option(
-        "--request-timeout",
-        help="Seconds to wait for each response (env: BULKOP_REQUEST_TIMEOUT; default: 30).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-        min=0.001,
-        max=86400.0,
-        metavar="SECONDS",
-    ),
-]
-Retries = Annotated[
-    int | None,
-    typer.Option(
-        "--retries",
-        help="Retries on connection errors, timeouts, 429 and 502/503/504 (env: BULKOP_RETRIES; default: 3).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-        min=0,
-        max=100,
-        metavar="N",
-    ),
-]
-AllowInsecureHttp = Annotated[
-    bool | None,
-    typer.Option(
-        "--allow-insecure-http",
-        help="Send credentials over plain http:// to a non-loopback host (env: BULKOP_ALLOW_INSECURE_HTTP).",
-        rich_help_panel=CONNECTION,
-        show_default=False,
-    ),
-]
+        metavar=setting.flag_metavar,
+        **extra,
+    )
+
+
+Provider = Annotated[str | None, setting_option("provider", autocompletion=complete_providers)]
+BaseUrl = Annotated[str | None, setting_option("base_url")]
+RequestTimeout = Annotated[float | None, setting_option("request_timeout", min=0.001, max=86400.0)]
+Retries = Annotated[int | None, setting_option("retries", min=0, max=100)]
+AllowInsecureHttp = Annotated[bool | None, setting_option("allow_insecure_http")]
 ColorOpt = Annotated[
     Color,
     typer.Option(

@@ -10,23 +10,29 @@ import typer
 from bulkop.cli.common import (
     AllowInsecureHttp,
     BaseUrl,
+    Doc,
     Profile,
     Provider,
     RequestTimeout,
     Retries,
+    Term,
     complete_profiles,
     connection_flags,
+    context,
+    shell,
 )
-from bulkop.context import Context
 from bulkop.settings import SETTINGS
 
 app = typer.Typer(
     help="Manage profiles: provider, base URL and credentials.\n\n"
     "Profiles live in a TOML file: `bulkop config path` prints where; BULKOP_CONFIG moves it.",
-    epilog="Examples:\n\n"
-    '  printf %s "$KNOCK_API_KEY" | bulkop config add prod --provider knock\n\n'
-    "  bulkop config list\n\n"
-    "  bulkop -p prod get $ID",
+    epilog=Doc(
+        examples=(
+            shell('printf %s "$KNOCK_API_KEY" | bulkop config add prod --provider knock'),
+            shell("bulkop config list"),
+            shell("bulkop -p prod get $ID"),
+        )
+    ).epilog(),
     no_args_is_help=True,
 )
 
@@ -62,28 +68,33 @@ OutputOpt = Annotated[
 ]
 
 
-def _keys_help() -> str:
-    """The keys a profile may hold, straight from the settings table."""
-    lines = [f"  {s.name} ({s.type}): {s.help}" for s in SETTINGS]
-    lines += [
-        f"  {s.env_key}: name of an environment variable to read {s.name} from (nothing secret on disk)"
+# The keys a profile may hold, straight from the settings table.
+KEYS = (
+    *(Term(s.name, s.type, s.help) for s in SETTINGS),
+    *(
+        Term(s.env_key, "", f"name of an environment variable to read {s.name} from (nothing secret on disk)")
         for s in SETTINGS
         if s.env_key
-    ]
-    return "Keys:\n\n" + "\n\n".join(lines)
+    ),
+)
 
 
-def _context(ctx: typer.Context) -> Context:
-    return ctx.ensure_object(Context)
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="config")
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    '  printf %s "$KNOCK_API_KEY" | bulkop config add prod --provider knock\n\n'
-    "  bulkop config add staging --provider knock   # asks for the API key, hidden\n\n"
-    "  bulkop config add prod --provider knock --api-key-env KNOCK_API_KEY_PROD\n\n"
-    '  printf %s "$PW" | bulkop config add mon --provider saymon '
-    "--base-url https://saymon.example.com --login ops",
+    epilog=Doc(
+        examples=(
+            shell('printf %s "$KNOCK_API_KEY" | bulkop config add prod --provider knock'),
+            shell("bulkop config add staging --provider knock   # asks for the API key, hidden"),
+            shell("bulkop config add prod --provider knock --api-key-env KNOCK_API_KEY_PROD"),
+            shell(
+                'printf %s "$PW" | bulkop config add mon --provider saymon \\',
+                "    --base-url https://saymon.example.com --login ops",
+            ),
+        )
+    ).epilog(),
 )
 def add(
     ctx: typer.Context,
@@ -143,28 +154,31 @@ def add(
         api_key_env=api_key_env,
         password_env=password_env,
     )
-    raise typer.Exit(cmd.run(opts, _context(ctx)))
+    raise typer.Exit(cmd.add(opts, context(ctx)))
 
 
 @app.command(
     "list",
-    epilog="Examples:\n\n  bulkop config list\n\n  bulkop config list -o json | jq -r '.[].name'",
+    epilog=Doc(examples=(shell("bulkop config list"), shell("bulkop config list -o json | jq -r '.[].name'"))).epilog(),
 )
 def list_profiles(ctx: typer.Context, output: OutputOpt = None) -> None:
     """List profiles: name, provider, base URL, and which is the default."""
     from bulkop.commands import config as cmd
 
-    c = _context(ctx)
+    c = context(ctx)
     c.json_errors = output is Output.json
-    raise typer.Exit(cmd.run(cmd.ListOptions(output=output.value if output else None), c))
+    raise typer.Exit(cmd.list_profiles(cmd.ListOptions(output=output.value if output else None), c))
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  bulkop config show\n\n"
-    "  bulkop config show staging\n\n"
-    "  BULKOP_RETRIES=5 bulkop config show prod --base-url http://localhost:8080\n\n"
-    "  bulkop config show -o json | jq .settings.base_url",
+    epilog=Doc(
+        examples=(
+            shell("bulkop config show"),
+            shell("bulkop config show staging"),
+            shell("BULKOP_RETRIES=5 bulkop config show prod \\", "    --base-url http://localhost:8080"),
+            shell("bulkop config show -o json | jq .settings.base_url"),
+        )
+    ).epilog(),
 )
 def show(
     ctx: typer.Context,
@@ -191,7 +205,7 @@ def show(
     """
     from bulkop.commands import config as cmd
 
-    c = _context(ctx)
+    c = context(ctx)
     if profile:
         c.profile = profile
     c.json_errors = output is Output.json
@@ -200,16 +214,21 @@ def show(
         output=output.value if output else None,
         flags=connection_flags(provider, base_url, request_timeout, retries, allow_insecure_http),
     )
-    raise typer.Exit(cmd.run(opts, c))
+    raise typer.Exit(cmd.show(opts, c))
 
 
 @app.command(
     "set",
-    epilog="Examples:\n\n"
-    "  bulkop config set prod retries 5\n\n"
-    "  bulkop config set prod base_url https://api.knock.app\n\n"
-    '  printf %s "$KNOCK_API_KEY" | bulkop config set prod api_key\n\n'
-    "  bulkop config set prod api_key_env KNOCK_API_KEY_PROD\n\n" + _keys_help(),
+    epilog=Doc(
+        examples=(
+            shell("bulkop config set prod retries 5"),
+            shell("bulkop config set prod base_url https://api.knock.app"),
+            shell('printf %s "$KNOCK_API_KEY" | bulkop config set prod api_key'),
+            shell("bulkop config set prod api_key_env KNOCK_API_KEY_PROD"),
+        ),
+        terms_title="Keys",
+        terms=KEYS,
+    ).epilog(),
 )
 def set_key(
     ctx: typer.Context,
@@ -228,12 +247,16 @@ def set_key(
     from bulkop.commands import config as cmd
 
     opts = cmd.SetOptions(name=name, key=key, value=value)
-    raise typer.Exit(cmd.run(opts, _context(ctx)))
+    raise typer.Exit(cmd.set_key(opts, context(ctx)))
 
 
 @app.command(
     "unset",
-    epilog="Examples:\n\n  bulkop config unset prod retries\n\n  bulkop config unset prod api_key\n\n" + _keys_help(),
+    epilog=Doc(
+        examples=(shell("bulkop config unset prod retries"), shell("bulkop config unset prod api_key")),
+        terms_title="Keys",
+        terms=KEYS,
+    ).epilog(),
 )
 def unset_key(
     ctx: typer.Context,
@@ -245,28 +268,30 @@ def unset_key(
     """Remove one key from a profile."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.UnsetOptions(name=name, key=key), _context(ctx)))
+    raise typer.Exit(cmd.unset_key(cmd.UnsetOptions(name=name, key=key), context(ctx)))
 
 
-@app.command(epilog="Examples:\n\n  bulkop config use staging")
+@app.command(epilog=Doc(examples=(shell("bulkop config use staging"),)).epilog())
 def use(ctx: typer.Context, name: ExistingName) -> None:
     """Make a profile the default (used when neither --profile nor BULKOP_PROFILE is given)."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.UseOptions(name=name), _context(ctx)))
+    raise typer.Exit(cmd.use(cmd.UseOptions(name=name), context(ctx)))
 
 
-@app.command(epilog="Examples:\n\n  bulkop config remove staging")
+@app.command(epilog=Doc(examples=(shell("bulkop config remove staging"),)).epilog())
 def remove(ctx: typer.Context, name: ExistingName) -> None:
     """Remove a profile (if it was the default, there is no default any more)."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.RemoveOptions(name=name), _context(ctx)))
+    raise typer.Exit(cmd.remove(cmd.RemoveOptions(name=name), context(ctx)))
 
 
-@app.command(epilog='Examples:\n\n  bulkop config path\n\n  "${EDITOR:-vi}" "$(bulkop config path)"')
+@app.command(
+    epilog=Doc(examples=(shell("bulkop config path"), shell('"${EDITOR:-vi}" "$(bulkop config path)"'))).epilog()
+)
 def path(ctx: typer.Context) -> None:
     """Print the config file's path (env: BULKOP_CONFIG; default: the user config directory)."""
     from bulkop.commands import config as cmd
 
-    raise typer.Exit(cmd.run(cmd.PathOptions(), _context(ctx)))
+    raise typer.Exit(cmd.path(cmd.PathOptions(), context(ctx)))

@@ -7,14 +7,26 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
+from bulkop.cli.common import Doc, Epilog, context, shell
 from bulkop.cli.watch import DisplayMode, WatchOutput
 
 app = typer.Typer(
     help="Run the built-in simulator of both APIs and watch a few operations: no account needed.",
     invoke_without_command=True,
-    epilog="Examples:\n\n  bulkop demo\n\n  bulkop demo --display lines\n\n  bulkop demo --provider zendesk\n\n"
-    "  bulkop demo serve --port 8080",
+    epilog=Doc(
+        examples=(
+            shell("bulkop demo"),
+            shell("bulkop demo --display lines"),
+            shell("bulkop demo --provider zendesk"),
+            shell("bulkop demo serve --port 8080"),
+        )
+    ).epilog(),
 )
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="demo")
+
 
 Speed = Annotated[
     float, typer.Option("--speed", help="Run the simulated clock this many times faster.", min=0.01, max=1000)
@@ -45,22 +57,27 @@ def demo(
     """Start the simulator, create operations with different fates, and watch them."""
     if ctx.invoked_subcommand is not None:
         return
-    from bulkop.cli import _ctx
     from bulkop.commands import demo as cmd
 
     opts = cmd.Options(speed=speed, output=output.value, display=display.value if display else None, provider=provider)
-    raise typer.Exit(cmd.run(opts, _ctx(ctx)))
+    raise typer.Exit(cmd.run(opts, context(ctx)))
 
 
-SERVE_EPILOG = (
-    "Examples:\n\n"
-    "  bulkop demo serve --port 8080\n\n"
-    """  bulkop demo serve --scenario '{"name": "slow", "total_rows": 50000, "duration": 600}'\n\n"""
-    """  bulkop demo serve --scenario '{"fail_at": 0.5, "error_rate": 0.1}' --scenario @more.json\n\n"""
-    """  curl -X POST http://127.0.0.1:8080/_sim/operations -d '{"provider": "saymon", "duration": 30}'\n\n"""
-    "Scenario fields: a scenario is a JSON object with any of these fields (unknown fields and bad "
-    "values are refused); --scenario, POST /_sim/operations (one) and /_sim/operations/batch (a list) "
-    "all take them:\n\n"
+SERVE_DOC = Doc(
+    examples=(
+        shell("bulkop demo serve --port 8080"),
+        shell("bulkop demo serve \\", """    --scenario '{"name": "slow", "total_rows": 50000, "duration": 600}'"""),
+        shell("""bulkop demo serve --scenario '{"fail_at": 0.5, "error_rate": 0.1}' \\""", "    --scenario @more.json"),
+        shell(
+            "curl -X POST http://127.0.0.1:8080/_sim/operations \\",
+            """    -d '{"provider": "saymon", "duration": 30}'""",
+        ),
+    ),
+    notes=(
+        "Scenario fields: a scenario is a JSON object with any of these fields (unknown fields and bad "
+        "values are refused); --scenario, POST /_sim/operations (one) and /_sim/operations/batch (a list) "
+        "all take them:",
+    ),
 )
 
 
@@ -68,18 +85,28 @@ class _ServeCommand(TyperCommand):
     """`demo serve`, whose help ends with the scenario fields: read from the simulator only when
     the help is shown (importing it on every start cost every command about 7 ms)."""
 
+    _epilog: Epilog
+    _complete: bool
+
     @property
     def epilog(self) -> str:
-        from bulkop.simulator.scenario import fields_help
+        if not self._complete:
+            from bulkop.simulator.scenario import fields_help
 
-        return self._epilog + fields_help()
+            fields = fields_help()  # one paragraph per field
+            doc = self._epilog.doc.with_notes(*(field.strip() for field in fields.split("\n\n")))
+            self._epilog, self._complete = Epilog(f"{self._epilog}\n\n{fields}", doc), True
+        return self._epilog
 
     @epilog.setter
     def epilog(self, value: str | None) -> None:
-        self._epilog = value or ""
+        assert isinstance(value, Epilog)
+        # Set again only with the whole text (cli.help escapes it): the fields are in it already.
+        self._complete = hasattr(self, "_epilog")
+        self._epilog = value
 
 
-@app.command(cls=_ServeCommand, epilog=SERVE_EPILOG)
+@app.command(cls=_ServeCommand, epilog=SERVE_DOC.epilog())
 def serve(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).", min=0, max=65535)] = 0,
@@ -97,8 +124,7 @@ def serve(
     ] = None,
 ) -> None:
     """Keep the simulator running in the foreground and print its URL, credentials and example ids."""
-    from bulkop.cli import _ctx
     from bulkop.commands import demo as cmd
 
     opts = cmd.ServeOptions(port=port, host=host, speed=speed, scenarios=list(scenario or []))
-    raise typer.Exit(cmd.serve(opts, _ctx(ctx)))
+    raise typer.Exit(cmd.serve(opts, context(ctx)))

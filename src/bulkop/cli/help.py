@@ -41,11 +41,13 @@ def _escape_tree(command: click.Command) -> None:
         return
     from rich.markup import escape
 
+    from bulkop.cli.common import Epilog
+
     setattr(command, "_bulkop_escaped", True)  # noqa: B010
     for attr in ("help", "short_help", "epilog"):
         text = getattr(command, attr, None)
         if isinstance(text, str):
-            setattr(command, attr, escape(text))
+            setattr(command, attr, Epilog(escape(text), text.doc) if isinstance(text, Epilog) else escape(text))
     for param in command.params:
         text = getattr(param, "help", None)
         if isinstance(text, str):

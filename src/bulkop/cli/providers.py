@@ -8,25 +8,30 @@ from typing import Annotated
 
 import typer
 
-from bulkop.cli.common import Color, ColorOpt, Debug, Output, OutputOpt
+from bulkop.cli.common import Color, ColorOpt, Debug, Doc, Output, OutputOpt, apply_common, context, shell
 
-LIST_EPILOG = (
-    "Examples:\n\n"
-    "  bulkop providers\n\n"
-    "  bulkop providers -o json | jq -r '.[] | select(.error) | .name'\n\n"
-    '  bulkop providers show zendesk --as acme >> "$(bulkop config path)"\n\n'
-    "  bulkop providers check acme saved-response.json\n\n"
-    "Exit codes: 0; 7 when a definition in config.toml cannot be used (it is listed with its "
-    "error, and the error is also on stderr)."
+LIST_DOC = Doc(
+    examples=(
+        shell("bulkop providers"),
+        shell("bulkop providers -o json | jq -r '.[] | select(.error) | .name'"),
+        shell('bulkop providers show zendesk --as acme >> "$(bulkop config path)"'),
+        shell("bulkop providers check acme saved-response.json"),
+    ),
+    exit_codes="Exit codes: 0; 7 when a definition in config.toml cannot be used (it is listed with its "
+    "error, and the error is also on stderr).",
 )
 
 app = typer.Typer(
     help="List, show and check provider definitions: the built-in ones and [providers.NAME] in config.toml.\n\n"
     "A provider says how to fetch one bulk operation (a GET) and how to read its JSON; see README, "
     "Any job API, and docs/providers.md.",
-    epilog=LIST_EPILOG,
+    epilog=LIST_DOC.epilog(),
     invoke_without_command=True,
 )
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="providers")
 
 
 class ShowOutput(StrEnum):
@@ -69,12 +74,11 @@ def complete_names(incomplete: str) -> list[str]:
 
 
 def _list(ctx: typer.Context, output: Output | None, color: Color, debug: bool) -> None:
-    from bulkop.cli import _apply_common
     from bulkop.commands import providers as cmd
 
-    c = _apply_common(ctx, None, color, debug)
+    c = apply_common(ctx, None, color, debug)
     c.json_errors = output in (Output.json, Output.jsonl)
-    raise typer.Exit(cmd.run(cmd.ListOptions(output=output.value if output else None), c))
+    raise typer.Exit(cmd.list_providers(cmd.ListOptions(output=output.value if output else None), c))
 
 
 @app.callback()
@@ -84,7 +88,7 @@ def providers(ctx: typer.Context, output: OutputOpt = None, color: ColorOpt = Co
         _list(ctx, output, color, debug)
 
 
-@app.command("list", epilog=LIST_EPILOG)
+@app.command("list", epilog=LIST_DOC.epilog())
 def list_providers(
     ctx: typer.Context, output: OutputOpt = None, color: ColorOpt = Color.auto, debug: Debug = False
 ) -> None:
@@ -97,11 +101,14 @@ def list_providers(
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  bulkop providers show knock\n\n"
-    '  bulkop providers show zendesk --as acme >> "$(bulkop config path)"   # then edit [providers.acme]\n\n'
-    "  bulkop providers show acme -o json | jq .fields\n\n"
-    "Exit codes: 0; 2 unknown NAME (with a did-you-mean); 7 a definition in config.toml that cannot be used.",
+    epilog=Doc(
+        examples=(
+            shell("bulkop providers show knock"),
+            shell('bulkop providers show zendesk --as acme >> "$(bulkop config path)"   # then edit [providers.acme]'),
+            shell("bulkop providers show acme -o json | jq .fields"),
+        ),
+        exit_codes="Exit codes: 0; 2 unknown NAME (with a did-you-mean); 7 a definition in config.toml that cannot be used.",
+    ).epilog(),
 )
 def show(
     ctx: typer.Context,
@@ -125,25 +132,32 @@ def show(
 
     Definitions hold no secrets (credentials stay in profiles), so the output is safe to share.
     """
-    from bulkop.cli import _ctx
     from bulkop.commands import providers as cmd
 
-    c = _ctx(ctx)
+    c = context(ctx)
     c.json_errors = output is ShowOutput.json
     opts = cmd.ShowOptions(name=name.lower(), as_name=as_name, output=output.value)
-    raise typer.Exit(cmd.run(opts, c))
+    raise typer.Exit(cmd.show(opts, c))
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    '  curl -s -u "$EMAIL/token:$TOKEN" https://acme.zendesk.com/api/v2/job_statuses/$ID > job.json\n\n'
-    "  bulkop providers check zendesk job.json\n\n"
-    "  bulkop providers check acme sample.json -o json | jq .status\n\n"
-    "  curl -s … | bulkop providers check acme -\n\n"
-    "  bulkop providers check acme sample.json --definition acme.toml   # a definition not yet in config.toml\n\n"
-    "Exit codes: 0 the body reads as an operation; 6 it does not (not JSON, an unmapped status "
-    "value, a missing required field, a wrong type: as for a live answer); 7 the definition is "
-    "broken; 2 unknown NAME, unreadable FILE or a malformed --id.",
+    epilog=Doc(
+        examples=(
+            shell(
+                'curl -s -u "$EMAIL/token:$TOKEN" \\',
+                "    https://acme.zendesk.com/api/v2/job_statuses/$ID > job.json",
+            ),
+            shell("bulkop providers check zendesk job.json"),
+            shell("bulkop providers check acme sample.json -o json | jq .status"),
+            shell("curl -s … | bulkop providers check acme -"),
+            shell(
+                "bulkop providers check acme sample.json --definition acme.toml   # a definition not yet in config.toml"
+            ),
+        ),
+        exit_codes="Exit codes: 0 the body reads as an operation; 6 it does not (not JSON, an unmapped status "
+        "value, a missing required field, a wrong type: as for a live answer); 7 the definition is "
+        "broken; 2 unknown NAME, unreadable FILE or a malformed --id.",
+    ).epilog(),
 )
 def check(
     ctx: typer.Context,
@@ -189,10 +203,9 @@ def check(
     Offline: no request is made and no credentials are needed. Shows the operation as `get`
     would, or the error a live answer like this one would give (which field, which mapping to edit).
     """
-    from bulkop.cli import _apply_common
     from bulkop.commands import providers as cmd
 
-    c = _apply_common(ctx, None, color, debug)
+    c = apply_common(ctx, None, color, debug)
     c.json_errors = output is CheckOutput.json
     opts = cmd.CheckOptions(
         name=name.lower(),
@@ -201,4 +214,4 @@ def check(
         output=output.value if output else None,
         definition=definition,
     )
-    raise typer.Exit(cmd.run(opts, c))
+    raise typer.Exit(cmd.check(opts, c))

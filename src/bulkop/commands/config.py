@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO, cast
 
@@ -62,23 +62,6 @@ class RemoveOptions:
 @dataclass(frozen=True)
 class PathOptions:
     pass
-
-
-Options = AddOptions | ListOptions | ShowOptions | SetOptions | UnsetOptions | UseOptions | RemoveOptions | PathOptions
-
-
-def run(opts: Options, ctx: Context) -> int:
-    handlers: dict[type, Callable[[Any, Context], int]] = {
-        AddOptions: add,
-        ListOptions: list_profiles,
-        ShowOptions: show,
-        SetOptions: set_key,
-        UnsetOptions: unset_key,
-        UseOptions: use,
-        RemoveOptions: remove,
-        PathOptions: path,
-    }
-    return handlers[type(opts)](opts, ctx)
 
 
 # --------------------------------------------------------------------------- reading

@@ -40,18 +40,6 @@ class CheckOptions:
     definition: str | None = None  # a TOML file of [providers.NAME] tables, instead of config.toml
 
 
-Options = ListOptions | ShowOptions | CheckOptions
-
-
-def run(opts: Options, ctx: Context) -> int:
-    handlers: dict[type, Callable[[Any, Context], int]] = {
-        ListOptions: list_providers,
-        ShowOptions: show,
-        CheckOptions: check,
-    }
-    return handlers[type(opts)](opts, ctx)
-
-
 # --------------------------------------------------------------------------- where definitions are
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bulkop.simulator.scenario import Scenario, demo_scenarios
-
 if TYPE_CHECKING:
+    from bulkop.simulator.scenario import Scenario, demo_scenarios
     from bulkop.simulator.server import RecordedRequest, Simulator
 
 __all__ = ["RecordedRequest", "Scenario", "Simulator", "demo_scenarios"]
@@ -19,4 +18,8 @@ def __getattr__(name: str) -> Any:
         from bulkop.simulator import server
 
         return getattr(server, name)
+    if name in ("Scenario", "demo_scenarios"):  # lazy too: scenario imports faults, a sibling
+        from bulkop.simulator import scenario
+
+        return getattr(scenario, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
