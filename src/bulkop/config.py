@@ -23,7 +23,7 @@ from bulkop.settings import (
     Setting,
     check_provider,
     convert,
-    known_profiles,
+    profile_not_found,
 )
 
 CONFIG_ENV = "BULKOP_CONFIG"
@@ -55,10 +55,7 @@ class ConfigFile:
         try:
             return self.profiles[name]
         except KeyError:
-            raise ConfigError(
-                f"profile {name!r} not found in {self.path} ({known_profiles(name, self.profiles)})",
-                hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
-            ) from None
+            raise profile_not_found(name, self.path, self.profiles) from None
 
     @property
     def holds_secret(self) -> bool:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from bulkop.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from bulkop.config import ConfigFile
 
 # The providers whose SDK variables (KNOCK_*, SAYMON_*) bulkop reads; every other provider
@@ -284,8 +286,6 @@ BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 TOP_LEVEL_KEYS: dict[str, type] = {"journal": bool, "journal_days": int}
 # Keys a profile table may hold: every setting, plus the *_env indirections for secrets.
 PROFILE_KEYS: frozenset[str] = frozenset([s.name for s in SETTINGS] + [s.env_key for s in SETTINGS if s.env_key])
-# Shown by `config list` for a profile without base_url (the built-in definitions' defaults).
-DEFAULT_BASE_URLS = {"knock": "https://api.knock.app", "saymon": None}
 # How a profile can be chosen explicitly; `default_profile` from the file is not explicit.
 EXPLICIT_PROFILE_SOURCES = frozenset({"flag", "env"})
 
@@ -581,12 +581,17 @@ def select_profile(flag: str | None, env: Mapping[str, str], cfg: ConfigFile | N
     else:
         return None, "none"
     if cfg is None or name not in cfg.profiles:
-        where = f" in {cfg.path}" if cfg is not None else ""
-        raise ConfigError(
-            f"profile {name!r} not found{where} ({known_profiles(name, cfg.profiles if cfg else {})})",
-            hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
-        )
+        raise profile_not_found(name, cfg.path if cfg is not None else None, cfg.profiles if cfg else {})
     return name, source
+
+
+def profile_not_found(name: str, path: Path | None, profiles: Mapping[str, Any]) -> ConfigError:
+    """The error for a profile name that the config file (at `path`, if there is one) lacks."""
+    where = f" in {path}" if path is not None else ""
+    return ConfigError(
+        f"profile {name!r} not found{where} ({known_profiles(name, profiles)})",
+        hint="list them with `bulkop config list`, add one with `bulkop config add NAME`",
+    )
 
 
 def known_profiles(name: str, profiles: Mapping[str, Any]) -> str:

@@ -70,6 +70,16 @@ def load_builtin() -> Mapping[str, ProviderDefinition]:
     return _Builtins()
 
 
+def default_base_url(name: str, config_tables: Mapping[str, Any] | None = None) -> str | None:
+    """The base URL a provider's definition gives (None: each account has its own), read
+    without parsing a user's definition: a listing must not fail on a broken one."""
+    if name in BUILTIN_NAMES:
+        return builtin(name).base_url or None
+    table = (config_tables or {}).get(name)
+    url = table.get("base_url") if isinstance(table, Mapping) else None
+    return url if isinstance(url, str) and url else None
+
+
 def user_names(config_tables: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The names config.toml defines under [providers]."""
     return tuple(config_tables or ())

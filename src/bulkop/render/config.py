@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bulkop.providers import default_base_url
 from bulkop.render.jsonout import dumps
 from bulkop.sanitize import clean
-from bulkop.settings import BY_NAME, DEFAULT_BASE_URLS, PROVIDER_NAMES, SETTINGS, Resolved, Setting, Settings, mask
+from bulkop.settings import BY_NAME, PROVIDER_NAMES, SETTINGS, Resolved, Setting, Settings, mask
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -38,7 +39,7 @@ def profile_rows(cf: ConfigFile) -> list[ProfileRow]:
     rows = []
     for name, table in sorted(cf.profiles.items()):
         provider = table.get("provider", BY_NAME["provider"].default)
-        base_url = table.get("base_url") or DEFAULT_BASE_URLS.get(provider)
+        base_url = table.get("base_url") or default_base_url(str(provider), cf.providers)
         rows.append(ProfileRow(name, provider, base_url, name == cf.default_profile))
     return rows
 
