@@ -23,11 +23,11 @@ from conftest import (
     KNOCK_TOKEN,
     SAYMON_LOGIN,
     SAYMON_PASSWORD,
-    ManualClock,
     Scenario,
     knock_env_for,
     run_cli,
 )
+from helpers import FakeClock
 
 EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 BODY_MARKER = "body-only-marker-7f3a"  # in every response body; must never reach the journal
@@ -106,7 +106,7 @@ def test_status_records_a_saymon_operation_under_its_provider(sim, saymon_env):
 
 
 def test_a_second_fetch_updates_the_entry_and_keeps_first_seen(make_sim):
-    clock = ManualClock()
+    clock = FakeClock()
     server = make_sim(clock=clock, epoch=EPOCH)
     op = server.add(Scenario(queued_seconds=0, total_rows=1000, rows_per_second=10))
     env = knock_env_for(server)

@@ -20,7 +20,7 @@ import pytest
 from bulkop.journal import Journal, Seen, consistent_series, seed_samples
 from bulkop.progress import RateEstimator
 from conftest import Scenario, knock_env_for
-from test_list import _env as journal_env  # the environment of a subprocess sharing the test's journal
+from helpers import EPOCH, FakeClock, journal_env, tty_cli
 
 
 def first_rate(stderr: str) -> float | None:
@@ -264,10 +264,9 @@ def test_get_draws_its_chart_from_the_consistent_series(make_sim, hostile):
     import sqlite3
     from datetime import timedelta
 
-    from conftest import ManualClock, run_cli
-    from test_list import EPOCH, tty_cli
+    from conftest import run_cli
 
-    clock = ManualClock()
+    clock = FakeClock()
     sim = make_sim(clock=clock, epoch=EPOCH)
     env = knock_env_for(sim)
     op = sim.add(Scenario(queued_seconds=0, total_rows=10_000, rows_per_second=10))

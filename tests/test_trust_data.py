@@ -32,6 +32,7 @@ from bulkop.models import MAX_COUNT, BulkOperation
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli
+from helpers import FakeClock
 from provider_parsers import parse_knock, parse_saymon
 
 ID_A = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
@@ -202,9 +203,8 @@ def test_an_impossible_count_is_exit_6_in_every_command(command, changes):
 
 def test_watch_with_max_errors_never_passes_a_negative_error_count():
     """-5 errors is not fewer than 0 errors: the answer is invalid, the watch does not pass."""
-    from conftest import ManualClock
 
-    clock = ManualClock()
+    clock = FakeClock()
     with BodyServer(knock_body(error_count=-5, error_items=[])) as server:
         r = run_cli(
             ["watch", ID_A, "--max-errors", "0", "--max-consecutive-failures", "1", "--interval", "1"],
@@ -690,9 +690,8 @@ def test_the_step_summary_shows_a_hostile_name_as_text(make_sim, tmp_path):
         "CI": "true",
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    from conftest import ManualClock
 
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli(["watch", op, "--interval", "1"], env, now=clock, sleep=clock.sleep)
     assert r.code == 0, r.stderr
     text = summary.read_text(encoding="utf-8")
@@ -768,9 +767,8 @@ EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 
 @pytest.fixture
 def frozen(make_sim) -> tuple[Any, Any]:
-    from conftest import ManualClock
 
-    clock = ManualClock()
+    clock = FakeClock()
     return make_sim(clock=clock, epoch=EPOCH), clock
 
 

@@ -33,7 +33,8 @@ from bulkop.render.watch_lines import LinesDisplay
 from bulkop.simulator import Scenario, Simulator
 from bulkop.simulator.operation import EPOCH
 from bulkop.watcher import RateLimiter, Tracked, WatchConfig, Watcher
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, TextScreen, minimal_env
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, TextScreen, minimal_env
+from helpers import FakeClock
 
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -181,7 +182,7 @@ def finished_run(timeout: float | None = None) -> tuple[list[Tracked], float]:
     simulator, through the real HTTP clients, and return what the watcher knew at the end."""
     from bulkop.simulator.operation import EPOCH
 
-    clock = ManualClock()
+    clock = FakeClock()
     sim = Simulator(
         port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD, clock=clock
     ).start()

@@ -7,29 +7,12 @@ import re
 
 import pytest
 
-from bulkop.simulator import Scenario, Simulator
-from conftest import knock_env_for
-from test_watch import FakeClock, watch
+from bulkop.simulator import Scenario
+from helpers import FakeClock, watch
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:]+Z ")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
-    """A simulator on the shared fake clock: operations move only when the CLI sleeps."""
-    return make_sim(clock=clock)
-
-
-@pytest.fixture
-def env(frozen_sim: Simulator) -> dict[str, str]:
-    return knock_env_for(frozen_sim)
 
 
 # --------------------------------------------------------------------------- every line names its operation
