@@ -20,7 +20,7 @@ import pytest
 
 from bulkop.simulator import Simulator
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, run_cli
-from test_hardening_faults import MISSING_ID, CannedServer, FakeClock, done, free_port
+from helpers import MISSING_ID, CannedServer, FakeClock, done, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 

@@ -21,8 +21,17 @@ from pathlib import Path
 import pytest
 
 from conftest import KNOCK_TOKEN, minimal_env, run_process
-from test_hardening_content import PtyProcess, assert_cursor_restored, needs_setsid
-from test_hardening_faults import CannedServer, LineReader, bulkop_process, done, hold, running
+from helpers import (
+    CannedServer,
+    LineReader,
+    PtyProcess,
+    assert_cursor_restored,
+    bulkop_process,
+    done,
+    hold,
+    needs_setsid,
+    running,
+)
 
 pytestmark = [pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning"), pytest.mark.slow]
 

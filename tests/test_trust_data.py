@@ -13,12 +13,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from bulkop.models import MAX_COUNT, BulkOperation
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli
-from helpers import FakeClock
+from helpers import CannedServer, FakeClock
 from provider_parsers import parse_knock, parse_saymon
 
 ID_A = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
@@ -63,39 +62,17 @@ VALID = {
 # --------------------------------------------------------------------------- a tiny server
 
 
-class BodyServer:
+def body_server(body: Callable[[str], bytes]) -> CannedServer:
     """A real HTTP server on 127.0.0.1 answering every Knock or SAYMON route with `body(id)`:
     bytes for any shape the simulator would never send (a field left out, a lone surrogate)."""
 
-    def __init__(self, body: Callable[[str], bytes]) -> None:
-        self.body = body
-        outer = self
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        op_id = handler.path.rstrip("/").split("/")[-1]
+        if op_id == "status":  # SAYMON: /node/api/bulk/{id}/status
+            op_id = handler.path.split("/")[-2]
+        CannedServer.reply(handler, 200, body(op_id))
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                op_id = self.path.rstrip("/").split("/")[-1]
-                if op_id == "status":  # SAYMON: /node/api/bulk/{id}/status
-                    op_id = self.path.split("/")[-2]
-                data = outer.body(op_id)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> BodyServer:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return CannedServer(answer)
 
 
 def knock_body(**changes: Any) -> Callable[[str], bytes]:
@@ -165,7 +142,7 @@ def test_processed_beyond_the_estimate_is_allowed_as_the_contract_says():
 
 @pytest.mark.parametrize("changes", [{"error_count": ...}, {"error_count": None}, {"error_count": 0}])
 def test_get_and_status_show_the_errors_the_items_prove(changes):
-    with BodyServer(knock_body(**changes)) as server:
+    with body_server(knock_body(**changes)) as server:
         env = knock_env(server.url)
         r = run_cli(["get", ID_A, "-o", "text"], env)
         assert r.code == 0 and "errors:\t45" in r.stdout.splitlines(), r.stdout
@@ -178,7 +155,7 @@ def test_get_and_status_show_the_errors_the_items_prove(changes):
 
 
 def test_an_unknown_error_count_is_shown_as_unknown_never_as_zero():
-    with BodyServer(knock_body(error_count=..., error_items=...)) as server:
+    with body_server(knock_body(error_count=..., error_items=...)) as server:
         env = knock_env(server.url)
         r = run_cli(["get", ID_A, "-o", "text"], env)
         assert "errors:\tunknown" in r.stdout.splitlines()
@@ -194,7 +171,7 @@ def test_an_unknown_error_count_is_shown_as_unknown_never_as_zero():
     [{"error_count": -5}, {"processed_rows": -1}, {"success_count": 10**40}, {"estimated_total_rows": -(10**1000)}],
 )
 def test_an_impossible_count_is_exit_6_in_every_command(command, changes):
-    with BodyServer(knock_body(**changes)) as server:
+    with body_server(knock_body(**changes)) as server:
         r = run_cli([command[0], ID_A, *command[1:]], knock_env(server.url))
     assert r.code == 6 and r.stdout == "", (r.code, r.stdout, r.stderr)
     if "json" not in command:
@@ -205,7 +182,7 @@ def test_watch_with_max_errors_never_passes_a_negative_error_count():
     """-5 errors is not fewer than 0 errors: the answer is invalid, the watch does not pass."""
 
     clock = FakeClock()
-    with BodyServer(knock_body(error_count=-5, error_items=[])) as server:
+    with body_server(knock_body(error_count=-5, error_items=[])) as server:
         r = run_cli(
             ["watch", ID_A, "--max-errors", "0", "--max-consecutive-failures", "1", "--interval", "1"],
             knock_env(server.url),
@@ -476,7 +453,7 @@ def test_a_lone_surrogate_is_shown_or_escaped_end_to_end(output, where, tmp_path
         "progress_path": {"progress_path": "http://x/\ud800"},
         "extra": {"extra": {"k\ud800": ["\ud800"]}},
     }[where]
-    with BodyServer(knock_body(**changes)) as server:
+    with body_server(knock_body(**changes)) as server:
         for ids in ([ID_A], [ID_A, ID_B]):
             proc = subprocess.run(
                 [sys.executable, "-m", "bulkop", "get", *ids, "-o", output, "--errors"],
@@ -502,7 +479,7 @@ def test_json_output_is_json_whatever_number_the_server_sent(value):
         text = json.dumps({**VALID, "id": op_id})
         return text.replace('"failed_at": null', f'"failed_at": null, "x": [{value}]').encode()
 
-    with BodyServer(body) as server:
+    with body_server(body) as server:
         env = knock_env(server.url)
         for args in (["get", ID_A, "-o", "json"], ["get", ID_A, ID_B, "-o", "json"], ["get", ID_A, "-o", "jsonl"]):
             r = run_cli(args, env)
@@ -532,7 +509,7 @@ def process_env(extra: dict[str, str]) -> dict[str, str]:
 @pytest.mark.parametrize("tz", ["Pacific/Kiritimati", "America/Los_Angeles"])
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00"])
 def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
-    with BodyServer(knock_body(completed_at=when, started_at=when, updated_at=when)) as server:
+    with body_server(knock_body(completed_at=when, started_at=when, updated_at=when)) as server:
         for args in (
             ["get", ID_A, "-o", "table"],
             ["get", ID_A],
@@ -556,7 +533,7 @@ def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
 
 @pytest.mark.parametrize("field", ["processed_rows", "estimated_total_rows", "success_count", "error_count"])
 def test_a_number_beyond_any_count_is_exit_6_not_70(field):
-    with BodyServer(knock_body(status="processing", **{field: 10**1000})) as server:
+    with body_server(knock_body(status="processing", **{field: 10**1000})) as server:
         for args in (["get", ID_A, "-o", "table"], ["status", ID_A], ["get", ID_A, ID_B]):
             r = run_cli(args, knock_env(server.url))
             assert_invalid_answer(r, field, "1001-digit", lines=len(args) - 1 - args.count("-o") * 2)
@@ -631,7 +608,7 @@ def test_a_long_secret_shows_at_most_4_characters(secret):
 
 def test_a_huge_server_string_is_capped_in_the_error_line():
     status = "boom" * 500_000  # 2 MB
-    with BodyServer(knock_body(status=status)) as server:
+    with body_server(knock_body(status=status)) as server:
         for args in (["get", ID_A], ["status", ID_A], ["get", ID_A, "-o", "json"], ["get", ID_A, ID_B]):
             r = run_cli(args, knock_env(server.url))
             assert r.code == 6 and len(r.stderr) < MESSAGE_MAX + 200, len(r.stderr)
@@ -898,7 +875,7 @@ def test_saymon_get_json_is_the_body_exactly_as_sent():
         "a": b'{"finished": true}',
         "b": b'{"finished":false,"progress":"12%","nested":{"x":[1,2.5,null]}}',
     }
-    with BodyServer(lambda op_id: bodies[op_id]) as server:
+    with body_server(lambda op_id: bodies[op_id]) as server:
         env = saymon_env(server.url)
         for op_id, body in bodies.items():
             r = run_cli(["get", op_id, "-o", "json"], env)

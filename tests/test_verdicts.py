@@ -14,8 +14,7 @@ import pytest
 
 from bulkop.simulator import Scenario
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, knock_env_for, run_cli
-from helpers import FakeClock
-from test_hardening_faults import Canned, CannedServer
+from helpers import Canned, CannedServer, FakeClock
 
 OP = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
