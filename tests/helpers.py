@@ -51,12 +51,14 @@ class FakeClock:
 
     `clock` (the call) reads the time; `clock.now` reads it too but counts: a loop that reads
     it thousands of times without sleeping fails (`Spinning`) instead of hanging. Every sleep
-    must be positive and is recorded in `sleeps`; `at(t, action)` runs an action when simulated
+    is recorded in `sleeps` and must be positive (or, with `zero_sleeps`, not negative: a
+    server's `Retry-After: 0` is a wait of 0); `at(t, action)` runs an action when simulated
     time reaches t (e.g. stop the server).
     """
 
-    def __init__(self, start: float = 0.0, spin_limit: int = 2_000) -> None:
+    def __init__(self, start: float = 0.0, spin_limit: int = 2_000, zero_sleeps: bool = False) -> None:
         self.t = start
+        self.zero_sleeps = zero_sleeps
         self.sleeps: list[float] = []
         self.spin_limit = spin_limit
         self._reads = 0
@@ -72,7 +74,7 @@ class FakeClock:
         return self.t
 
     def sleep(self, seconds: float) -> None:
-        assert seconds > 0, f"slept {seconds!r}"
+        assert seconds > 0 or (self.zero_sleeps and seconds == 0), f"slept {seconds!r}"
         self.sleeps.append(seconds)
         self.t += seconds
         self._reads = 0

@@ -348,7 +348,7 @@ def test_rate_limit_waits_as_told_within_bounds_then_succeeds(sim, knock_env, ca
     if case == "http-date":
         value = http_date(30)
     op = sim.add(done(rate_limit=1, retry_after=value or None))
-    clock = FakeClock()
+    clock = FakeClock(zero_sleeps=True)
     r = run_cli(["get", op, "--retries", "1"], knock_env, now=clock.now, sleep=clock.sleep)
     assert (r.code, r.stderr) == (0, ""), r.stderr
     assert len(clock.sleeps) == 1 and low <= clock.sleeps[0] <= high, clock.sleeps
