@@ -84,75 +84,66 @@ def run_pty(args: list[str], env: dict[str, str], timeout: float = 20) -> tuple[
 # --------------------------------------------------------------------------- snapshots
 
 
-def test_table_queued_screen(frozen_sim, env, clock, screen):
-    op = "0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091"
-    frozen_sim.add(
-        Scenario(id=op, name="users.identify", total_rows=1000, queued_seconds=600, extra_fields=knock_url_fields(op))
-    )
-    clock.t = 150
-    r = run_cli(["get", op, "-o", "table"], env, wall=clock.wall)
-    assert (r.code, r.stderr) == (0, "")
-    assert "queued" in r.stdout
-    assert r.stdout == screen
-
-
-def test_table_processing_screen(frozen_sim, env, clock, screen):
-    op = "1b5d2e6f-7081-4923-8b4c-5d6e7f809102"
-    frozen_sim.add(
+Q, P, C, F = (
+    "0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091",
+    "1b5d2e6f-7081-4923-8b4c-5d6e7f809102",
+    "2c6e3f70-8192-4a34-9c5d-6e7f80910213",
+    "3d7f4081-92a3-4b45-8d6e-7f8091021324",
+)
+# case → (the operation, what the screen must show); each screen at 150 s of simulated time.
+TABLE_SCREENS: dict[str, tuple[Scenario, tuple[str, ...]]] = {
+    "queued": (
+        Scenario(id=Q, name="users.identify", total_rows=1000, queued_seconds=600, extra_fields=knock_url_fields(Q)),
+        ("queued",),
+    ),
+    "processing": (  # 120 s into a 300 s run: 40 %
         Scenario(
-            id=op,
+            id=P,
             name="users.identify",
             total_rows=1000,
             queued_seconds=30,
             duration=300,
             error_rate=0.004,
-            extra_fields=knock_url_fields(op),
-        )
-    )
-    clock.t = 150  # 120 s into a 300 s run: 40 %
-    r = run_cli(["get", op, "-o", "table"], env, wall=clock.wall)
-    assert (r.code, r.stderr) == (0, "")
-    assert "40%" in r.stdout
-    assert r.stdout == screen
-
-
-def test_table_completed_screen(frozen_sim, env, clock, screen):
-    op = "2c6e3f70-8192-4a34-9c5d-6e7f80910213"
-    frozen_sim.add(
+            extra_fields=knock_url_fields(P),
+        ),
+        ("40%",),
+    ),
+    "completed": (
         Scenario(
-            id=op,
+            id=C,
             name="objects.bulk_set",
             total_rows=50_000,
             queued_seconds=10,
             duration=100,
-            extra_fields=knock_url_fields(op),
-        )
-    )
-    clock.t = 150
-    r = run_cli(["get", op, "-o", "table"], env, wall=clock.wall)
-    assert (r.code, r.stderr) == (0, "")
-    assert "100%" in r.stdout
-    assert r.stdout == screen
-
-
-def test_table_failed_with_error_items_screen(frozen_sim, env, clock, screen):
-    op = "3d7f4081-92a3-4b45-8d6e-7f8091021324"
-    frozen_sim.add(
+            extra_fields=knock_url_fields(C),
+        ),
+        ("100%",),
+    ),
+    "failed_with_error_items": (
         Scenario(
-            id=op,
+            id=F,
             name="users.bulk_delete",
             total_rows=8000,
             queued_seconds=5,
             duration=100,
             error_rate=0.01,
             fail_at=0.6,
-            extra_fields=knock_url_fields(op),
-        )
-    )
+            extra_fields=knock_url_fields(F),
+        ),
+        ("failed", "Error items", "more (--errors"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TABLE_SCREENS))
+def test_table_screen(frozen_sim, env, clock, screen, case):
+    scenario, words = TABLE_SCREENS[case]
+    op = frozen_sim.add(scenario)
     clock.t = 150
     r = run_cli(["get", op, "-o", "table"], env, wall=clock.wall)
     assert (r.code, r.stderr) == (0, "")
-    assert "failed" in r.stdout and "Error items" in r.stdout and "more (--errors" in r.stdout
+    for word in words:
+        assert word in r.stdout
     assert r.stdout == screen
 
 
