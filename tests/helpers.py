@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from bulkop.models import BulkOperation, Status
 from bulkop.simulator import Scenario
@@ -180,6 +181,18 @@ VALID_KNOCK = {
     "completed_at": "2026-11-22T12:00:05Z",
     "failed_at": None,
 }
+# `required` in the contract's BulkOperation schema.
+REQUIRED = [
+    "__typename",
+    "id",
+    "name",
+    "status",
+    "estimated_total_rows",
+    "processed_rows",
+    "success_count",
+    "updated_at",
+    "inserted_at",
+]
 
 
 def with_(**fields: Any) -> bytes:
@@ -220,6 +233,20 @@ def assert_one_line_error(r: Result | subprocess.CompletedProcess[str], code: in
     for word in words:
         assert word in stderr, f"{word!r} missing: {shown}"
     return lines[0]
+
+
+def plain_console(width: int) -> Console:
+    """A Rich console that renders into memory without colour, to be read with export_text()."""
+    return Console(
+        file=io.StringIO(),
+        width=width,
+        no_color=True,
+        force_terminal=False,
+        record=True,
+        markup=False,
+        emoji=False,
+        highlight=False,
+    )
 
 
 def assert_cursor_restored(screen: str) -> None:

@@ -33,6 +33,7 @@ from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, minimal
 from helpers import (
     GET_FAST,
     MISSING_ID,
+    REQUIRED,
     VALID_KNOCK,
     Canned,
     CannedServer,
@@ -165,19 +166,6 @@ def test_read_timeout_in_a_real_process_ends_within_the_configured_timeout(sim, 
 
 
 # --------------------------------------------------------------------------- JSON of the wrong shape
-
-REQUIRED = [
-    "__typename",
-    "id",
-    "name",
-    "status",
-    "estimated_total_rows",
-    "processed_rows",
-    "success_count",
-    "updated_at",
-    "inserted_at",
-]
-
 
 def without(name: str) -> bytes:
     return json.dumps({k: v for k, v in VALID_KNOCK.items() if k != name}).encode()
