@@ -32,6 +32,7 @@ from bulkop.api import Client
 from bulkop.errors import UsageError
 from bulkop.providers import BUILTIN_NAMES
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, run_cli
+from helpers import VALID_KNOCK
 
 # typer 0.24 imports helpers that click 8.5 deprecates, and pyproject makes warnings errors.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -156,22 +157,7 @@ def respond(
 
 
 def knock_op(op_id: str = OP, **changes: object) -> bytes:
-    op = {
-        "__typename": "BulkOperation",
-        "id": op_id,
-        "name": "users.identify",
-        "status": "completed",
-        "estimated_total_rows": 10,
-        "processed_rows": 10,
-        "success_count": 10,
-        "error_count": 0,
-        "inserted_at": "2026-11-22T12:00:00Z",
-        "updated_at": "2026-11-22T12:00:05Z",
-        "started_at": "2026-11-22T12:00:01Z",
-        "completed_at": "2026-11-22T12:00:05Z",
-        "failed_at": None,
-    }
-    return json.dumps({**op, **changes}).encode()
+    return json.dumps({**VALID_KNOCK, "id": op_id, **changes}).encode()
 
 
 def knock_answer(conn: socket.socket, seen: Seen) -> bool:
