@@ -32,7 +32,7 @@ from conftest import (
     run_process,
     saymon_env_for,
 )
-from helpers import MISSING_ID, done, no_sleep, unsafe_chars
+from helpers import MISSING_ID, done, no_sleep, screen_completed, screen_failed, screen_processing, unsafe_chars
 
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
 BOX_DRAWING = re.compile("[\u2500-\u257f]")  # ━ ┃ ╇ │ … (Rich tables and bars)
@@ -96,40 +96,10 @@ TABLE_SCREENS: dict[str, tuple[Scenario, tuple[str, ...]]] = {
         Scenario(id=Q, name="users.identify", total_rows=1000, queued_seconds=600, extra_fields=knock_url_fields(Q)),
         ("queued",),
     ),
-    "processing": (  # 120 s into a 300 s run: 40 %
-        Scenario(
-            id=P,
-            name="users.identify",
-            total_rows=1000,
-            queued_seconds=30,
-            duration=300,
-            error_rate=0.004,
-            extra_fields=knock_url_fields(P),
-        ),
-        ("40%",),
-    ),
-    "completed": (
-        Scenario(
-            id=C,
-            name="objects.bulk_set",
-            total_rows=50_000,
-            queued_seconds=10,
-            duration=100,
-            extra_fields=knock_url_fields(C),
-        ),
-        ("100%",),
-    ),
+    "processing": (screen_processing(id=P, extra_fields=knock_url_fields(P)), ("40%",)),
+    "completed": (screen_completed(id=C, extra_fields=knock_url_fields(C)), ("100%",)),
     "failed_with_error_items": (
-        Scenario(
-            id=F,
-            name="users.bulk_delete",
-            total_rows=8000,
-            queued_seconds=5,
-            duration=100,
-            error_rate=0.01,
-            fail_at=0.6,
-            extra_fields=knock_url_fields(F),
-        ),
+        screen_failed(id=F, extra_fields=knock_url_fields(F)),
         ("failed", "Error items", "more (--errors"),
     ),
 }
@@ -159,13 +129,9 @@ def test_table_saymon_finished_screen(frozen_sim, frozen_saymon_env, clock, scre
 def test_table_several_ids_screen(frozen_sim, env, clock, screen):
     """Several ids: one table, a row each, in the order asked, every name visible at 80 columns."""
     scenarios = {
-        "objects.bulk_set": Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=10, duration=100),
-        "users.identify": Scenario(
-            name="users.identify", total_rows=1000, queued_seconds=30, duration=300, error_rate=0.004
-        ),
-        "users.bulk_delete": Scenario(
-            name="users.bulk_delete", total_rows=8000, queued_seconds=5, duration=100, error_rate=0.01, fail_at=0.6
-        ),
+        "objects.bulk_set": screen_completed(),
+        "users.identify": screen_processing(),
+        "users.bulk_delete": screen_failed(),
         "nightly": Scenario(name="nightly", queued_seconds=600),
     }
     ids = [frozen_sim.add(s) for s in scenarios.values()]

@@ -31,7 +31,7 @@ from bulkop.models import MAX_COUNT, BulkOperation
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli
-from helpers import CannedServer, FakeClock
+from helpers import CannedServer, FakeClock, screen_completed, screen_failed, screen_processing
 from provider_parsers import parse_knock, parse_saymon
 
 ID_A = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
@@ -751,21 +751,9 @@ def frozen(make_sim) -> tuple[Any, Any]:
 
 def screen_ops(sim: Any) -> list[str]:
     return [
-        sim.add(Scenario(id=ID_A, name="objects.bulk_set", total_rows=50_000, queued_seconds=10, duration=100)),
-        sim.add(
-            Scenario(id=ID_B, name="users.identify", total_rows=1000, queued_seconds=30, duration=300, error_rate=0.004)
-        ),
-        sim.add(
-            Scenario(
-                id=ID_C,
-                name="users.bulk_delete",
-                total_rows=8000,
-                queued_seconds=5,
-                duration=100,
-                error_rate=0.01,
-                fail_at=0.6,
-            )
-        ),
+        sim.add(screen_completed(id=ID_A)),
+        sim.add(screen_processing(id=ID_B)),
+        sim.add(screen_failed(id=ID_C)),
     ]
 
 
