@@ -270,7 +270,7 @@ def assert_one_line_error(r: Result | subprocess.CompletedProcess[str], code: in
     """The contract of every failure: the documented code, one line `bulkop: error: …`, no traceback."""
     rc = r.code if isinstance(r, Result) else r.returncode
     stderr = r.stderr
-    shown = f"exit {rc}\nstderr: {stderr!r}"
+    shown = f"exit {rc}\nstderr: {stderr[:2000]!r}"
     assert rc == code, shown
     assert "Traceback" not in stderr and "internal error" not in stderr, shown
     lines = stderr.splitlines()

@@ -61,19 +61,8 @@ def add_prod(**env: str) -> None:
     assert cli("config", "add", "prod", "--provider", "knock", stdin=SECRET + "\n", env=env).code == 0
 
 
-def add_mon() -> None:
-    r = cli(
-        "config",
-        "add",
-        "mon",
-        "--provider",
-        "saymon",
-        "--base-url",
-        "https://mon.example.com/",
-        "--login",
-        "ops",
-        stdin=PASSWORD,
-    )
+def add_mon(base_url: str = "https://mon.example.com/", login: str = "ops", password: str = PASSWORD) -> None:
+    r = cli("config", "add", "mon", "--provider", "saymon", "--base-url", base_url, "--login", login, stdin=password)
     assert r.code == 0, r.stderr
 
 
@@ -717,19 +706,7 @@ def test_get_with_a_saymon_profile(path: Path, sim: Simulator) -> None:
     from conftest import SAYMON_LOGIN, SAYMON_PASSWORD
 
     op_id = sim.add(Scenario(provider="saymon", total_rows=10, rows_per_second=100))
-    r = cli(
-        "config",
-        "add",
-        "mon",
-        "--provider",
-        "saymon",
-        "--base-url",
-        sim.base_url,
-        "--login",
-        SAYMON_LOGIN,
-        stdin=SAYMON_PASSWORD + "\n",
-    )
-    assert r.code == 0
+    add_mon(sim.base_url, SAYMON_LOGIN, SAYMON_PASSWORD + "\n")
     r = cli("get", op_id, "-o", "json")
     assert r.code == 0, r.stderr
     assert SAYMON_PASSWORD not in r.stdout + r.stderr
