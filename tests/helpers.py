@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,6 +170,11 @@ def screen_failed(**changes: Any) -> Scenario:
     )
 
 
+def steady(**changes: Any) -> Scenario:
+    """1,000 rows at 10 rows/s from the start: processing for 100 simulated seconds."""
+    return Scenario(**{"queued_seconds": 0, "total_rows": 1000, "rows_per_second": 10, **changes})
+
+
 def operation(
     n: int,
     status: Status,
@@ -236,25 +240,17 @@ def with_(**fields: Any) -> bytes:
     return json.dumps({**VALID_KNOCK, **fields}).encode()
 
 
-def env_for(provider: str, base_url: str) -> dict[str, str]:
-    """The environment pointing bulkop at a Knock or SAYMON API on `base_url`."""
+def env_for(provider: str, base_url: str, **extra: str) -> dict[str, str]:
+    """The environment pointing bulkop at a Knock or SAYMON API on `base_url`, plus `extra`."""
     if provider == "knock":
-        return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": base_url}
+        return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": base_url, **extra}
     return {
         "BULKOP_PROVIDER": "saymon",
         "BULKOP_BASE_URL": base_url,
         "SAYMON_LOGIN": SAYMON_LOGIN,
         "SAYMON_PASSWORD": SAYMON_PASSWORD,
+        **extra,
     }
-
-
-def write_config(text: str) -> Path:
-    """Write the test's config.toml (BULKOP_CONFIG) with `text`, private (0600) as bulkop wants."""
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
-    return path
 
 
 # --------------------------------------------------------------------------- output checks
@@ -440,9 +436,9 @@ def bulkop_process(args: list[str], env: dict[str, str], **kwargs: Any) -> subpr
     )
 
 
-def journal_env(extra: dict[str, str]) -> dict[str, str]:
-    """The environment of a subprocess sharing the test's journal, in CI mode."""
-    return minimal_env({"BULKOP_JOURNAL": os.environ["BULKOP_JOURNAL"], "CI": "true"}, extra)
+def journal_env(*extra: dict[str, str], **more: str) -> dict[str, str]:
+    """minimal_env() for a subprocess that shares the test's journal."""
+    return minimal_env({"BULKOP_JOURNAL": os.environ["BULKOP_JOURNAL"]}, *extra, **more)
 
 
 class LineReader:

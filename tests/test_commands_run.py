@@ -12,7 +12,6 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
@@ -26,7 +25,7 @@ from bulkop.context import Context
 from bulkop.errors import AuthError, ExitCode, NotFoundError
 from bulkop.simulator import Scenario, Simulator
 from conftest import saymon_env_for
-from helpers import MISSING_ID, FakeClock, done, unsafe_chars
+from helpers import MISSING_ID, FakeClock, done, steady, unsafe_chars
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
@@ -57,11 +56,6 @@ def out(ctx: Context) -> str:
 
 def err(ctx: Context) -> str:
     return ctx.stderr.getvalue()  # type: ignore[attr-defined]
-
-
-def steady(**changes: Any) -> Scenario:
-    """1,000 rows at 10 rows/s from the start: processing for 100 simulated seconds."""
-    return Scenario(**{"queued_seconds": 0, "total_rows": 1000, "rows_per_second": 10, **changes})
 
 
 # --------------------------------------------------------------------------- get

@@ -167,6 +167,7 @@ def test_read_timeout_in_a_real_process_ends_within_the_configured_timeout(sim, 
 
 # --------------------------------------------------------------------------- JSON of the wrong shape
 
+
 def without(name: str) -> bytes:
     return json.dumps({k: v for k, v in VALID_KNOCK.items() if k != name}).encode()
 

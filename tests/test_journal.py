@@ -27,18 +27,9 @@ from conftest import (
     knock_env_for,
     run_cli,
 )
-from helpers import FakeClock
+from helpers import EPOCH, FakeClock, done, journal_env, running
 
-EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 BODY_MARKER = "body-only-marker-7f3a"  # in every response body; must never reach the journal
-
-
-def running(**kw) -> Scenario:
-    return Scenario(queued_seconds=0, duration=10_000, **kw)
-
-
-def done(**kw) -> Scenario:
-    return Scenario(queued_seconds=0, duration=0, **kw)
 
 
 def journal_file() -> Path:
@@ -53,25 +44,10 @@ def rows(sql: str, args: tuple = ()) -> list[tuple]:
         conn.close()
 
 
-def minimal_env(extra: dict[str, str]) -> dict[str, str]:
-    """What a subprocess gets: PATH, a home, the test's config and journal, and `extra`."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
-        "BULKOP_JOURNAL": os.environ["BULKOP_JOURNAL"],
-        "NO_COLOR": "1",
-        "COLUMNS": "80",
-        "TZ": "UTC",
-    }
-    env.update(extra)
-    return env
-
-
 def bulkop(args: list[str], extra: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bulkop", *args],
-        env=minimal_env(extra),
+        env=journal_env(extra),
         capture_output=True,
         text=True,
         timeout=60,
@@ -267,7 +243,7 @@ def test_twenty_concurrent_writers_and_a_reader_lose_nothing(sim, knock_env):
     writers = [
         subprocess.Popen(
             [sys.executable, "-m", "bulkop", "get", ids[2 * i], ids[2 * i + 1], "-o", "json"],
-            env=minimal_env(knock_env),
+            env=journal_env(knock_env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -307,7 +283,7 @@ def test_twenty_processes_writing_the_same_operations_keep_one_entry_each(tmp_pa
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", script, str(path)],
-            env=minimal_env({}),
+            env=journal_env({}),
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -340,7 +316,7 @@ def test_kill_9_during_writes_leaves_a_journal_that_opens_and_lists(sim, knock_e
     victims = [
         subprocess.Popen(
             [sys.executable, "-c", script, str(journal_file())],
-            env=minimal_env({}),
+            env=journal_env({}),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -491,7 +467,7 @@ def test_a_journal_locked_for_long_is_waited_for_not_reported(sim, knock_env):
     holder.execute("BEGIN IMMEDIATE")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bulkop", "status", op],
-        env=minimal_env(knock_env),
+        env=journal_env(knock_env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -42,7 +42,7 @@ def test_a_new_watch_seeds_the_true_rate_while_several_watches_write_one_journal
     sim = make_sim()
     true_rate = 111  # 100,000 rows over 900 s, the finding's operation
     op = sim.add(Scenario(queued_seconds=0, total_rows=100_000, rows_per_second=true_rate, name="users.identify"))
-    env = journal_env(knock_env_for(sim))
+    env = journal_env(knock_env_for(sim), CI="true")
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "bulkop", "watch", op, "--interval", str(0.3 + 0.13 * i), "--display", "lines"],

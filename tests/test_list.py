@@ -19,17 +19,13 @@ import pytest
 from bulkop.journal import running_series, seed_samples
 from bulkop.render.journal import sparkline, throughput, throughput_view
 from conftest import KNOCK_TOKEN, Scenario, knock_env_for, run_cli, saymon_env_for
-from helpers import FakeClock, done, journal_env, tty_cli
+from helpers import FakeClock, done, journal_env, steady, tty_cli
 
 FIELDS = {"id", "profile", "provider", "name", "status", "first_seen", "last_seen"}
 
 
 def cli(clock: FakeClock, args: list[str], env: dict[str, str], **kw):
     return run_cli(args, env, **clock.ctx(), **kw)
-
-
-def steady(**kw) -> Scenario:
-    return Scenario(**{"queued_seconds": 0, "total_rows": 1000, "rows_per_second": 10, **kw})
 
 
 def listed(clock: FakeClock, env: dict[str, str], *args: str) -> list[dict]:
@@ -278,7 +274,7 @@ def test_sparkline_and_throughput_are_pure_functions():
 def test_reattach_after_sigterm_knows_the_rate_at_the_first_poll(make_sim):
     sim = make_sim()
     op = sim.add(Scenario(queued_seconds=0, total_rows=10**7, rows_per_second=2000, name="users.identify"))
-    env = journal_env(knock_env_for(sim))
+    env = journal_env(knock_env_for(sim), CI="true")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bulkop", "watch", op, "--interval", "0.3"],
         env=env,

@@ -30,8 +30,8 @@ from bulkop.errors import InvalidResponse
 from bulkop.models import MAX_COUNT, BulkOperation
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli
-from helpers import CannedServer, FakeClock, screen_completed, screen_failed, screen_processing
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, minimal_env, run_cli
+from helpers import EPOCH, CannedServer, FakeClock, env_for, screen_completed, screen_failed, screen_processing
 from provider_parsers import parse_knock, parse_saymon
 
 ID_A = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
@@ -86,17 +86,11 @@ def knock_body(**changes: Any) -> Callable[[str], bytes]:
 
 
 def knock_env(url: str) -> dict[str, str]:
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": url, "BULKOP_RETRIES": "0"}
+    return env_for("knock", url, BULKOP_RETRIES="0")
 
 
 def saymon_env(url: str) -> dict[str, str]:
-    return {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-        "BULKOP_RETRIES": "0",
-    }
+    return env_for("saymon", url, BULKOP_RETRIES="0")
 
 
 def assert_invalid_answer(r: Any, *words: str, lines: int = 1) -> None:
@@ -457,7 +451,7 @@ def test_a_lone_surrogate_is_shown_or_escaped_end_to_end(output, where, tmp_path
         for ids in ([ID_A], [ID_A, ID_B]):
             proc = subprocess.run(
                 [sys.executable, "-m", "bulkop", "get", *ids, "-o", output, "--errors"],
-                env=process_env(knock_env(server.url)),
+                env=minimal_env(knock_env(server.url)),
                 capture_output=True,
                 timeout=60,
             )
@@ -491,21 +485,6 @@ def test_json_output_is_json_whatever_number_the_server_sent(value):
                 assert first["x"] == [expected]
 
 
-def process_env(extra: dict[str, str]) -> dict[str, str]:
-    """A minimal environment for a subprocess: never the developer's."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "NO_COLOR": "1",
-        "TZ": "UTC",
-        "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
-        "PYTHONPATH": os.pathsep.join(sys.path),
-    }
-    env.update(extra)
-    return env
-
-
 @pytest.mark.parametrize("tz", ["Pacific/Kiritimati", "America/Los_Angeles"])
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00"])
 def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
@@ -521,7 +500,7 @@ def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
                 [sys.executable, "-m", "bulkop", *args],
                 capture_output=True,
                 text=True,
-                env={**process_env(knock_env(server.url)), "TZ": tz, "COLUMNS": "100"},
+                env={**minimal_env(knock_env(server.url)), "TZ": tz, "COLUMNS": "100"},
                 timeout=60,
             )
             assert proc.returncode == 0, (args, proc.stderr)
@@ -578,7 +557,7 @@ def test_a_sane_size_is_used(value):
 def test_odd_widths_still_print_everything_in_a_real_process(make_sim, value, variable):
     sim = make_sim()
     a, b = sim.add(Scenario(queued_seconds=0, duration=0)), sim.add(Scenario(queued_seconds=0, duration=0))
-    env = process_env({"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url, variable: value})
+    env = minimal_env({"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url, variable: value})
     for args in (["get", a, "-o", "table"], ["get", a, b, "-o", "table"], ["--help"], ["get", "--help"]):
         proc = subprocess.run(
             [sys.executable, "-m", "bulkop", *args], env=env, capture_output=True, text=True, timeout=60
@@ -693,7 +672,7 @@ def three_ops(sim: Any) -> list[str]:
 def shell(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A real pipeline through bash: bulkop's stdout is a pipe, awk and cut read it."""
     return subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command], env=process_env(env), capture_output=True, text=True, timeout=60
+        ["bash", "-o", "pipefail", "-c", command], env=minimal_env(env), capture_output=True, text=True, timeout=60
     )
 
 
@@ -737,9 +716,6 @@ def test_config_list_piped_is_tab_separated_for_cut(isolated_env):
 
 
 # --------------------------------------------------------------------------- issue 13 items 6 and 8: widths
-
-
-EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ import pytest
 from bulkop.api import Client
 from bulkop.errors import UsageError
 from bulkop.providers import BUILTIN_NAMES
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, minimal_env, run_cli
-from helpers import VALID_KNOCK, assert_one_line_error, write_config
+from conftest import KNOCK_TOKEN, minimal_env, run_cli
+from helpers import VALID_KNOCK, assert_one_line_error, env_for, write_config
 
 # typer 0.24 imports helpers that click 8.5 deprecates, and pyproject makes warnings errors.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -165,20 +165,6 @@ def knock_answer(conn: socket.socket, seen: Seen) -> bool:
     return respond(conn, knock_op(seen.path.rsplit("/", 1)[-1]))
 
 
-def knock_env(url: str, **extra: str) -> dict[str, str]:
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": url, **extra}
-
-
-def saymon_env(url: str, **extra: str) -> dict[str, str]:
-    return {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-        **extra,
-    }
-
-
 def write_profiles(**profiles: dict[str, str]) -> None:
     """config.toml with these [profiles.NAME] tables, private as bulkop writes it (a readable
     secret would add a warning line)."""
@@ -263,7 +249,7 @@ def test_an_https_url_in_any_spelling_verifies_the_certificate(impostor_tls, iso
 @pytest.mark.parametrize("scheme", ["HTTPS", "Https"])
 def test_a_saymon_password_never_reaches_a_tls_impostor(impostor_tls, scheme):
     with RawServer(knock_answer, tls=impostor_tls) as server:
-        r = run_cli(["status", "job-1", *FAST], saymon_env(_spell(server.url, scheme)))
+        r = run_cli(["status", "job-1", *FAST], env_for("saymon", _spell(server.url, scheme)))
         assert_one_line_error(r, 6, "certificate")
         assert server.requests == []
 
@@ -378,7 +364,7 @@ def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, 
     [("get-flag", 2), ("watch-flag", 2), ("env", 7), ("profile", 7), ("config-add", 2), ("config-set", 2)],
 )
 def test_a_password_in_the_base_url_is_never_echoed(isolated_env, url, how, code):
-    env = saymon_env("https://unused.example")
+    env = env_for("saymon", "https://unused.example")
     if how == "get-flag":
         r = run_cli(["get", "job-1", "--base-url", url], env)
     elif how == "watch-flag":
@@ -488,7 +474,7 @@ def test_a_stacked_encoding_bomb_stops_at_the_cap(zeros_1gib, case):
     body = _bomb(zeros_1gib, layers)
     assert len(body) < 2 * MiB
     with RawServer(_bomb_answer(body, headers)) as server:
-        r = run_cli(["get", OP, *FAST], knock_env(server.url, BULKOP_MAX_BODY_SIZE="1000000"))
+        r = run_cli(["get", OP, *FAST], env_for("knock", server.url, BULKOP_MAX_BODY_SIZE="1000000"))
     assert_one_line_error(r, 6, "cap")
 
 
@@ -510,7 +496,7 @@ def test_a_stacked_encoding_bomb_keeps_memory_near_the_cap(zeros_1gib, isolated_
     with RawServer(_bomb_answer(_bomb(zeros_1gib, layers), headers)) as server:
         p = subprocess.run(
             [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "bulkop", "get", OP, *FAST],
-            env=minimal_env(knock_env(server.url)),
+            env=minimal_env(env_for("knock", server.url)),
             capture_output=True,
             text=True,
             timeout=120,
@@ -524,7 +510,7 @@ def test_a_stacked_encoding_bomb_keeps_memory_near_the_cap(zeros_1gib, isolated_
 @pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip;q=1", "x-custom", "gzip, br"])
 def test_an_encoding_bulkop_did_not_ask_for_is_an_invalid_answer(encoding):
     with RawServer(_bomb_answer(knock_op(), (encoding,))) as server:
-        r = run_cli(["get", OP, *FAST], knock_env(server.url))
+        r = run_cli(["get", OP, *FAST], env_for("knock", server.url))
         assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
     assert_one_line_error(r, 6, "Content-Encoding")
 
@@ -546,7 +532,7 @@ def test_every_encoding_bulkop_asks_for_decodes(headers, layers):
     for encoding in layers:
         body = _encode(body, encoding)
     with RawServer(_bomb_answer(body, headers)) as server:
-        r = run_cli(["get", OP, "-o", "json", *FAST], knock_env(server.url))
+        r = run_cli(["get", OP, "-o", "json", *FAST], env_for("knock", server.url))
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["id"] == OP
 
@@ -608,7 +594,7 @@ def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(isolated_env
     with server:
         p = subprocess.run(
             [sys.executable, "-m", "bulkop", command, OP, "--request-timeout", "1", "--retries", "1"],
-            env=minimal_env(knock_env(server.url)),
+            env=minimal_env(env_for("knock", server.url)),
             capture_output=True,
             text=True,
             timeout=30,
@@ -631,7 +617,9 @@ def _full_backlog() -> tuple[socket.socket, socket.socket, int]:
 def test_a_connect_timeout_names_the_connect_timeout(timeout, shown):
     listener, queued, port = _full_backlog()
     try:
-        r = run_cli(["get", OP, "--request-timeout", timeout, "--retries", "0"], knock_env(f"http://127.0.0.1:{port}"))
+        r = run_cli(
+            ["get", OP, "--request-timeout", timeout, "--retries", "0"], env_for("knock", f"http://127.0.0.1:{port}")
+        )
     finally:
         queued.close()
         listener.close()
@@ -675,7 +663,7 @@ def _cookie_server_answer(counts: dict[str, int], lock: threading.Lock, finish_a
 def test_cookies_are_never_stored_nor_sent_back(isolated_env, command):
     counts: dict[str, int] = {}
     with RawServer(_cookie_server_answer(counts, threading.Lock(), 1 if command.startswith("get") else 3)) as server:
-        env = knock_env(server.url)
+        env = env_for("knock", server.url)
         if command == "get-retry":  # a 503 that sets cookies, then the retry
             r = run_cli(["get", OTHER, "--retries", "2"], env, sleep=lambda s: None)
         elif command == "get-two-ids":
@@ -743,7 +731,7 @@ def test_every_provider_refuses_an_id_that_would_leave_its_route_segment(provide
 @pytest.mark.parametrize("how", ["get", "status", "watch", "watch-stdin", "watch-stdin-json"])
 def test_an_id_that_leaves_its_route_is_refused_before_any_request(op_id, how):
     with RawServer(lambda conn, seen: respond(conn, b'{"finished": true}')) as server:
-        env = saymon_env(server.url)
+        env = env_for("saymon", server.url)
         if how == "watch-stdin":
             r = run_cli(["watch", "-"], env, stdin=f"job-1\n{op_id}\n")
         elif how == "watch-stdin-json":
@@ -784,7 +772,7 @@ def test_an_answer_about_another_operation_is_invalid(echoed, code, command):
             [*command, OP, *FAST]
             if command[0] != "watch"
             else [*command, OP, "--max-consecutive-failures", "1", "--request-timeout", "2"],
-            knock_env(server.url),
+            env_for("knock", server.url),
             sleep=lambda s: None,
         )
     if code == 0:
@@ -835,8 +823,8 @@ def test_server_text_in_an_error_line_is_capped(answer):
         return respond(conn, body, status, (("Content-Type", "application/json"), *headers))
 
     with RawServer(reply) as server:
-        r = run_cli(["get", OP, *FAST], knock_env(server.url))
-        rj = run_cli(["get", OP, "-o", "json", *FAST], knock_env(server.url))
+        r = run_cli(["get", OP, *FAST], env_for("knock", server.url))
+        rj = run_cli(["get", OP, "-o", "json", *FAST], env_for("knock", server.url))
     assert r.code in (4, 5, 6) and rj.code == r.code, r.stderr[:500]
     assert_one_line_error(r, r.code)
     assert len(r.stderr) < 2000 and len(rj.stderr) < 2000, (len(r.stderr), len(rj.stderr))
