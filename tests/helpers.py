@@ -3,6 +3,7 @@ on 127.0.0.1, processes on pipes and pseudo-terminals, scenarios and bodies, out
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import io
 import json
@@ -238,6 +239,11 @@ REQUIRED = [
 def with_(**fields: Any) -> bytes:
     """A valid Knock body with fields changed."""
     return json.dumps({**VALID_KNOCK, **fields}).encode()
+
+
+def basic_credentials(login: str = SAYMON_LOGIN, password: str = SAYMON_PASSWORD) -> str:
+    """What follows `Basic ` in an Authorization header for login:password."""
+    return base64.b64encode(f"{login}:{password}".encode()).decode()
 
 
 def env_for(provider: str, base_url: str, **extra: str) -> dict[str, str]:

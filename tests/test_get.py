@@ -7,7 +7,6 @@ pseudo-terminal where a terminal is what is being tested.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import os
@@ -32,7 +31,16 @@ from conftest import (
     run_process,
     saymon_env_for,
 )
-from helpers import MISSING_ID, done, no_sleep, screen_completed, screen_failed, screen_processing, unsafe_chars
+from helpers import (
+    MISSING_ID,
+    basic_credentials,
+    done,
+    no_sleep,
+    screen_completed,
+    screen_failed,
+    screen_processing,
+    unsafe_chars,
+)
 
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
 BOX_DRAWING = re.compile("[\u2500-\u257f]")  # ━ ┃ ╇ │ … (Rich tables and bars)
@@ -182,7 +190,7 @@ def test_saymon_request_carries_basic_auth(sim, saymon_env):
     assert r.code == 0, r.stderr
     (req,) = sim.requests_for(op)
     assert req.path == f"/node/api/bulk/{op}/status"
-    expected = base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
+    expected = basic_credentials()
     assert req.headers["authorization"] == f"Basic {expected}"
     assert req.headers["user-agent"] == f"bulkop/{__version__}"
 
@@ -797,19 +805,15 @@ WRONG_KNOCK_TOKEN = "sk_test_WRONGa1b2c3d4e5f6a7b8"
 WRONG_SAYMON_PASSWORD = "wr0ng-Pa55word-x9"
 
 
-def basic(login: str, password: str) -> str:
-    return base64.b64encode(f"{login}:{password}".encode()).decode()
-
-
 ALL_SECRETS = [
     KNOCK_TOKEN,
     KNOCK_TOKEN.removeprefix("sk_test_"),
     SAYMON_PASSWORD,
-    basic(SAYMON_LOGIN, SAYMON_PASSWORD),
+    basic_credentials(),
     WRONG_KNOCK_TOKEN,
     WRONG_KNOCK_TOKEN.removeprefix("sk_test_"),
     WRONG_SAYMON_PASSWORD,
-    basic(SAYMON_LOGIN, WRONG_SAYMON_PASSWORD),
+    basic_credentials(password=WRONG_SAYMON_PASSWORD),
 ]
 # (no flag is `-o text` here: run_cli's stdout is not a terminal)
 GET_MODES = [["-o", "text"], ["-o", "table"], ["-o", "json"], ["-o", "jsonl"]]

@@ -11,7 +11,6 @@ docs/reliability.md lists every fault tested here; the last test keeps that tabl
 from __future__ import annotations
 
 import ast
-import base64
 import email.utils
 import gzip
 import json
@@ -29,7 +28,7 @@ import pytest
 
 from bulkop.errors import ExitCode
 from bulkop.simulator.external import SimulatorProcess
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, minimal_env, run_cli
+from conftest import KNOCK_TOKEN, Result, minimal_env, run_cli
 from helpers import (
     GET_FAST,
     MISSING_ID,
@@ -40,6 +39,7 @@ from helpers import (
     FakeClock,
     LineReader,
     assert_one_line_error,
+    basic_credentials,
     bulkop_process,
     done,
     env_for,
@@ -449,11 +449,7 @@ def test_a_redirect_to_another_host_is_not_followed_and_the_credentials_stay(pro
         assert_one_line_error(r, 6, f"redirected to {elsewhere.url}/steal; not followed")
         assert elsewhere.requests == []
         assert len(server.requests) == (2 if command == "watch" else 1)  # a redirect is not retried by get
-        expected = (
-            f"Bearer {KNOCK_TOKEN}"
-            if provider == "knock"
-            else "Basic " + base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
-        )
+        expected = f"Bearer {KNOCK_TOKEN}" if provider == "knock" else "Basic " + basic_credentials()
         assert {s.headers["authorization"] for s in server.requests} == {expected}
 
 

@@ -27,7 +27,7 @@ from conftest import (
     knock_env_for,
     run_cli,
 )
-from helpers import EPOCH, FakeClock, done, journal_env, running
+from helpers import EPOCH, FakeClock, basic_credentials, done, journal_env, running
 
 BODY_MARKER = "body-only-marker-7f3a"  # in every response body; must never reach the journal
 
@@ -142,9 +142,8 @@ def test_no_secret_and_no_body_reaches_the_journal(sim, knock_env, saymon_env, t
     assert data, "the journal was not written"
     for secret in (KNOCK_TOKEN, SAYMON_PASSWORD, f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}", BODY_MARKER, *error_ids):
         assert secret.encode() not in data
-    import base64
 
-    assert base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()) not in data
+    assert basic_credentials().encode() not in data
 
 
 def test_ids_piped_from_a_bulk_endpoint_are_recorded_before_the_first_poll(sim, knock_env):

@@ -8,7 +8,6 @@ real pipes or a real process are the point, the test says so and uses them.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import itertools
 import json
@@ -42,14 +41,14 @@ from conftest import (
     run_cli,
     run_process,
 )
-from helpers import FakeClock, free_port, watch
+from helpers import FakeClock, basic_credentials, free_port, watch
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S.*$")
-SAYMON_BASIC = "Basic " + base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
+SAYMON_BASIC = "Basic " + basic_credentials()
 
 # Fixed ids, so that screens and snapshots do not change from run to run.
 ID_A = "0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091"
