@@ -11,7 +11,6 @@ import os
 import pty
 import queue
 import re
-import shutil
 import socket
 import struct
 import subprocess
@@ -27,7 +26,6 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
 from rich.console import Console
 
 from bulkop.models import BulkOperation, Status
@@ -490,7 +488,23 @@ class LineReader:
         return "".join(self.lines)
 
 
-needs_setsid = pytest.mark.skipif(shutil.which("setsid") is None, reason="needs util-linux setsid")
+def spawn_on_pty(
+    args: list[str], env: dict[str, str], rows: int | None = None, cols: int | None = None, controlling: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m bulkop ARGS` with stdin, stdout and stderr on a new pseudo-terminal (rows x cols
+    when given; with `controlling`, the child's controlling terminal, which getpass reads and
+    where a typed Ctrl-C is a SIGINT, never the developer's). Returns the child and the master."""
+    master, slave = pty.openpty()
+    if rows is not None and cols is not None:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    session: dict[str, Any] = {}
+    if controlling:
+        session = {"start_new_session": True, "preexec_fn": lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bulkop", *args], stdin=slave, stdout=slave, stderr=slave, env=env, **session
+    )
+    os.close(slave)
+    return proc, master
 
 
 class PtyProcess:
@@ -498,19 +512,10 @@ class PtyProcess:
     typed as \\x03, is a real SIGINT); everything it writes is collected from the master side."""
 
     def __init__(self, args: list[str], env: dict[str, str], rows: int = 40, cols: int = 100) -> None:
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc, self.master = spawn_on_pty(args, minimal_env(env), rows, cols, controlling=True)
         self.attrs_before = termios.tcgetattr(self.master)
         self.output = bytearray()
         self._lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            ["setsid", "-w", "-c", sys.executable, "-m", "bulkop", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=minimal_env(env),
-        )
-        os.close(slave)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import select
 import stat
 import string
-import subprocess
-import sys
-import termios
 import tomllib
 from pathlib import Path
 
@@ -24,6 +19,7 @@ from bulkop.config import ConfigFile
 from bulkop.errors import ConfigError
 from bulkop.simulator import Scenario, Simulator
 from conftest import KNOCK_TOKEN, Result, minimal_env, run_cli, run_process
+from helpers import spawn_on_pty
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -746,18 +742,7 @@ def test_update_holds_a_lock_and_writes_nothing_when_the_change_fails(path: Path
 
 def _run_in_terminal(args: list[str], env: dict[str, str], answers: list[str]) -> tuple[int, str]:
     """Run bulkop on a pseudo-terminal that is its controlling terminal; answer each prompt."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bulkop", *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        # getpass reads /dev/tty: make the pty the child's terminal, never the developer's.
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-    )
-    os.close(slave)
+    proc, master = spawn_on_pty(args, env, controlling=True)  # getpass reads /dev/tty
     seen = b""
     pending = list(answers)
     try:

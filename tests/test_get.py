@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import pty
 import re
 import shutil
 import subprocess
@@ -39,6 +38,7 @@ from helpers import (
     screen_completed,
     screen_failed,
     screen_processing,
+    spawn_on_pty,
     unsafe_chars,
 )
 
@@ -61,17 +61,7 @@ def knock_url_fields(op_id: str) -> dict[str, str]:
 
 def run_pty(args: list[str], env: dict[str, str], timeout: float = 20) -> tuple[int, str]:
     """Run `python -m bulkop` with stdin/stdout/stderr on a pseudo-terminal; read to EOF."""
-    master, slave = pty.openpty()
-    full_env = minimal_env(env)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bulkop", *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=full_env,
-        close_fds=True,
-    )
-    os.close(slave)
+    proc, master = spawn_on_pty(args, minimal_env(env))
     chunks = []
     deadline = time.monotonic() + timeout
     try:

@@ -29,7 +29,6 @@ from helpers import (
     assert_cursor_restored,
     done,
     env_for,
-    needs_setsid,
     with_,
 )
 
@@ -176,7 +175,6 @@ def test_json_output_escapes_what_a_terminal_would_act_on(sim, knock_env, hostil
 # --------------------------------------------------------------------------- a real terminal
 
 
-@needs_setsid
 @pytest.mark.slow
 def test_get_table_on_a_terminal_is_defused(sim, knock_env, hostile):
     one, each = hostile
@@ -190,7 +188,6 @@ def test_get_table_on_a_terminal_is_defused(sim, knock_env, hostile):
     assert "M15" in screen and "M21" in screen
 
 
-@needs_setsid
 @pytest.mark.slow
 def test_watch_live_view_on_a_terminal_is_defused(sim, knock_env, hostile):
     """Colour on (FORCE_COLOR), so that markup would show if it were interpreted."""

@@ -29,7 +29,6 @@ from helpers import (
     bulkop_process,
     done,
     hold,
-    needs_setsid,
     running,
 )
 
@@ -60,7 +59,6 @@ def assert_quiet_exit(code: int, expected: int, output: str, *allowed: str) -> N
 # --------------------------------------------------------------------------- Ctrl-C
 
 
-@needs_setsid
 def test_ctrl_c_during_get_is_exit_130_and_leaves_the_terminal_alone():
     with CannedServer() as server:
         server.answer = hold(server)  # the request arrives and is never answered
@@ -72,7 +70,6 @@ def test_ctrl_c_during_get_is_exit_130_and_leaves_the_terminal_alone():
     assert term.attrs_after == term.attrs_before
 
 
-@needs_setsid
 def test_ctrl_c_during_watch_is_exit_130_with_the_last_state_and_the_cursor_back(sim, knock_env):
     op = sim.add(running(name="users.identify"))
     term = PtyProcess(["watch", op, "--interval", "0.2"], {**knock_env, "TERM": "xterm-256color"})
@@ -86,7 +83,6 @@ def test_ctrl_c_during_watch_is_exit_130_with_the_last_state_and_the_cursor_back
     assert term.attrs_after == term.attrs_before
 
 
-@needs_setsid
 def test_ctrl_c_at_the_hidden_secret_prompt_restores_echo_and_writes_nothing(isolated_env):
     config_file: Path = isolated_env
     config_file.parent.mkdir(parents=True)
@@ -149,7 +145,6 @@ def _wait_until_blocked_on_the_lock(pid: int, path: Path, timeout: float = 15.0)
 # --------------------------------------------------------------------------- SIGTERM
 
 
-@needs_setsid
 def test_sigterm_during_the_live_watch_is_exit_143_with_the_cursor_back(sim, knock_env):
     op = sim.add(running(name="users.identify"))
     term = PtyProcess(["watch", op, "--interval", "0.2"], {**knock_env, "TERM": "xterm-256color"})

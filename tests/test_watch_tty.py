@@ -8,17 +8,12 @@ the same render function the live view calls, fed with the operations of a deter
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import io
 import os
 import re
 import select
 import signal
-import struct
-import subprocess
-import sys
-import termios
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -33,7 +28,7 @@ from bulkop.simulator import Scenario, Simulator
 from bulkop.simulator.operation import EPOCH
 from bulkop.watcher import RateLimiter, Tracked, WatchConfig, Watcher
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, TextScreen, minimal_env
-from helpers import FakeClock, plain_console
+from helpers import FakeClock, plain_console, spawn_on_pty
 
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -47,22 +42,11 @@ class Terminal:
     """A child process on a pseudo-terminal, and everything it wrote there."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
         full_env = minimal_env()
         full_env.pop("NO_COLOR", None)
         full_env.update({"TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(LINES)})
         full_env.update(env)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bulkop", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=full_env,
-            close_fds=True,
-        )
-        os.close(slave)
-        self.master = master
+        self.proc, self.master = spawn_on_pty(args, full_env, LINES, COLUMNS)
         self.output = bytearray()
 
     def read(self, until: Callable[[str], bool] | None = None, timeout: float = 20.0) -> bool:
