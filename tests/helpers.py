@@ -99,9 +99,14 @@ def no_sleep() -> Callable[[float], None]:
     return lambda seconds: None
 
 
-def watch(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "", **ctx: object) -> Result:
-    """`bulkop watch ARGS` in-process, on the fake clock (now, sleep and the wall clock)."""
-    return run_cli(["watch", *args], env, stdin=stdin, **clock.ctx(), **ctx)
+def cli(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "", **ctx: Any) -> Result:
+    """`bulkop ARGS` in-process, on the fake clock (now, sleep and the wall clock)."""
+    return run_cli(args, env, stdin=stdin, **clock.ctx(), **ctx)
+
+
+def watch(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "", **ctx: Any) -> Result:
+    """`bulkop watch ARGS` in-process, on the fake clock."""
+    return cli(clock, ["watch", *args], env, stdin, **ctx)
 
 
 class _Tty(io.StringIO):

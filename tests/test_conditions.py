@@ -14,8 +14,8 @@ import pytest
 from bulkop.conditions import compile_condition, truthy
 from bulkop.errors import UsageError
 from bulkop.simulator import Scenario, Simulator
-from conftest import Result, run_cli, run_process, saymon_env_for
-from helpers import FakeClock
+from conftest import Result, run_process, saymon_env_for
+from helpers import FakeClock, cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
@@ -26,10 +26,6 @@ UNTIL_5000 = "processed_rows >= `5000`"
 def sim(frozen_sim: Simulator) -> Simulator:
     """Here the simulator is always the one on the shared fake clock."""
     return frozen_sim
-
-
-def cli(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "") -> Result:
-    return run_cli(args, env, stdin=stdin, now=clock, sleep=clock.sleep, wall=clock.wall)
 
 
 def watch(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "") -> Result:

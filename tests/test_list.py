@@ -18,14 +18,10 @@ import pytest
 
 from bulkop.journal import running_series, seed_samples
 from bulkop.render.journal import sparkline, throughput, throughput_view
-from conftest import KNOCK_TOKEN, Scenario, knock_env_for, run_cli, saymon_env_for
-from helpers import FakeClock, done, journal_env, steady, tty_cli
+from conftest import KNOCK_TOKEN, Scenario, knock_env_for, saymon_env_for
+from helpers import FakeClock, cli, done, journal_env, steady, tty_cli
 
 FIELDS = {"id", "profile", "provider", "name", "status", "first_seen", "last_seen"}
-
-
-def cli(clock: FakeClock, args: list[str], env: dict[str, str], **kw):
-    return run_cli(args, env, **clock.ctx(), **kw)
 
 
 def listed(clock: FakeClock, env: dict[str, str], *args: str) -> list[dict]:
