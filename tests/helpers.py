@@ -445,6 +445,24 @@ def bulkop_process(args: list[str], env: dict[str, str], **kwargs: Any) -> subpr
     )
 
 
+def into_closed_pipe(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """`python -m bulkop ARGS` writing to a pipe whose reader is gone before the first byte
+    (as `bulkop … | head -0`); `env` is the whole environment."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "bulkop", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=30,
+        )
+    finally:
+        os.close(write_end)
+
+
 def journal_env(*extra: dict[str, str], **more: str) -> dict[str, str]:
     """minimal_env() for a subprocess that shares the test's journal."""
     return minimal_env({"BULKOP_JOURNAL": os.environ["BULKOP_JOURNAL"]}, *extra, **more)

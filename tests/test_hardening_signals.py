@@ -29,6 +29,7 @@ from helpers import (
     bulkop_process,
     done,
     hold,
+    into_closed_pipe,
     running,
 )
 
@@ -270,19 +271,8 @@ def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env,
     args = closed_pipe_cases(sim)[case]
     if case == "list":
         assert run_process(["get", sim.add(done())], knock_env).returncode == 0  # something to list
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader is gone before bulkop writes anything
-    try:
-        p = subprocess.run(
-            [sys.executable, "-m", "bulkop", *args],
-            env=minimal_env(knock_env, PYTHONUNBUFFERED="1") if unbuffered else minimal_env(knock_env),
-            stdin=subprocess.DEVNULL,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            timeout=30,
-        )
-    finally:
-        os.close(write_end)
+    env = minimal_env(knock_env, PYTHONUNBUFFERED="1") if unbuffered else minimal_env(knock_env)
+    p = into_closed_pipe(args, env)
     assert_quiet_exit(p.returncode, 141, p.stderr.decode())
 
 

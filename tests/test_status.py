@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
 from bulkop.simulator import Scenario
 from conftest import minimal_env, run_cli, run_process
-from helpers import MISSING_ID, unsafe_chars
+from helpers import MISSING_ID, into_closed_pipe, unsafe_chars
 
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
 
@@ -279,19 +277,7 @@ def test_a_closed_pipe_is_a_quiet_141_without_pythonunbuffered(sim, knock_env, c
     op = sim.add(Scenario(queued_seconds=0, duration=0))
     env = minimal_env(knock_env)
     assert not any(name.startswith("PYTHON") for name in env)
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        p = subprocess.run(
-            [sys.executable, "-m", "bulkop", *_closed_pipe_commands(op)[case]],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            timeout=30,
-        )
-    finally:
-        os.close(write_end)
+    p = into_closed_pipe(_closed_pipe_commands(op)[case], env)
     assert (p.returncode, p.stderr.decode()) == (141, "")
 
 
