@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -260,6 +261,15 @@ def env_for(provider: str, base_url: str, **extra: str) -> dict[str, str]:
         "SAYMON_PASSWORD": SAYMON_PASSWORD,
         **extra,
     }
+
+
+def write_config(text: str) -> Path:
+    """Write the test's config.toml (BULKOP_CONFIG) with `text`, private (0600) as bulkop wants."""
+    path = Path(os.environ["BULKOP_CONFIG"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
 
 
 # --------------------------------------------------------------------------- output checks
