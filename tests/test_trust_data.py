@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,8 @@ from bulkop.errors import InvalidResponse
 from bulkop.models import MAX_COUNT, BulkOperation
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, minimal_env, run_cli
-from helpers import EPOCH, CannedServer, FakeClock, env_for, screen_completed, screen_failed, screen_processing
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, Scenario, minimal_env, run_cli
+from helpers import CannedServer, FakeClock, env_for, screen_completed, screen_failed, screen_processing
 from provider_parsers import parse_knock, parse_saymon
 
 ID_A = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
@@ -718,13 +718,6 @@ def test_config_list_piped_is_tab_separated_for_cut(isolated_env):
 # --------------------------------------------------------------------------- issue 13 items 6 and 8: widths
 
 
-@pytest.fixture
-def frozen(make_sim) -> tuple[Any, Any]:
-
-    clock = FakeClock()
-    return make_sim(clock=clock, epoch=EPOCH), clock
-
-
 def screen_ops(sim: Any) -> list[str]:
     return [
         sim.add(screen_completed(id=ID_A)),
@@ -743,18 +736,19 @@ def facts_intact(stdout: str, facts: list[str]) -> None:
     assert not re.search(r"(?<![0-9a-f])\d{1,3}…|\b(?:compl?e?t?e?|proces\w*|faile?)…", stdout), stdout
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_get_several_ids_at_each_width(frozen, width, screen):
-    sim, clock = frozen
-    ids = screen_ops(sim)
+def table_at(width: int, sim: Any, clock: FakeClock, ids: list[str]) -> Result:
+    """`get IDS -o table` at `width` columns, at 150 s of simulated time: no line is wider."""
     clock.t = 150
-    r = run_cli(
-        ["get", *ids, "-o", "table"],
-        {**knock_env(sim.base_url), "COLUMNS": str(width)},
-        wall=lambda: EPOCH + timedelta(seconds=clock.t),
-    )
+    r = run_cli(["get", *ids, "-o", "table"], {**knock_env(sim.base_url), "COLUMNS": str(width)}, wall=clock.wall)
     assert (r.code, r.stderr) == (0, "")
     assert max(len(line) for line in r.stdout.splitlines()) <= width
+    return r
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_get_several_ids_at_each_width(frozen_sim, clock, width, screen):
+    ids = screen_ops(frozen_sim)
+    r = table_at(width, frozen_sim, clock, ids)
     facts_intact(r.stdout, ["completed", "processing", "failed", "100%", "60%"])
     short_or_full = [i if width >= 100 else i[:8] + "…" for i in ids]
     facts_intact(r.stdout, short_or_full)
@@ -764,19 +758,11 @@ def test_get_several_ids_at_each_width(frozen, width, screen):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_get_one_id_at_each_width(frozen, width, screen):
-    sim, clock = frozen
-    ids = screen_ops(sim)
-    clock.t = 150
-    r = run_cli(
-        ["get", ids[2], "-o", "table"],
-        {**knock_env(sim.base_url), "COLUMNS": str(width)},
-        wall=lambda: EPOCH + timedelta(seconds=clock.t),
-    )
-    assert (r.code, r.stderr) == (0, "")
-    assert max(len(line) for line in r.stdout.splitlines()) <= width
+def test_get_one_id_at_each_width(frozen_sim, clock, width, screen):
+    ids = screen_ops(frozen_sim)
+    r = table_at(width, frozen_sim, clock, ids[2:])
     facts_intact(r.stdout, [ids[2], "failed", "60%", "4,800 / 8,000"])
-    port = sim.base_url.rsplit(":", 1)[1]
+    port = frozen_sim.base_url.rsplit(":", 1)[1]
     assert r.stdout.replace(f"127.0.0.1:{port}", "127.0.0.1:" + "9" * len(port)) == screen
 
 
