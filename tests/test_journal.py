@@ -24,10 +24,9 @@ from conftest import (
     SAYMON_LOGIN,
     SAYMON_PASSWORD,
     Scenario,
-    knock_env_for,
     run_cli,
 )
-from helpers import EPOCH, FakeClock, basic_credentials, done, journal_env, running
+from helpers import EPOCH, basic_credentials, done, journal_env, running
 
 BODY_MARKER = "body-only-marker-7f3a"  # in every response body; must never reach the journal
 
@@ -81,16 +80,11 @@ def test_status_records_a_saymon_operation_under_its_provider(sim, saymon_env):
     assert rows("SELECT provider, id, status, processed_rows FROM operations") == [("saymon", op, "processing", None)]
 
 
-def test_a_second_fetch_updates_the_entry_and_keeps_first_seen(make_sim):
-    clock = FakeClock()
-    server = make_sim(clock=clock, epoch=EPOCH)
-    op = server.add(Scenario(queued_seconds=0, total_rows=1000, rows_per_second=10))
-    env = knock_env_for(server)
-    wall = [EPOCH]
+def test_a_second_fetch_updates_the_entry_and_keeps_first_seen(frozen_sim, clock, env):
+    op = frozen_sim.add(Scenario(queued_seconds=0, total_rows=1000, rows_per_second=10))
     for step in (10, 20):
         clock.t = step
-        wall[0] = EPOCH + timedelta(seconds=step)
-        assert run_cli(["get", op, "-o", "json"], env, wall=lambda: wall[0]).code == 0
+        assert run_cli(["get", op, "-o", "json"], env, wall=clock.wall).code == 0
     ((first, last, processed),) = rows("SELECT first_seen, last_seen, processed_rows FROM operations")
     assert (first, last) == ((EPOCH + timedelta(seconds=10)).timestamp(), (EPOCH + timedelta(seconds=20)).timestamp())
     assert processed == 200

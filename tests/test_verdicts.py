@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bulkop.simulator import Scenario
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, knock_env_for, run_cli
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, knock_env_for, run_cli, saymon_env_for
 from helpers import Canned, CannedServer, FakeClock
 
 OP = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -109,17 +109,10 @@ def test_max_errors_gate_counts_the_errors_sent(server, errors, limit, code):
     assert ("over --max-errors" in r.stderr) == (code == 1)
 
 
-def test_saymon_under_max_errors_fails_the_gate_as_unknown(make_sim):
+def test_saymon_under_max_errors_fails_the_gate_as_unknown(frozen_sim, clock):
     """SAYMON reports no error count: --max-errors cannot be checked, so it is not a pass."""
-    clock = FakeClock()
-    sim = make_sim(clock=clock)
-    op = sim.add(Scenario(provider="saymon", queued_seconds=0, duration=0))
-    env = {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": sim.base_url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-    }
+    op = frozen_sim.add(Scenario(provider="saymon", queued_seconds=0, duration=0))
+    env = saymon_env_for(frozen_sim)
     ok = run_cli(["watch", op, "--display", "lines"], env, now=clock, sleep=clock.sleep)
     assert ok.code == 0, ok.stderr
     r = run_cli(
