@@ -21,7 +21,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -143,36 +143,19 @@ def running(**changes: Any) -> Scenario:
 # The operations the screens show: at 150 s of simulated time one is completed, one processing
 # at 40 % and one failed at 60 % with error items.
 def screen_completed(**changes: Any) -> Scenario:
-    return Scenario(
-        **{"name": "objects.bulk_set", "total_rows": 50_000, "queued_seconds": 10, "duration": 100, **changes}
-    )
+    return replace(Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=10, duration=100), **changes)
 
 
 def screen_processing(**changes: Any) -> Scenario:
-    return Scenario(
-        **{
-            "name": "users.identify",
-            "total_rows": 1000,
-            "queued_seconds": 30,
-            "duration": 300,
-            "error_rate": 0.004,
-            **changes,
-        }
-    )
+    base = Scenario(name="users.identify", total_rows=1000, queued_seconds=30, duration=300, error_rate=0.004)
+    return replace(base, **changes)
 
 
 def screen_failed(**changes: Any) -> Scenario:
-    return Scenario(
-        **{
-            "name": "users.bulk_delete",
-            "total_rows": 8000,
-            "queued_seconds": 5,
-            "duration": 100,
-            "error_rate": 0.01,
-            "fail_at": 0.6,
-            **changes,
-        }
+    base = Scenario(
+        name="users.bulk_delete", total_rows=8000, queued_seconds=5, duration=100, error_rate=0.01, fail_at=0.6
     )
+    return replace(base, **changes)
 
 
 def steady(**changes: Any) -> Scenario:
