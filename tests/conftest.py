@@ -129,18 +129,24 @@ def saymon_env(sim: Simulator) -> dict[str, str]:
     return saymon_env_for(sim)
 
 
-class ManualClock:
-    """Seconds that move only by hand (`clock.t += 5`) or by `sleep`: hand it to a Simulator
-    as its clock, and to the CLI as `now`/`sleep`, and nothing moves between two requests."""
+@pytest.fixture
+def clock() -> Any:
+    """A helpers.FakeClock, shared by a test's simulator (`frozen_sim`) and its CLI runs."""
+    from helpers import FakeClock  # helpers imports this module: import it once this one is loaded
 
-    def __init__(self, start: float = 0.0) -> None:
-        self.t = start
+    return FakeClock()
 
-    def __call__(self) -> float:
-        return self.t
 
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
+@pytest.fixture
+def frozen_sim(clock: Any, make_sim: Callable[..., Simulator]) -> Simulator:
+    """A simulator on the shared fake clock: its bodies change only when the clock moves."""
+    return make_sim(clock=clock)
+
+
+@pytest.fixture
+def env(frozen_sim: Simulator) -> dict[str, str]:
+    """The environment pointing bulkop at `frozen_sim`'s Knock API."""
+    return knock_env_for(frozen_sim)
 
 
 class TextScreen(SingleFileSnapshotExtension):
@@ -194,7 +200,6 @@ __all__ = [
     "KNOCK_TOKEN",
     "SAYMON_LOGIN",
     "SAYMON_PASSWORD",
-    "ManualClock",
     "Result",
     "Scenario",
     "TextScreen",

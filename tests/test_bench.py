@@ -54,6 +54,7 @@ ROW_KEYS = {
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_quick_run_prints_every_goal_and_writes_results(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     proc = subprocess.run(

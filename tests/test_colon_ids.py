@@ -5,24 +5,15 @@ id of the provider in use, else an unknown profile (with a did-you-mean)."""
 from __future__ import annotations
 
 import json
-import os
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
 from conftest import KNOCK_TOKEN, Scenario, Simulator, run_cli, run_process
-from helpers import LocalServer
+from helpers import LocalServer, write_config
 
 NODE = "oTUltX4IQMOUUVeiohTt8A"
-
-
-def write_config(text: str) -> None:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o600)
 
 
 def es_profile(sim: Simulator, name: str = "es") -> str:

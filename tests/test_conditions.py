@@ -8,57 +8,27 @@ server received (how many polls, whether any) is read from the simulator's own r
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
 
 import pytest
 
 from bulkop.conditions import compile_condition, truthy
 from bulkop.errors import UsageError
 from bulkop.simulator import Scenario, Simulator
-from bulkop.simulator.operation import EPOCH
-from conftest import Result, knock_env_for, run_cli, run_process, saymon_env_for
+from conftest import Result, run_process, saymon_env_for
+from helpers import FakeClock, cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
 UNTIL_5000 = "processed_rows >= `5000`"
 
 
-class Clock:
-    """Simulated seconds that move only when the CLI sleeps; shared with the simulator."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-    def wall(self) -> datetime:
-        return EPOCH + timedelta(seconds=self.t)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def sim(frozen_sim: Simulator) -> Simulator:
+    """Here the simulator is always the one on the shared fake clock."""
+    return frozen_sim
 
 
-@pytest.fixture
-def sim(clock: Clock, make_sim) -> Simulator:
-    return make_sim(clock=clock)
-
-
-@pytest.fixture
-def env(sim: Simulator) -> dict[str, str]:
-    return knock_env_for(sim)
-
-
-def cli(clock: Clock, args: list[str], env: dict[str, str], stdin: str = "") -> Result:
-    return run_cli(args, env, stdin=stdin, now=clock, sleep=clock.sleep, wall=clock.wall)
-
-
-def watch(clock: Clock, args: list[str], env: dict[str, str], stdin: str = "") -> Result:
+def watch(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "") -> Result:
     return cli(clock, ["watch", "--display", "lines", *args], env, stdin)
 
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import select
 import stat
 import string
-import subprocess
-import sys
-import termios
 import tomllib
 from pathlib import Path
 
@@ -24,6 +19,7 @@ from bulkop.config import ConfigFile
 from bulkop.errors import ConfigError
 from bulkop.simulator import Scenario, Simulator
 from conftest import KNOCK_TOKEN, Result, minimal_env, run_cli, run_process
+from helpers import spawn_on_pty
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -61,19 +57,8 @@ def add_prod(**env: str) -> None:
     assert cli("config", "add", "prod", "--provider", "knock", stdin=SECRET + "\n", env=env).code == 0
 
 
-def add_mon() -> None:
-    r = cli(
-        "config",
-        "add",
-        "mon",
-        "--provider",
-        "saymon",
-        "--base-url",
-        "https://mon.example.com/",
-        "--login",
-        "ops",
-        stdin=PASSWORD,
-    )
+def add_mon(base_url: str = "https://mon.example.com/", login: str = "ops", password: str = PASSWORD) -> None:
+    r = cli("config", "add", "mon", "--provider", "saymon", "--base-url", base_url, "--login", login, stdin=password)
     assert r.code == 0, r.stderr
 
 
@@ -717,19 +702,7 @@ def test_get_with_a_saymon_profile(path: Path, sim: Simulator) -> None:
     from conftest import SAYMON_LOGIN, SAYMON_PASSWORD
 
     op_id = sim.add(Scenario(provider="saymon", total_rows=10, rows_per_second=100))
-    r = cli(
-        "config",
-        "add",
-        "mon",
-        "--provider",
-        "saymon",
-        "--base-url",
-        sim.base_url,
-        "--login",
-        SAYMON_LOGIN,
-        stdin=SAYMON_PASSWORD + "\n",
-    )
-    assert r.code == 0
+    add_mon(sim.base_url, SAYMON_LOGIN, SAYMON_PASSWORD + "\n")
     r = cli("get", op_id, "-o", "json")
     assert r.code == 0, r.stderr
     assert SAYMON_PASSWORD not in r.stdout + r.stderr
@@ -769,18 +742,7 @@ def test_update_holds_a_lock_and_writes_nothing_when_the_change_fails(path: Path
 
 def _run_in_terminal(args: list[str], env: dict[str, str], answers: list[str]) -> tuple[int, str]:
     """Run bulkop on a pseudo-terminal that is its controlling terminal; answer each prompt."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bulkop", *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        # getpass reads /dev/tty: make the pty the child's terminal, never the developer's.
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-    )
-    os.close(slave)
+    proc, master = spawn_on_pty(args, env, controlling=True)  # getpass reads /dev/tty
     seen = b""
     pending = list(answers)
     try:

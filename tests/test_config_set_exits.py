@@ -4,12 +4,12 @@ refused is a usage error (2, nothing written), a bad value already in the file i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
+from helpers import write_config
 
 DEF = """
 [providers.acme]
@@ -20,14 +20,6 @@ status = "s"
 [providers.acme.status]
 completed = ["DONE"]
 """
-
-
-def write_config(text: str) -> Path:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o600)
-    return path
 
 
 @pytest.mark.parametrize(

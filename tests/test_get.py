@@ -7,18 +7,14 @@ pseudo-terminal where a terminal is what is being tested.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import os
-import pty
 import re
 import shutil
 import subprocess
 import sys
 import time
-import unicodedata
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -29,17 +25,23 @@ from conftest import (
     KNOCK_TOKEN,
     SAYMON_LOGIN,
     SAYMON_PASSWORD,
-    ManualClock,
-    knock_env_for,
     minimal_env,
     run_cli,
     run_process,
     saymon_env_for,
 )
+from helpers import (
+    MISSING_ID,
+    basic_credentials,
+    done,
+    no_sleep,
+    screen_completed,
+    screen_failed,
+    screen_processing,
+    spawn_on_pty,
+    unsafe_chars,
+)
 
-# The simulator's simulated time 0 on the wall clock, and the CLI's wall clock at it.
-EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
-MISSING_ID = "123e4567-e89b-12d3-a456-426614174000"
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
 BOX_DRAWING = re.compile("[\u2500-\u257f]")  # ━ ┃ ╇ │ … (Rich tables and bars)
 
@@ -48,34 +50,8 @@ BOX_DRAWING = re.compile("[\u2500-\u257f]")  # ━ ┃ ╇ │ … (Rich tables 
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def frozen_sim(clock: ManualClock, make_sim) -> Simulator:
-    """A simulator on simulated time: its bodies change only when the test moves `clock`."""
-    return make_sim(clock=clock, epoch=EPOCH)
-
-
-@pytest.fixture
-def frozen_env(frozen_sim: Simulator) -> dict[str, str]:
-    return knock_env_for(frozen_sim)
-
-
-@pytest.fixture
 def frozen_saymon_env(frozen_sim: Simulator) -> dict[str, str]:
     return saymon_env_for(frozen_sim)
-
-
-def wall_at(clock: ManualClock):
-    """The CLI's wall clock, in step with the simulator's simulated time."""
-    return lambda: EPOCH + timedelta(seconds=clock.t)
-
-
-def done(**kw) -> Scenario:
-    """A Knock operation that is already completed when first asked."""
-    return Scenario(queued_seconds=0, duration=0, **kw)
 
 
 def knock_url_fields(op_id: str) -> dict[str, str]:
@@ -83,29 +59,9 @@ def knock_url_fields(op_id: str) -> dict[str, str]:
     return {"progress_path": f"https://api.knock.app/v1/bulk_operations/{op_id}"}
 
 
-def no_sleep():
-    """A Context.sleep that returns at once (retry delays are checked where they matter)."""
-    return lambda seconds: None
-
-
-def unsafe_chars(text: str, allowed: str = "\n") -> list[str]:
-    """Characters a terminal would act on or hide: C0/C1 controls, DEL, bidi/format chars."""
-    return [ch for ch in text if ch not in allowed and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
-
-
 def run_pty(args: list[str], env: dict[str, str], timeout: float = 20) -> tuple[int, str]:
     """Run `python -m bulkop` with stdin/stdout/stderr on a pseudo-terminal; read to EOF."""
-    master, slave = pty.openpty()
-    full_env = minimal_env(env)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bulkop", *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=full_env,
-        close_fds=True,
-    )
-    os.close(slave)
+    proc, master = spawn_on_pty(args, minimal_env(env))
     chunks = []
     deadline = time.monotonic() + timeout
     try:
@@ -126,102 +82,59 @@ def run_pty(args: list[str], env: dict[str, str], timeout: float = 20) -> tuple[
 # --------------------------------------------------------------------------- snapshots
 
 
-def test_table_queued_screen(frozen_sim, frozen_env, clock, screen):
-    op = "0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091"
-    frozen_sim.add(
-        Scenario(id=op, name="users.identify", total_rows=1000, queued_seconds=600, extra_fields=knock_url_fields(op))
-    )
+Q, P, C, F = (
+    "0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091",
+    "1b5d2e6f-7081-4923-8b4c-5d6e7f809102",
+    "2c6e3f70-8192-4a34-9c5d-6e7f80910213",
+    "3d7f4081-92a3-4b45-8d6e-7f8091021324",
+)
+# case → (the operation, what the screen must show); each screen at 150 s of simulated time.
+TABLE_SCREENS: dict[str, tuple[Scenario, tuple[str, ...]]] = {
+    "queued": (
+        Scenario(id=Q, name="users.identify", total_rows=1000, queued_seconds=600, extra_fields=knock_url_fields(Q)),
+        ("queued",),
+    ),
+    "processing": (screen_processing(id=P, extra_fields=knock_url_fields(P)), ("40%",)),
+    "completed": (screen_completed(id=C, extra_fields=knock_url_fields(C)), ("100%",)),
+    "failed_with_error_items": (
+        screen_failed(id=F, extra_fields=knock_url_fields(F)),
+        ("failed", "Error items", "more (--errors"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(TABLE_SCREENS))
+def test_table_screen(frozen_sim, env, clock, screen, case):
+    scenario, words = TABLE_SCREENS[case]
+    op = frozen_sim.add(scenario)
     clock.t = 150
-    r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
+    r = run_cli(["get", op, "-o", "table"], env, wall=clock.wall)
     assert (r.code, r.stderr) == (0, "")
-    assert "queued" in r.stdout
-    assert r.stdout == screen
-
-
-def test_table_processing_screen(frozen_sim, frozen_env, clock, screen):
-    op = "1b5d2e6f-7081-4923-8b4c-5d6e7f809102"
-    frozen_sim.add(
-        Scenario(
-            id=op,
-            name="users.identify",
-            total_rows=1000,
-            queued_seconds=30,
-            duration=300,
-            error_rate=0.004,
-            extra_fields=knock_url_fields(op),
-        )
-    )
-    clock.t = 150  # 120 s into a 300 s run: 40 %
-    r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
-    assert (r.code, r.stderr) == (0, "")
-    assert "40%" in r.stdout
-    assert r.stdout == screen
-
-
-def test_table_completed_screen(frozen_sim, frozen_env, clock, screen):
-    op = "2c6e3f70-8192-4a34-9c5d-6e7f80910213"
-    frozen_sim.add(
-        Scenario(
-            id=op,
-            name="objects.bulk_set",
-            total_rows=50_000,
-            queued_seconds=10,
-            duration=100,
-            extra_fields=knock_url_fields(op),
-        )
-    )
-    clock.t = 150
-    r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
-    assert (r.code, r.stderr) == (0, "")
-    assert "100%" in r.stdout
-    assert r.stdout == screen
-
-
-def test_table_failed_with_error_items_screen(frozen_sim, frozen_env, clock, screen):
-    op = "3d7f4081-92a3-4b45-8d6e-7f8091021324"
-    frozen_sim.add(
-        Scenario(
-            id=op,
-            name="users.bulk_delete",
-            total_rows=8000,
-            queued_seconds=5,
-            duration=100,
-            error_rate=0.01,
-            fail_at=0.6,
-            extra_fields=knock_url_fields(op),
-        )
-    )
-    clock.t = 150
-    r = run_cli(["get", op, "-o", "table"], frozen_env, wall=wall_at(clock))
-    assert (r.code, r.stderr) == (0, "")
-    assert "failed" in r.stdout and "Error items" in r.stdout and "more (--errors" in r.stdout
+    for word in words:
+        assert word in r.stdout
     assert r.stdout == screen
 
 
 def test_table_saymon_finished_screen(frozen_sim, frozen_saymon_env, clock, screen):
     frozen_sim.add(Scenario(provider="saymon", id="nightly-import-42", queued_seconds=0, duration=10))
     clock.t = 150
-    r = run_cli(["get", "nightly-import-42", "-o", "table"], frozen_saymon_env, wall=wall_at(clock))
+    r = run_cli(["get", "nightly-import-42", "-o", "table"], frozen_saymon_env, wall=clock.wall)
     assert (r.code, r.stderr) == (0, "")
     assert "finished" in r.stdout and "completed" not in r.stdout
     assert r.stdout == screen
 
 
-def test_table_several_ids_screen(frozen_sim, frozen_env, clock, screen):
+def test_table_several_ids_screen(frozen_sim, env, clock, screen):
     """Several ids: one table, a row each, in the order asked, every name visible at 80 columns."""
     scenarios = {
-        "objects.bulk_set": Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=10, duration=100),
-        "users.identify": Scenario(
-            name="users.identify", total_rows=1000, queued_seconds=30, duration=300, error_rate=0.004
-        ),
-        "users.bulk_delete": Scenario(
-            name="users.bulk_delete", total_rows=8000, queued_seconds=5, duration=100, error_rate=0.01, fail_at=0.6
-        ),
+        "objects.bulk_set": screen_completed(),
+        "users.identify": screen_processing(),
+        "users.bulk_delete": screen_failed(),
         "nightly": Scenario(name="nightly", queued_seconds=600),
     }
     ids = [frozen_sim.add(s) for s in scenarios.values()]
     clock.t = 150
-    r = run_cli(["get", *ids, "-o", "table"], frozen_env, wall=wall_at(clock))
+    r = run_cli(["get", *ids, "-o", "table"], env, wall=clock.wall)
     assert (r.code, r.stderr) == (0, "")
     # Checked before the snapshot so that a screen without its names is never recorded.
     for name in scenarios:
@@ -229,14 +142,14 @@ def test_table_several_ids_screen(frozen_sim, frozen_env, clock, screen):
     assert r.stdout == screen
 
 
-def test_several_ids_table_keeps_the_name_column_at_80_columns(frozen_sim, frozen_env, clock):
+def test_several_ids_table_keeps_the_name_column_at_80_columns(frozen_sim, env, clock):
     """The Name column must not be squeezed to nothing by the no-wrap columns at 80 columns."""
     ids = [
         frozen_sim.add(Scenario(name="users.identify", total_rows=1000)),
         frozen_sim.add(Scenario(name="objects.bulk_set", total_rows=50_000)),
     ]
     clock.t = 60
-    r = run_cli(["get", *ids, "-o", "table"], frozen_env, wall=wall_at(clock))
+    r = run_cli(["get", *ids, "-o", "table"], env, wall=clock.wall)
     assert r.code == 0
     header = r.stdout.splitlines()[0]
     assert "Name" in header, r.stdout
@@ -267,7 +180,7 @@ def test_saymon_request_carries_basic_auth(sim, saymon_env):
     assert r.code == 0, r.stderr
     (req,) = sim.requests_for(op)
     assert req.path == f"/node/api/bulk/{op}/status"
-    expected = base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
+    expected = basic_credentials()
     assert req.headers["authorization"] == f"Basic {expected}"
     assert req.headers["user-agent"] == f"bulkop/{__version__}"
 
@@ -577,7 +490,7 @@ def test_errors_flag_lists_every_error_item(sim, knock_env):
 # --------------------------------------------------------------------------- JSON output
 
 
-def test_unknown_extra_fields_survive_json_output_exactly(frozen_sim, frozen_env):
+def test_unknown_extra_fields_survive_json_output_exactly(frozen_sim, env):
     extra = {
         "future_field": {"nested": [1, 2.5, None, "x", {"deep": True}]},
         "tags": ["a", "b"],
@@ -585,7 +498,7 @@ def test_unknown_extra_fields_survive_json_output_exactly(frozen_sim, frozen_env
         "big": 12345678901234567890,
     }
     op = frozen_sim.add(done(extra_fields=extra))
-    r = run_cli(["get", op, "-o", "json"], frozen_env)
+    r = run_cli(["get", op, "-o", "json"], env)
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)
     for key, value in extra.items():
@@ -678,10 +591,10 @@ def test_reader_going_away_is_not_reported_as_a_failed_operation(sim, knock_env)
     assert code not in documented, f"exit {code} after a closed pipe"
 
 
-def test_terminal_shows_the_rich_view(frozen_sim, frozen_env, clock):
+def test_terminal_shows_the_rich_view(frozen_sim, env, clock):
     op = frozen_sim.add(Scenario(name="users.identify", queued_seconds=0, duration=100))
     clock.t = 50
-    code, out = run_pty(["get", op], frozen_env)
+    code, out = run_pty(["get", op], env)
     assert code == 0, out
     for label in ("Name", "Status", "Progress", "Rows", "Results", "Started"):
         assert re.search(rf"^{label}\s", out, re.M), f"{label!r} missing:\n{out}"
@@ -691,10 +604,10 @@ def test_terminal_shows_the_rich_view(frozen_sim, frozen_env, clock):
     assert "\x1b" not in out  # NO_COLOR=1 (set by conftest) holds on a terminal too
 
 
-def test_pipe_shows_plain_text(frozen_sim, frozen_env, clock):
+def test_pipe_shows_plain_text(frozen_sim, env, clock):
     op = frozen_sim.add(Scenario(name="users.identify", queued_seconds=0, duration=100))
     clock.t = 50
-    p = run_process(["get", op], frozen_env)
+    p = run_process(["get", op], env)
     assert p.returncode == 0, p.stderr
     assert "status:\tprocessing" in p.stdout.splitlines()
     assert "progress:\t50%" in p.stdout.splitlines()
@@ -703,14 +616,14 @@ def test_pipe_shows_plain_text(frozen_sim, frozen_env, clock):
     assert p.stderr == ""
 
 
-def test_terminal_gets_colour_unless_told_otherwise(frozen_sim, frozen_env, clock):
+def test_terminal_gets_colour_unless_told_otherwise(frozen_sim, env, clock):
     op = frozen_sim.add(Scenario(queued_seconds=0, duration=100))
     clock.t = 50
-    env = {**frozen_env, "NO_COLOR": "", "TERM": "xterm-256color"}
-    code, out = run_pty(["get", op], env)
+    tty_env = {**env, "NO_COLOR": "", "TERM": "xterm-256color"}
+    code, out = run_pty(["get", op], tty_env)
     assert code == 0
     assert "\x1b[" in out  # colour on a terminal by default
-    code, out = run_pty(["get", op], {**env, "TERM": "dumb"})
+    code, out = run_pty(["get", op], {**tty_env, "TERM": "dumb"})
     assert code == 0
     assert "\x1b" not in out and "Progress" in out
     # (NO_COLOR on a terminal: test_terminal_shows_the_rich_view runs with conftest's NO_COLOR=1)
@@ -882,19 +795,15 @@ WRONG_KNOCK_TOKEN = "sk_test_WRONGa1b2c3d4e5f6a7b8"
 WRONG_SAYMON_PASSWORD = "wr0ng-Pa55word-x9"
 
 
-def basic(login: str, password: str) -> str:
-    return base64.b64encode(f"{login}:{password}".encode()).decode()
-
-
 ALL_SECRETS = [
     KNOCK_TOKEN,
     KNOCK_TOKEN.removeprefix("sk_test_"),
     SAYMON_PASSWORD,
-    basic(SAYMON_LOGIN, SAYMON_PASSWORD),
+    basic_credentials(),
     WRONG_KNOCK_TOKEN,
     WRONG_KNOCK_TOKEN.removeprefix("sk_test_"),
     WRONG_SAYMON_PASSWORD,
-    basic(SAYMON_LOGIN, WRONG_SAYMON_PASSWORD),
+    basic_credentials(password=WRONG_SAYMON_PASSWORD),
 ]
 # (no flag is `-o text` here: run_cli's stdout is not a terminal)
 GET_MODES = [["-o", "text"], ["-o", "table"], ["-o", "json"], ["-o", "jsonl"]]

@@ -12,24 +12,25 @@ allowed; what is checked is that none of the payloads' bytes reach the terminal 
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import pty
 import re
-import shutil
-import struct
-import subprocess
-import sys
-import termios
-import threading
-import time
 
 import pytest
 
 from bulkop.simulator import Scenario
-from conftest import KNOCK_TOKEN, minimal_env, run_cli
-from test_hardening_faults import GET_FAST, MISSING_ID, Canned, CannedServer, FakeClock, done, env_for, with_
+from conftest import KNOCK_TOKEN, run_cli
+from helpers import (
+    GET_FAST,
+    MISSING_ID,
+    Canned,
+    CannedServer,
+    FakeClock,
+    PtyProcess,
+    assert_cursor_restored,
+    done,
+    env_for,
+    with_,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
@@ -174,75 +175,6 @@ def test_json_output_escapes_what_a_terminal_would_act_on(sim, knock_env, hostil
 # --------------------------------------------------------------------------- a real terminal
 
 
-class PtyProcess:
-    """`python -m bulkop …` on a pseudo-terminal that is its controlling terminal (so Ctrl-C,
-    typed as \\x03, is a real SIGINT); everything it writes is collected from the master side."""
-
-    def __init__(self, args: list[str], env: dict[str, str], rows: int = 40, cols: int = 100) -> None:
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.attrs_before = termios.tcgetattr(self.master)
-        self.output = bytearray()
-        self._lock = threading.Lock()
-        self.proc = subprocess.Popen(
-            ["setsid", "-w", "-c", sys.executable, "-m", "bulkop", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=minimal_env(env),
-        )
-        os.close(slave)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:  # EIO: every writer has closed the terminal
-                return
-            if not chunk:
-                return
-            with self._lock:
-                self.output += chunk
-
-    def text(self) -> str:
-        with self._lock:
-            return self.output.decode("utf-8", "surrogateescape")
-
-    def wait_for(self, pattern: str, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.text()):
-            if time.monotonic() > deadline or (self.proc.poll() is not None and not self._reader.is_alive()):
-                raise AssertionError(f"{pattern!r} never appeared on the terminal:\n{self.text()!r}")
-            time.sleep(0.02)
-
-    def type(self, keys: bytes) -> None:
-        os.write(self.master, keys)
-
-    def finish(self, timeout: float = 30.0) -> tuple[int, str]:
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-        self._reader.join(5)
-        self.attrs_after = termios.tcgetattr(self.master)
-        os.close(self.master)
-        return code, self.text()
-
-
-needs_setsid = pytest.mark.skipif(shutil.which("setsid") is None, reason="needs util-linux setsid")
-
-
-def assert_cursor_restored(screen: str) -> None:
-    """If bulkop hid the cursor, it showed it again afterwards."""
-    hidden = screen.rfind("\x1b[?25l")
-    assert hidden == -1 or screen.rfind("\x1b[?25h") > hidden, "the cursor was left hidden"
-
-
-@needs_setsid
 @pytest.mark.slow
 def test_get_table_on_a_terminal_is_defused(sim, knock_env, hostile):
     one, each = hostile
@@ -256,7 +188,6 @@ def test_get_table_on_a_terminal_is_defused(sim, knock_env, hostile):
     assert "M15" in screen and "M21" in screen
 
 
-@needs_setsid
 @pytest.mark.slow
 def test_watch_live_view_on_a_terminal_is_defused(sim, knock_env, hostile):
     """Colour on (FORCE_COLOR), so that markup would show if it were interpreted."""

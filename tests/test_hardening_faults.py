@@ -11,92 +11,53 @@ docs/reliability.md lists every fault tested here; the last test keeps that tabl
 from __future__ import annotations
 
 import ast
-import base64
 import email.utils
 import gzip
 import json
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from bulkop.errors import ExitCode
-from bulkop.simulator import Scenario
 from bulkop.simulator.external import SimulatorProcess
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, minimal_env, run_cli
+from conftest import KNOCK_TOKEN, Result, minimal_env, run_cli
+from helpers import (
+    GET_FAST,
+    MISSING_ID,
+    REQUIRED,
+    VALID_KNOCK,
+    Canned,
+    CannedServer,
+    FakeClock,
+    LineReader,
+    assert_one_line_error,
+    basic_credentials,
+    bulkop_process,
+    done,
+    env_for,
+    free_port,
+    with_,
+)
 
 # typer 0.24 imports helpers that click 8.5 deprecates, and pyproject makes warnings errors.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
 TESTS = Path(__file__).parent
 RELIABILITY_DOC = TESTS.parent / "docs" / "reliability.md"
-MISSING_ID = "123e4567-e89b-12d3-a456-426614174000"
 SAYMON_ID = "job-42"
 # Short everything, so a fault costs milliseconds (the acceptance budget is minutes for all).
-GET_FAST = ["--request-timeout", "0.5", "--retries", "1"]
 WATCH_FAST = ["--request-timeout", "0.5", "--interval", "0.2", "--max-consecutive-failures", "2"]
 
 
-# --------------------------------------------------------------------------- helpers (shared)
-
-
-class FakeClock:
-    """bulkop's monotonic clock, moved only by its own sleeps: a watch's backoff costs nothing."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += max(0.0, seconds)
-
-
-def done(**changes) -> Scenario:
-    """An operation that is already over when first asked."""
-    return Scenario(**{"queued_seconds": 0, "duration": 0, **changes})
-
-
-def running(**changes) -> Scenario:
-    return Scenario(**{"queued_seconds": 0, "duration": 10_000, **changes})
-
-
-def env_for(provider: str, base_url: str) -> dict[str, str]:
-    if provider == "knock":
-        return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": base_url}
-    return {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": base_url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-    }
-
-
-def assert_one_line_error(r: Result | subprocess.CompletedProcess, code: int, *words: str) -> str:
-    """The contract of every failure: the documented code, one line `bulkop: error: …`, no traceback."""
-    rc = r.code if isinstance(r, Result) else r.returncode
-    stderr = r.stderr
-    shown = f"exit {rc}\nstderr: {stderr!r}"
-    assert rc == code, shown
-    assert "Traceback" not in stderr and "internal error" not in stderr, shown
-    lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bulkop: error: "), shown
-    for word in words:
-        assert word in stderr, f"{word!r} missing: {shown}"
-    return lines[0]
+# --------------------------------------------------------------------------- helpers
 
 
 def assert_json_error(r: Result, code: int, *words: str) -> dict:
@@ -110,140 +71,6 @@ def assert_json_error(r: Result, code: int, *words: str) -> dict:
     for word in words:
         assert word in error["message"], error
     return error
-
-
-@dataclass
-class Canned:
-    """One canned HTTP answer."""
-
-    status: int = 200
-    body: bytes = b""
-    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json"),)
-
-
-@dataclass
-class Seen:
-    path: str
-    headers: dict[str, str]
-
-
-@dataclass
-class CannedServer:
-    """A tiny real HTTP server for answers the simulator does not make (any host in 127/8).
-
-    `answer` is a Canned value, or a function writing its own answer on the handler (it may
-    block on `stopping`, like a server that never answers). Every request is recorded.
-    """
-
-    answer: Canned | Callable[[BaseHTTPRequestHandler], None] = field(default_factory=Canned)
-    host: str = "127.0.0.1"
-    requests: list[Seen] = field(default_factory=list)
-    arrived: threading.Event = field(default_factory=threading.Event)
-    stopping: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format, *args):  # quiet
-                pass
-
-            def do_GET(self):
-                outer.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
-                outer.arrived.set()
-                if callable(outer.answer):
-                    outer.answer(self)
-                    return
-                a = outer.answer
-                self.send_response(a.status)
-                for name, value in a.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(a.body)))
-                self.end_headers()
-                self.wfile.write(a.body)
-
-        self._server = ThreadingHTTPServer((self.host, 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self._server.server_address[1]}"
-
-    def __enter__(self) -> CannedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def hold(server: CannedServer) -> Callable[[BaseHTTPRequestHandler], None]:
-    """An answer that never comes: the handler waits until the server stops."""
-
-    def answer(handler: BaseHTTPRequestHandler) -> None:
-        server.stopping.wait(30)
-        handler.close_connection = True
-
-    return answer
-
-
-class LineReader:
-    """Reads a child's stream line by line on a thread, so a test can wait for a given line."""
-
-    def __init__(self, stream) -> None:
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
-
-    def _pump(self, stream) -> None:
-        for raw in iter(stream.readline, b""):
-            self._queue.put(raw.decode("utf-8", "replace"))
-        self._queue.put(None)
-
-    def wait_for(self, pattern: str, timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            for line in self.lines:
-                if re.search(pattern, line):
-                    return line
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no line matching {pattern!r} in {self.lines!r}")
-            try:
-                line = self._queue.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError(f"stream ended without {pattern!r}: {self.lines!r}")
-            self.lines.append(line)
-
-    def rest(self, timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.lines.append(line)
-        return "".join(self.lines)
-
-
-def bulkop_process(args: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bulkop", *args],
-        env=minimal_env(env),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **kwargs,
-    )
 
 
 # --------------------------------------------------------------------------- the fault matrix
@@ -340,40 +167,9 @@ def test_read_timeout_in_a_real_process_ends_within_the_configured_timeout(sim, 
 
 # --------------------------------------------------------------------------- JSON of the wrong shape
 
-VALID_KNOCK = {
-    "__typename": "BulkOperation",
-    "id": MISSING_ID,
-    "name": "users.identify",
-    "status": "completed",
-    "estimated_total_rows": 10,
-    "processed_rows": 10,
-    "success_count": 10,
-    "error_count": 0,
-    "inserted_at": "2026-11-22T12:00:00Z",
-    "updated_at": "2026-11-22T12:00:05Z",
-    "started_at": "2026-11-22T12:00:01Z",
-    "completed_at": "2026-11-22T12:00:05Z",
-    "failed_at": None,
-}
-REQUIRED = [
-    "__typename",
-    "id",
-    "name",
-    "status",
-    "estimated_total_rows",
-    "processed_rows",
-    "success_count",
-    "updated_at",
-    "inserted_at",
-]
-
 
 def without(name: str) -> bytes:
     return json.dumps({k: v for k, v in VALID_KNOCK.items() if k != name}).encode()
-
-
-def with_(**fields) -> bytes:
-    return json.dumps({**VALID_KNOCK, **fields}).encode()
 
 
 # case → (body, words); each is a body a Knock server could send with 200.
@@ -541,10 +337,10 @@ def test_rate_limit_waits_as_told_within_bounds_then_succeeds(sim, knock_env, ca
     if case == "http-date":
         value = http_date(30)
     op = sim.add(done(rate_limit=1, retry_after=value or None))
-    clock = FakeClock()
+    clock = FakeClock(zero_sleeps=True)
     r = run_cli(["get", op, "--retries", "1"], knock_env, now=clock.now, sleep=clock.sleep)
     assert (r.code, r.stderr) == (0, ""), r.stderr
-    assert len(clock.slept) == 1 and low <= clock.slept[0] <= high, clock.slept
+    assert len(clock.sleeps) == 1 and low <= clock.sleeps[0] <= high, clock.sleeps
 
 
 @pytest.mark.parametrize(
@@ -555,8 +351,8 @@ def test_a_429_storm_is_exit_6_after_the_retries(sim, knock_env, retry_after, co
     clock = FakeClock()
     r = run_cli([command, op, "--retries", "3"], knock_env, now=clock.now, sleep=clock.sleep)
     assert_one_line_error(r, 6, "rate limiting", "429")
-    assert len(sim.requests_for(op)) == 4 and len(clock.slept) == 3
-    assert all(0 <= s <= 60 for s in clock.slept), clock.slept
+    assert len(sim.requests_for(op)) == 4 and len(clock.sleeps) == 3
+    assert all(0 <= s <= 60 for s in clock.sleeps), clock.sleeps
 
 
 @pytest.mark.parametrize(("retry_after", "pause"), [("2", 2.0), ("999999", 60.0), (None, None)])
@@ -571,11 +367,11 @@ def test_watch_waits_out_a_429_storm_and_recovers(sim, knock_env, retry_after, p
     )
     assert (r.code, r.stderr) == (0, ""), r.stderr
     assert len(sim.requests_for(op)) == 4
-    waited = sum(clock.slept)
+    waited = sum(clock.sleeps)
     if pause is not None:
-        assert 3 * pause <= waited <= 3 * pause + 3, clock.slept  # never less than asked, capped at 60 s
+        assert 3 * pause <= waited <= 3 * pause + 3, clock.sleeps  # never less than asked, capped at 60 s
     else:
-        assert 1.0 <= waited <= 60, clock.slept  # backoff: about 1 s, 2 s, 4 s
+        assert 1.0 <= waited <= 60, clock.sleeps  # backoff: about 1 s, 2 s, 4 s
 
 
 def test_watch_gives_up_on_a_429_storm_after_the_failure_budget(sim, knock_env):
@@ -653,23 +449,11 @@ def test_a_redirect_to_another_host_is_not_followed_and_the_credentials_stay(pro
         assert_one_line_error(r, 6, f"redirected to {elsewhere.url}/steal; not followed")
         assert elsewhere.requests == []
         assert len(server.requests) == (2 if command == "watch" else 1)  # a redirect is not retried by get
-        expected = (
-            f"Bearer {KNOCK_TOKEN}"
-            if provider == "knock"
-            else "Basic " + base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
-        )
+        expected = f"Bearer {KNOCK_TOKEN}" if provider == "knock" else "Basic " + basic_credentials()
         assert {s.headers["authorization"] for s in server.requests} == {expected}
 
 
 # --------------------------------------------------------------------------- unreachable servers
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("command", ["get", "get-json", "status", "watch"])
@@ -681,7 +465,7 @@ def test_connection_refused_is_exit_6(command):
         assert_json_error(r, 6, "connection refused")
     else:
         assert_one_line_error(r, 6, "connection refused")
-    assert clock.slept, "refusals are retried"
+    assert clock.sleeps, "refusals are retried"
 
 
 def _unshare_works() -> bool:

@@ -38,8 +38,8 @@ from bulkop.sanitize import clean
 from bulkop.settings import BY_NAME, PROFILE_KEYS, SETTINGS, convert, parse_duration, resolve, validate_flag
 from bulkop.watch.command import read_ids
 from conftest import KNOCK_TOKEN, run_cli
+from helpers import VALID_KNOCK, FakeClock, assert_one_line_error, done, free_port
 from provider_parsers import parse_knock, parse_saymon
-from test_hardening_faults import VALID_KNOCK, FakeClock, assert_one_line_error, done, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 

@@ -20,7 +20,7 @@ import pytest
 
 from bulkop.simulator import Simulator
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, run_cli
-from test_hardening_faults import MISSING_ID, CannedServer, FakeClock, done, free_port
+from helpers import MISSING_ID, CannedServer, FakeClock, basic_credentials, done, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
@@ -30,17 +30,13 @@ SECRET = {"knock": KNOCK_TOKEN, "saymon": SAYMON_PASSWORD}
 WRONG = {"knock": WRONG_KNOCK_TOKEN, "saymon": WRONG_SAYMON_PASSWORD}
 
 
-def basic(password: str) -> str:
-    return base64.b64encode(f"{SAYMON_LOGIN}:{password}".encode()).decode()
-
-
 def leaked_forms(secret: str) -> list[str]:
     """The secret, its encodings, and every 10-character piece of it (a truncated leak is a leak)."""
     forms = {
         secret,
         quote(secret, safe=""),
         base64.b64encode(secret.encode()).decode().rstrip("="),
-        basic(secret).rstrip("="),
+        basic_credentials(password=secret).rstrip("="),
     }
     forms |= {secret[i : i + 10] for i in range(len(secret) - 9)}
     return sorted(forms)
@@ -208,7 +204,7 @@ def argv(command: str, mode: list[str], debug: bool, op_id: str, extra: list[str
 
 
 def expected_authorization(provider: str, secret: str) -> str:
-    return f"Bearer {secret}" if provider == "knock" else f"Basic {basic(secret)}"
+    return f"Bearer {secret}" if provider == "knock" else f"Basic {basic_credentials(password=secret)}"
 
 
 def scan_files(home: Path, s: Setup) -> None:
@@ -305,8 +301,8 @@ def test_config_commands_never_show_a_secret(sim, tmp_path, provider):
 
 def test_the_scan_would_catch_a_leak():
     """Guard for this file: the forms scanned include pieces and the Basic-auth encoding."""
-    assert basic(SAYMON_PASSWORD).rstrip("=") in ALL_FORMS
+    assert basic_credentials(password=SAYMON_PASSWORD).rstrip("=") in ALL_FORMS
     assert KNOCK_TOKEN[-10:] in ALL_FORMS and "sk_t…0c" not in ALL_FORMS  # what `config show` prints
     with pytest.raises(AssertionError):
-        assert_no_secret(f"Authorization: Basic {basic(SAYMON_PASSWORD)}", "a debug line")
+        assert_no_secret(f"Authorization: Basic {basic_credentials(password=SAYMON_PASSWORD)}", "a debug line")
     assert os.environ.get("KNOCK_API_KEY") is None  # the isolation fixture keeps the real ones out

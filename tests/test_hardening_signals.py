@@ -21,8 +21,17 @@ from pathlib import Path
 import pytest
 
 from conftest import KNOCK_TOKEN, minimal_env, run_process
-from test_hardening_content import PtyProcess, assert_cursor_restored, needs_setsid
-from test_hardening_faults import CannedServer, LineReader, bulkop_process, done, hold, running
+from helpers import (
+    CannedServer,
+    LineReader,
+    PtyProcess,
+    assert_cursor_restored,
+    bulkop_process,
+    done,
+    hold,
+    into_closed_pipe,
+    running,
+)
 
 pytestmark = [pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning"), pytest.mark.slow]
 
@@ -51,7 +60,6 @@ def assert_quiet_exit(code: int, expected: int, output: str, *allowed: str) -> N
 # --------------------------------------------------------------------------- Ctrl-C
 
 
-@needs_setsid
 def test_ctrl_c_during_get_is_exit_130_and_leaves_the_terminal_alone():
     with CannedServer() as server:
         server.answer = hold(server)  # the request arrives and is never answered
@@ -63,7 +71,6 @@ def test_ctrl_c_during_get_is_exit_130_and_leaves_the_terminal_alone():
     assert term.attrs_after == term.attrs_before
 
 
-@needs_setsid
 def test_ctrl_c_during_watch_is_exit_130_with_the_last_state_and_the_cursor_back(sim, knock_env):
     op = sim.add(running(name="users.identify"))
     term = PtyProcess(["watch", op, "--interval", "0.2"], {**knock_env, "TERM": "xterm-256color"})
@@ -77,7 +84,6 @@ def test_ctrl_c_during_watch_is_exit_130_with_the_last_state_and_the_cursor_back
     assert term.attrs_after == term.attrs_before
 
 
-@needs_setsid
 def test_ctrl_c_at_the_hidden_secret_prompt_restores_echo_and_writes_nothing(isolated_env):
     config_file: Path = isolated_env
     config_file.parent.mkdir(parents=True)
@@ -140,7 +146,6 @@ def _wait_until_blocked_on_the_lock(pid: int, path: Path, timeout: float = 15.0)
 # --------------------------------------------------------------------------- SIGTERM
 
 
-@needs_setsid
 def test_sigterm_during_the_live_watch_is_exit_143_with_the_cursor_back(sim, knock_env):
     op = sim.add(running(name="users.identify"))
     term = PtyProcess(["watch", op, "--interval", "0.2"], {**knock_env, "TERM": "xterm-256color"})
@@ -266,19 +271,8 @@ def test_a_reader_gone_before_the_first_byte_is_a_quiet_exit_141(sim, knock_env,
     args = closed_pipe_cases(sim)[case]
     if case == "list":
         assert run_process(["get", sim.add(done())], knock_env).returncode == 0  # something to list
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader is gone before bulkop writes anything
-    try:
-        p = subprocess.run(
-            [sys.executable, "-m", "bulkop", *args],
-            env=minimal_env(knock_env, PYTHONUNBUFFERED="1") if unbuffered else minimal_env(knock_env),
-            stdin=subprocess.DEVNULL,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            timeout=30,
-        )
-    finally:
-        os.close(write_end)
+    env = minimal_env(knock_env, PYTHONUNBUFFERED="1") if unbuffered else minimal_env(knock_env)
+    p = into_closed_pipe(args, env)
     assert_quiet_exit(p.returncode, 141, p.stderr.decode())
 
 

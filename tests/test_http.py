@@ -46,6 +46,7 @@ from bulkop.errors import (
 )
 from bulkop.simulator import Scenario
 from conftest import KNOCK_TOKEN, run_cli
+from helpers import free_port
 
 # The built-in definitions describe error bodies (api/knock.py and api/saymon.py are gone).
 knock = SimpleNamespace(describe_error=Client("knock", "https://api.knock.app", api_key="k")._describe)
@@ -485,12 +486,6 @@ def test_decode_json_accepts_json_whatever_the_content_type():
 
 
 # --------------------------------------------------------------------------- the real network
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_connection_refused_end_to_end():

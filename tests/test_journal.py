@@ -23,22 +23,12 @@ from conftest import (
     KNOCK_TOKEN,
     SAYMON_LOGIN,
     SAYMON_PASSWORD,
-    ManualClock,
     Scenario,
-    knock_env_for,
     run_cli,
 )
+from helpers import EPOCH, basic_credentials, done, journal_env, running
 
-EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 BODY_MARKER = "body-only-marker-7f3a"  # in every response body; must never reach the journal
-
-
-def running(**kw) -> Scenario:
-    return Scenario(queued_seconds=0, duration=10_000, **kw)
-
-
-def done(**kw) -> Scenario:
-    return Scenario(queued_seconds=0, duration=0, **kw)
 
 
 def journal_file() -> Path:
@@ -53,25 +43,10 @@ def rows(sql: str, args: tuple = ()) -> list[tuple]:
         conn.close()
 
 
-def minimal_env(extra: dict[str, str]) -> dict[str, str]:
-    """What a subprocess gets: PATH, a home, the test's config and journal, and `extra`."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
-        "BULKOP_JOURNAL": os.environ["BULKOP_JOURNAL"],
-        "NO_COLOR": "1",
-        "COLUMNS": "80",
-        "TZ": "UTC",
-    }
-    env.update(extra)
-    return env
-
-
 def bulkop(args: list[str], extra: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bulkop", *args],
-        env=minimal_env(extra),
+        env=journal_env(extra),
         capture_output=True,
         text=True,
         timeout=60,
@@ -105,16 +80,11 @@ def test_status_records_a_saymon_operation_under_its_provider(sim, saymon_env):
     assert rows("SELECT provider, id, status, processed_rows FROM operations") == [("saymon", op, "processing", None)]
 
 
-def test_a_second_fetch_updates_the_entry_and_keeps_first_seen(make_sim):
-    clock = ManualClock()
-    server = make_sim(clock=clock, epoch=EPOCH)
-    op = server.add(Scenario(queued_seconds=0, total_rows=1000, rows_per_second=10))
-    env = knock_env_for(server)
-    wall = [EPOCH]
+def test_a_second_fetch_updates_the_entry_and_keeps_first_seen(frozen_sim, clock, env):
+    op = frozen_sim.add(Scenario(queued_seconds=0, total_rows=1000, rows_per_second=10))
     for step in (10, 20):
         clock.t = step
-        wall[0] = EPOCH + timedelta(seconds=step)
-        assert run_cli(["get", op, "-o", "json"], env, wall=lambda: wall[0]).code == 0
+        assert run_cli(["get", op, "-o", "json"], env, wall=clock.wall).code == 0
     ((first, last, processed),) = rows("SELECT first_seen, last_seen, processed_rows FROM operations")
     assert (first, last) == ((EPOCH + timedelta(seconds=10)).timestamp(), (EPOCH + timedelta(seconds=20)).timestamp())
     assert processed == 200
@@ -166,9 +136,8 @@ def test_no_secret_and_no_body_reaches_the_journal(sim, knock_env, saymon_env, t
     assert data, "the journal was not written"
     for secret in (KNOCK_TOKEN, SAYMON_PASSWORD, f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}", BODY_MARKER, *error_ids):
         assert secret.encode() not in data
-    import base64
 
-    assert base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()) not in data
+    assert basic_credentials().encode() not in data
 
 
 def test_ids_piped_from_a_bulk_endpoint_are_recorded_before_the_first_poll(sim, knock_env):
@@ -267,7 +236,7 @@ def test_twenty_concurrent_writers_and_a_reader_lose_nothing(sim, knock_env):
     writers = [
         subprocess.Popen(
             [sys.executable, "-m", "bulkop", "get", ids[2 * i], ids[2 * i + 1], "-o", "json"],
-            env=minimal_env(knock_env),
+            env=journal_env(knock_env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -307,7 +276,7 @@ def test_twenty_processes_writing_the_same_operations_keep_one_entry_each(tmp_pa
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", script, str(path)],
-            env=minimal_env({}),
+            env=journal_env({}),
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -340,7 +309,7 @@ def test_kill_9_during_writes_leaves_a_journal_that_opens_and_lists(sim, knock_e
     victims = [
         subprocess.Popen(
             [sys.executable, "-c", script, str(journal_file())],
-            env=minimal_env({}),
+            env=journal_env({}),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -491,7 +460,7 @@ def test_a_journal_locked_for_long_is_waited_for_not_reported(sim, knock_env):
     holder.execute("BEGIN IMMEDIATE")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bulkop", "status", op],
-        env=minimal_env(knock_env),
+        env=journal_env(knock_env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -20,7 +20,7 @@ import pytest
 from bulkop.journal import Journal, Seen, consistent_series, seed_samples
 from bulkop.progress import RateEstimator
 from conftest import Scenario, knock_env_for
-from test_list import _env as journal_env  # the environment of a subprocess sharing the test's journal
+from helpers import EPOCH, cli, journal_env, tty_cli
 
 
 def first_rate(stderr: str) -> float | None:
@@ -42,7 +42,7 @@ def test_a_new_watch_seeds_the_true_rate_while_several_watches_write_one_journal
     sim = make_sim()
     true_rate = 111  # 100,000 rows over 900 s, the finding's operation
     op = sim.add(Scenario(queued_seconds=0, total_rows=100_000, rows_per_second=true_rate, name="users.identify"))
-    env = journal_env(knock_env_for(sim))
+    env = journal_env(knock_env_for(sim), CI="true")
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "bulkop", "watch", op, "--interval", str(0.3 + 0.13 * i), "--display", "lines"],
@@ -257,24 +257,16 @@ def test_merged_points_are_their_mean_and_gaps_are_at_least_a_second():
         [(9_000.0, 90_000)],  # from a clock far ahead
     ],
 )
-def test_get_draws_its_chart_from_the_consistent_series(make_sim, hostile):
+def test_get_draws_its_chart_from_the_consistent_series(frozen_sim, clock, env, hostile):
     """Samples as an older bulkop (or several writers) left them: the chart and the average are
     of the consistent series: 10 rows/s throughout, bars of about one height (a stale count
     merged with a close one dents it a little; never a bar near 0 or one towering over the rest)."""
     import sqlite3
-    from datetime import timedelta
 
-    from conftest import ManualClock, run_cli
-    from test_list import EPOCH, tty_cli
-
-    clock = ManualClock()
-    sim = make_sim(clock=clock, epoch=EPOCH)
-    env = knock_env_for(sim)
-    op = sim.add(Scenario(queued_seconds=0, total_rows=10_000, rows_per_second=10))
+    op = frozen_sim.add(Scenario(queued_seconds=0, total_rows=10_000, rows_per_second=10))
     for t in (0, 10, 20, 30):
         clock.t = t
-        wall = EPOCH + timedelta(seconds=t)
-        assert run_cli(["get", op, "-o", "json"], env, now=clock, sleep=clock.sleep, wall=lambda w=wall: w).code == 0
+        assert cli(clock, ["get", op, "-o", "json"], env).code == 0
     conn = sqlite3.connect(os.environ["BULKOP_JOURNAL"])
     with conn:
         (key,) = conn.execute("SELECT key FROM operations WHERE id = ?", (op,)).fetchone()

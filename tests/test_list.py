@@ -12,51 +12,19 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bulkop.journal import running_series, seed_samples
 from bulkop.render.journal import sparkline, throughput, throughput_view
-from conftest import KNOCK_TOKEN, ManualClock, Scenario, knock_env_for, run_cli, saymon_env_for
+from conftest import KNOCK_TOKEN, Scenario, knock_env_for, saymon_env_for
+from helpers import FakeClock, cli, done, journal_env, steady, tty_cli
 
-EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 FIELDS = {"id", "profile", "provider", "name", "status", "first_seen", "last_seen"}
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def frozen(clock: ManualClock, make_sim):
-    return make_sim(clock=clock, epoch=EPOCH)
-
-
-@pytest.fixture
-def env(frozen) -> dict[str, str]:
-    return knock_env_for(frozen)
-
-
-def at(clock: ManualClock):
-    return {"now": clock, "sleep": clock.sleep, "wall": lambda: EPOCH + timedelta(seconds=clock.t)}
-
-
-def cli(clock: ManualClock, args: list[str], env: dict[str, str], **kw):
-    return run_cli(args, env, **at(clock), **kw)
-
-
-def steady(**kw) -> Scenario:
-    return Scenario(**{"queued_seconds": 0, "total_rows": 1000, "rows_per_second": 10, **kw})
-
-
-def done(**kw) -> Scenario:
-    return Scenario(**{"queued_seconds": 0, "duration": 0, **kw})
-
-
-def listed(clock: ManualClock, env: dict[str, str], *args: str) -> list[dict]:
+def listed(clock: FakeClock, env: dict[str, str], *args: str) -> list[dict]:
     r = cli(clock, ["list", "-o", "json", *args], env)
     assert r.code == 0, r.stderr
     return json.loads(r.stdout)
@@ -65,9 +33,9 @@ def listed(clock: ManualClock, env: dict[str, str], *args: str) -> list[dict]:
 # --------------------------------------------------------------------------- list
 
 
-def test_list_json_is_every_operation_seen_newest_first(frozen, env, clock):
-    a = frozen.add(done(name="users.identify"))
-    b = frozen.add(steady(name="objects.set"))
+def test_list_json_is_every_operation_seen_newest_first(frozen_sim, env, clock):
+    a = frozen_sim.add(done(name="users.identify"))
+    b = frozen_sim.add(steady(name="objects.set"))
     assert cli(clock, ["get", a, "-o", "json"], env).code == 0
     clock.t = 5
     assert cli(clock, ["status", b], env).code == 3
@@ -79,8 +47,8 @@ def test_list_json_is_every_operation_seen_newest_first(frozen, env, clock):
     assert entries[1]["name"] == "users.identify" and entries[1]["profile"] is None
 
 
-def test_list_jsonl_is_one_object_per_line(frozen, env, clock):
-    ids = [frozen.add(done()) for _ in range(3)]
+def test_list_jsonl_is_one_object_per_line(frozen_sim, env, clock):
+    ids = [frozen_sim.add(done()) for _ in range(3)]
     assert cli(clock, ["get", *ids, "-o", "json"], env).code == 0
     r = cli(clock, ["list", "-o", "jsonl"], env)
     lines = r.stdout.splitlines()
@@ -88,23 +56,23 @@ def test_list_jsonl_is_one_object_per_line(frozen, env, clock):
 
 
 @pytest.mark.parametrize("spelling", [["--status", "processing"], ["-s", "PROCESSING"], ["--status=processing"]])
-def test_list_filters_by_status(frozen, env, clock, spelling):
-    finished, running = frozen.add(done()), frozen.add(steady())
+def test_list_filters_by_status(frozen_sim, env, clock, spelling):
+    finished, running = frozen_sim.add(done()), frozen_sim.add(steady())
     assert cli(clock, ["get", finished, running, "-o", "json"], env).code == 0
     assert [e["id"] for e in listed(clock, env, *spelling)] == [running]
     both = listed(clock, env, "--status", "processing", "--status", "completed")
     assert {e["id"] for e in both} == {finished, running}
 
 
-def test_list_filters_by_profile_since_and_limit(frozen, clock, tmp_path):
+def test_list_filters_by_profile_since_and_limit(frozen_sim, clock, tmp_path):
     config = Path(os.environ["BULKOP_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(
-        f'[profiles.prod]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n'
-        f'[profiles.stage]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n'
+        f'[profiles.prod]\nprovider = "knock"\nbase_url = "{frozen_sim.base_url}"\napi_key_env = "K"\n'
+        f'[profiles.stage]\nprovider = "knock"\nbase_url = "{frozen_sim.base_url}"\napi_key_env = "K"\n'
     )
     env = {"K": KNOCK_TOKEN}
-    old, prod_op, stage_op = frozen.add(done()), frozen.add(done()), frozen.add(done())
+    old, prod_op, stage_op = frozen_sim.add(done()), frozen_sim.add(done()), frozen_sim.add(done())
     assert cli(clock, ["get", f"prod:{old}", "-o", "json"], env).code == 0
     clock.t = 3 * 86400
     assert cli(clock, ["get", f"prod:{prod_op}", f"stage:{stage_op}", "-o", "json"], env).code == 0
@@ -123,8 +91,8 @@ def test_a_bad_since_is_a_usage_error(env, clock, since):
     assert r.code == 2 and "--since" in r.stderr
 
 
-def test_list_text_is_tab_separated_with_a_header_and_duration(frozen, env, clock):
-    op = frozen.add(steady(name="users.identify"))
+def test_list_text_is_tab_separated_with_a_header_and_duration(frozen_sim, env, clock):
+    op = frozen_sim.add(steady(name="users.identify"))
     assert cli(clock, ["get", op, "-o", "json"], env).code == 0
     clock.t = 30
     assert cli(clock, ["get", op, "-o", "json"], env).code == 0
@@ -136,8 +104,8 @@ def test_list_text_is_tab_separated_with_a_header_and_duration(frozen, env, cloc
     assert fields["duration_s"] == "30" and fields["last_seen"] == "2026-11-22T12:00:30Z"
 
 
-def test_list_table_shows_state_progress_duration_and_when_seen(frozen, env, clock):
-    op = frozen.add(steady(name="users.identify"))
+def test_list_table_shows_state_progress_duration_and_when_seen(frozen_sim, env, clock):
+    op = frozen_sim.add(steady(name="users.identify"))
     clock.t = 50
     assert cli(clock, ["get", op, "-o", "json"], env).code == 0
     clock.t = 50 + 180
@@ -163,32 +131,32 @@ def test_an_empty_journal_lists_nothing(env, clock):
     assert r.code == 0 and r.stdout == "" and "no operations" in r.stderr
 
 
-def test_list_refresh_fetches_the_unfinished_ones_first(frozen, env, clock):
-    op, finished = frozen.add(steady(total_rows=100)), frozen.add(done())
+def test_list_refresh_fetches_the_unfinished_ones_first(frozen_sim, env, clock):
+    op, finished = frozen_sim.add(steady(total_rows=100)), frozen_sim.add(done())
     assert cli(clock, ["get", op, finished, "-o", "json"], env).code == 0
     clock.t = 60
     assert {e["id"]: e["status"] for e in listed(clock, env)}[op] == "processing"
-    frozen.clear_requests()
+    frozen_sim.clear_requests()
     entries = {e["id"]: e for e in listed(clock, env, "--refresh")}
     assert entries[op]["status"] == "completed" and entries[op]["processed_rows"] == 100
-    assert len(frozen.requests_for(op)) == 1 and frozen.requests_for(finished) == []
+    assert len(frozen_sim.requests_for(op)) == 1 and frozen_sim.requests_for(finished) == []
 
 
-def test_refresh_never_sends_an_id_to_an_account_it_was_not_seen_on(frozen, env, clock, make_sim):
-    op = frozen.add(steady())
+def test_refresh_never_sends_an_id_to_an_account_it_was_not_seen_on(frozen_sim, env, clock, make_sim):
+    op = frozen_sim.add(steady())
     assert cli(clock, ["get", op, "-o", "json"], env).code == 0
     other = make_sim()
     r = cli(clock, ["list", "--refresh", "-o", "json"], knock_env_for(other))
     assert r.code == 0 and r.stderr == ""
     assert json.loads(r.stdout)[0]["status"] == "processing"
-    assert other.requests == [] and frozen.requests_for(op) != []
+    assert other.requests == [] and frozen_sim.requests_for(op) != []
 
 
 # --------------------------------------------------------------------------- @last
 
 
-def test_at_last_names_the_most_recent_operation_for_get_status_and_watch(frozen, env, clock):
-    first, last = frozen.add(done(name="first")), frozen.add(steady(name="last", total_rows=50))
+def test_at_last_names_the_most_recent_operation_for_get_status_and_watch(frozen_sim, env, clock):
+    first, last = frozen_sim.add(done(name="first")), frozen_sim.add(steady(name="last", total_rows=50))
     assert cli(clock, ["get", first, "-o", "json"], env).code == 0
     clock.t = 1
     assert cli(clock, ["status", last], env).code == 3
@@ -201,11 +169,11 @@ def test_at_last_names_the_most_recent_operation_for_get_status_and_watch(frozen
     assert json.loads(r.stdout.splitlines()[-1])["operation"]["id"] == last
 
 
-def test_at_last_keeps_the_profile_it_was_seen_through(frozen, clock):
+def test_at_last_keeps_the_profile_it_was_seen_through(frozen_sim, clock):
     config = Path(os.environ["BULKOP_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(f'[profiles.prod]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n')
-    op = frozen.add(done())
+    config.write_text(f'[profiles.prod]\nprovider = "knock"\nbase_url = "{frozen_sim.base_url}"\napi_key_env = "K"\n')
+    op = frozen_sim.add(done())
     assert cli(clock, ["get", f"prod:{op}", "-o", "json"], {"K": KNOCK_TOKEN}).code == 0
     # No BULKOP_BASE_URL: only the profile knows where the operation lives.
     r = cli(clock, ["status", "@last"], {"K": KNOCK_TOKEN})
@@ -222,9 +190,9 @@ def test_at_last_without_an_entry_is_a_usage_error(env, clock, off):
 # --------------------------------------------------------------------------- watch --unfinished
 
 
-def test_watch_unfinished_reattaches_to_every_unfinished_operation(frozen, env, clock):
-    a, b = frozen.add(steady(total_rows=30)), frozen.add(steady(total_rows=50))
-    finished = frozen.add(done())
+def test_watch_unfinished_reattaches_to_every_unfinished_operation(frozen_sim, env, clock):
+    a, b = frozen_sim.add(steady(total_rows=30)), frozen_sim.add(steady(total_rows=50))
+    finished = frozen_sim.add(done())
     assert cli(clock, ["get", a, b, finished, "-o", "json"], env).code == 0
     r = cli(clock, ["watch", "--unfinished", "-o", "json"], env)
     assert r.code == 0, r.stderr
@@ -235,8 +203,8 @@ def test_watch_unfinished_reattaches_to_every_unfinished_operation(frozen, env, 
     assert r.code == 0 and "no unfinished operations" in r.stderr
 
 
-def test_watch_unfinished_looks_back_24h_unless_told(frozen, env, clock):
-    op = frozen.add(steady(total_rows=10**6, rows_per_second=1))
+def test_watch_unfinished_looks_back_24h_unless_told(frozen_sim, env, clock):
+    op = frozen_sim.add(steady(total_rows=10**6, rows_per_second=1))
     assert cli(clock, ["get", op, "-o", "json"], env).code == 0
     clock.t = 2 * 86400
     r = cli(clock, ["watch", "--unfinished"], env)
@@ -245,8 +213,8 @@ def test_watch_unfinished_looks_back_24h_unless_told(frozen, env, clock):
     assert r.code == 124 and op in r.stdout
 
 
-def test_watch_unfinished_adds_to_ids_given(frozen, env, clock):
-    a, b = frozen.add(steady(total_rows=20)), frozen.add(done())
+def test_watch_unfinished_adds_to_ids_given(frozen_sim, env, clock):
+    a, b = frozen_sim.add(steady(total_rows=20)), frozen_sim.add(done())
     assert cli(clock, ["status", a], env).code == 3
     r = cli(clock, ["watch", b, "--unfinished", "-o", "json"], env)
     assert r.code == 0
@@ -256,8 +224,8 @@ def test_watch_unfinished_adds_to_ids_given(frozen, env, clock):
 # --------------------------------------------------------------------------- history
 
 
-def test_watch_seeds_its_rate_from_the_journal_so_the_first_poll_has_an_eta(frozen, env, clock):
-    op = frozen.add(steady(total_rows=10_000, name="users.identify"))
+def test_watch_seeds_its_rate_from_the_journal_so_the_first_poll_has_an_eta(frozen_sim, env, clock):
+    op = frozen_sim.add(steady(total_rows=10_000, name="users.identify"))
     for t in (10, 20, 30):
         clock.t = t
         assert cli(clock, ["get", op, "-o", "json"], env).code == 0
@@ -271,8 +239,8 @@ def test_watch_seeds_its_rate_from_the_journal_so_the_first_poll_has_an_eta(froz
     assert "rows/s" not in first_plain, plain.stderr
 
 
-def test_get_in_a_terminal_shows_throughput_over_time(frozen, env, clock):
-    op = frozen.add(steady(total_rows=10_000))
+def test_get_in_a_terminal_shows_throughput_over_time(frozen_sim, env, clock):
+    op = frozen_sim.add(steady(total_rows=10_000))
     for t in (0, 10, 20, 30, 40):
         clock.t = t
         r = tty_cli(clock, ["get", op, "-o", "table"], env)
@@ -298,24 +266,11 @@ def test_sparkline_and_throughput_are_pure_functions():
 # --------------------------------------------------------------------------- re-attach after SIGTERM
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
-        "BULKOP_JOURNAL": os.environ["BULKOP_JOURNAL"],
-        "NO_COLOR": "1",
-        "CI": "true",
-        "TZ": "UTC",
-        **extra,
-    }
-
-
 @pytest.mark.slow
 def test_reattach_after_sigterm_knows_the_rate_at_the_first_poll(make_sim):
     sim = make_sim()
     op = sim.add(Scenario(queued_seconds=0, total_rows=10**7, rows_per_second=2000, name="users.identify"))
-    env = _env(knock_env_for(sim))
+    env = journal_env(knock_env_for(sim), CI="true")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bulkop", "watch", op, "--interval", "0.3"],
         env=env,
@@ -350,14 +305,14 @@ def test_reattach_after_sigterm_knows_the_rate_at_the_first_poll(make_sim):
 # --------------------------------------------------------------------------- issue 16 follow-ups
 
 
-def saymon(frozen) -> dict[str, str]:
-    return saymon_env_for(frozen)
+def saymon(frozen_sim) -> dict[str, str]:
+    return saymon_env_for(frozen_sim)
 
 
-def test_saymon_operations_are_finished_or_not_in_every_list_output(frozen, clock):
-    env = saymon(frozen)
-    fin = frozen.add(done(provider="saymon", id="4da5e709d4713d60c8a70639"))
-    run = frozen.add(steady(provider="saymon", id="5da5e709d4713d60c8a7063a"))
+def test_saymon_operations_are_finished_or_not_in_every_list_output(frozen_sim, clock):
+    env = saymon(frozen_sim)
+    fin = frozen_sim.add(done(provider="saymon", id="4da5e709d4713d60c8a70639"))
+    run = frozen_sim.add(steady(provider="saymon", id="5da5e709d4713d60c8a7063a"))
     for op in (fin, run):
         assert cli(clock, ["get", op, "-o", "json"], env).code in (0, 3)
     statuses = {op: json.loads(cli(clock, ["status", op, "-o", "json"], env).stdout)["status"] for op in (fin, run)}
@@ -389,15 +344,15 @@ def test_saymon_operations_are_finished_or_not_in_every_list_output(frozen, cloc
         (["processing", "finished"], {"knock_run", "saymon_fin", "knock_fin"}),
     ],
 )
-def test_status_filter_takes_the_words_the_views_show(frozen, clock, words, expect):
+def test_status_filter_takes_the_words_the_views_show(frozen_sim, clock, words, expect):
     ops = {
-        "saymon_fin": frozen.add(done(provider="saymon", id="4da5e709d4713d60c8a70639")),
-        "saymon_run": frozen.add(steady(provider="saymon", id="5da5e709d4713d60c8a7063a")),
-        "knock_fin": frozen.add(done()),
-        "knock_run": frozen.add(steady()),
+        "saymon_fin": frozen_sim.add(done(provider="saymon", id="4da5e709d4713d60c8a70639")),
+        "saymon_run": frozen_sim.add(steady(provider="saymon", id="5da5e709d4713d60c8a7063a")),
+        "knock_fin": frozen_sim.add(done()),
+        "knock_run": frozen_sim.add(steady()),
     }
     for name, op in ops.items():
-        env = saymon(frozen) if name.startswith("saymon") else knock_env_for(frozen)
+        env = saymon(frozen_sim) if name.startswith("saymon") else knock_env_for(frozen_sim)
         assert cli(clock, ["get", op, "-o", "json"], env).code == 0
     args = [a for w in words for a in ("--status", w)]
     found = {e["id"] for e in listed(clock, {}, *args)}
@@ -412,9 +367,9 @@ def test_an_unknown_status_says_which_words_are_valid(env, clock, word):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_the_throughput_average_is_over_the_operations_own_running_interval(frozen, env, clock):
+def test_the_throughput_average_is_over_the_operations_own_running_interval(frozen_sim, env, clock):
     # 1000 rows in 100 s after 20 s queued; `get` before, during and long after.
-    op = frozen.add(Scenario(queued_seconds=20, total_rows=1000, rows_per_second=10))
+    op = frozen_sim.add(Scenario(queued_seconds=20, total_rows=1000, rows_per_second=10))
     for t in (0, 10, 40, 60, 90, 200, 300, 400):
         clock.t = t
         assert cli(clock, ["get", op, "-o", "json"], env).code == 0
@@ -424,8 +379,8 @@ def test_the_throughput_average_is_over_the_operations_own_running_interval(froz
     assert "(4 samples)" in line, line  # t=40, 60, 90 and the end; none queued, none after
 
 
-def test_the_throughput_of_a_running_operation_is_over_its_running_time(frozen, env, clock):
-    op = frozen.add(Scenario(queued_seconds=30, total_rows=10_000, rows_per_second=10))
+def test_the_throughput_of_a_running_operation_is_over_its_running_time(frozen_sim, env, clock):
+    op = frozen_sim.add(Scenario(queued_seconds=30, total_rows=10_000, rows_per_second=10))
     for t in (0, 10, 20, 50, 70):
         clock.t = t
         assert cli(clock, ["get", op, "-o", "json"], env).code == 0
@@ -435,32 +390,32 @@ def test_the_throughput_of_a_running_operation_is_over_its_running_time(frozen, 
 
 
 @pytest.mark.parametrize("args", [["-o", "table"], ["-o", "text"], []])
-def test_the_sparkline_is_drawn_only_in_a_terminal(frozen, env, clock, args):
-    op = frozen.add(steady(total_rows=10_000))
+def test_the_sparkline_is_drawn_only_in_a_terminal(frozen_sim, env, clock, args):
+    op = frozen_sim.add(steady(total_rows=10_000))
     for t in (0, 10, 20):
         clock.t = t
         assert cli(clock, ["get", op, "-o", "json"], env).code == 0
     assert "Throughput" not in cli(clock, ["get", op, *args], env).stdout
 
 
-def _two_ways(frozen, clock, name: str = "demo") -> tuple[dict[str, str], dict[str, str]]:
+def _two_ways(frozen_sim, clock, name: str = "demo") -> tuple[dict[str, str], dict[str, str]]:
     """An environment without a profile, and one whose default profile reaches the same API."""
     config = Path(os.environ["BULKOP_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(
         f'default_profile = "{name}"\n'
-        f'[profiles.{name}]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n'
+        f'[profiles.{name}]\nprovider = "knock"\nbase_url = "{frozen_sim.base_url}"\napi_key_env = "K"\n'
     )
-    return {"BULKOP_PROFILE": "", **knock_env_for(frozen)}, {"K": KNOCK_TOKEN}
+    return {"BULKOP_PROFILE": "", **knock_env_for(frozen_sim)}, {"K": KNOCK_TOKEN}
 
 
-def test_one_operation_is_one_entry_whichever_way_it_was_reached(frozen, clock):
-    op = frozen.add(steady(total_rows=100))
-    plain = {**knock_env_for(frozen)}
+def test_one_operation_is_one_entry_whichever_way_it_was_reached(frozen_sim, clock):
+    op = frozen_sim.add(steady(total_rows=100))
+    plain = {**knock_env_for(frozen_sim)}
     assert cli(clock, ["get", op, "-o", "json"], plain).code == 0
     config = Path(os.environ["BULKOP_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(f'[profiles.demo]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n')
+    config.write_text(f'[profiles.demo]\nprovider = "knock"\nbase_url = "{frozen_sim.base_url}"\napi_key_env = "K"\n')
     clock.t = 200
     assert cli(clock, ["get", f"demo:{op}", "-o", "json"], {"K": KNOCK_TOKEN}).code == 0
     (entry,) = listed(clock, {})
@@ -469,24 +424,24 @@ def test_one_operation_is_one_entry_whichever_way_it_was_reached(frozen, clock):
     assert r.code == 0 and "no unfinished operations" in r.stderr
 
 
-def test_watch_unfinished_and_refresh_update_the_one_entry(frozen, clock):
-    op = frozen.add(steady(total_rows=50))
-    assert cli(clock, ["get", op, "-o", "json"], knock_env_for(frozen)).code == 0
+def test_watch_unfinished_and_refresh_update_the_one_entry(frozen_sim, clock):
+    op = frozen_sim.add(steady(total_rows=50))
+    assert cli(clock, ["get", op, "-o", "json"], knock_env_for(frozen_sim)).code == 0
     config = Path(os.environ["BULKOP_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(f'[profiles.demo]\nprovider = "knock"\nbase_url = "{frozen.base_url}"\napi_key_env = "K"\n')
+    config.write_text(f'[profiles.demo]\nprovider = "knock"\nbase_url = "{frozen_sim.base_url}"\napi_key_env = "K"\n')
     r = cli(clock, ["watch", f"demo:{op}", "-o", "json"], {"K": KNOCK_TOKEN})
     assert r.code == 0, r.stderr
     assert [(e["profile"], e["status"]) for e in listed(clock, {})] == [("demo", "completed")]
-    other = frozen.add(steady(total_rows=50))
-    assert cli(clock, ["get", other, "-o", "json"], knock_env_for(frozen)).code == 0
+    other = frozen_sim.add(steady(total_rows=50))
+    assert cli(clock, ["get", other, "-o", "json"], knock_env_for(frozen_sim)).code == 0
     clock.t += 100
-    entries = listed(clock, knock_env_for(frozen), "--refresh")
+    entries = listed(clock, knock_env_for(frozen_sim), "--refresh")
     assert sorted(e["status"] for e in entries) == ["completed", "completed"] and len(entries) == 2
 
 
-def test_list_profile_that_is_unknown_is_a_usage_error_with_a_guess(frozen, clock):
-    _two_ways(frozen, clock, "prod")
+def test_list_profile_that_is_unknown_is_a_usage_error_with_a_guess(frozen_sim, clock):
+    _two_ways(frozen_sim, clock, "prod")
     for args in (["list", "--profile", "prd"], ["list", "-p", "prd"], ["-p", "prd", "list"]):
         r = cli(clock, args, {"K": KNOCK_TOKEN})
         assert r.code == 2 and r.stdout == "", (args, r.stderr)
@@ -494,8 +449,8 @@ def test_list_profile_that_is_unknown_is_a_usage_error_with_a_guess(frozen, cloc
 
 
 @pytest.mark.parametrize("output", ["text", "table"])
-def test_list_profile_without_entries_says_so_on_stderr(frozen, clock, output):
-    _two_ways(frozen, clock, "prod")
+def test_list_profile_without_entries_says_so_on_stderr(frozen_sim, clock, output):
+    _two_ways(frozen_sim, clock, "prod")
     r = cli(clock, ["list", "--profile", "prod", "-o", output], {"K": KNOCK_TOKEN})
     assert (r.code, r.stdout) == (0, "")
     assert "no operations seen through profile 'prod'" in r.stderr
@@ -503,9 +458,9 @@ def test_list_profile_without_entries_says_so_on_stderr(frozen, clock, output):
     assert (r.code, r.stdout, r.stderr) == (0, "[]\n", "")
 
 
-def test_a_profile_only_the_journal_remembers_still_lists(frozen, clock):
-    _two_ways(frozen, clock, "old")
-    op = frozen.add(done())
+def test_a_profile_only_the_journal_remembers_still_lists(frozen_sim, clock):
+    _two_ways(frozen_sim, clock, "old")
+    op = frozen_sim.add(done())
     assert cli(clock, ["get", f"old:{op}", "-o", "json"], {"K": KNOCK_TOKEN}).code == 0
     Path(os.environ["BULKOP_CONFIG"]).write_text("")
     assert [e["id"] for e in listed(clock, {}, "--profile", "old")] == [op]
@@ -518,9 +473,9 @@ def test_limit_zero_is_documented_as_no_limit():
     assert "0 means no limit" in " ".join(r.stdout.replace("│", " ").split())
 
 
-def test_a_reattached_watch_seeds_only_from_samples_taken_while_processing(frozen, env, clock):
+def test_a_reattached_watch_seeds_only_from_samples_taken_while_processing(frozen_sim, env, clock):
     # Seen three times while queued, then re-attached 40 s into processing at 10 rows/s.
-    op = frozen.add(Scenario(queued_seconds=60, total_rows=100_000, rows_per_second=10))
+    op = frozen_sim.add(Scenario(queued_seconds=60, total_rows=100_000, rows_per_second=10))
     for t in (0, 20, 40):
         clock.t = t
         assert cli(clock, ["get", op, "-o", "json"], env).code == 0
@@ -564,18 +519,18 @@ def test_running_series_clips_to_the_interval_and_adds_its_ends():
 
 
 @pytest.mark.parametrize("columns", [40, 60, 80, 120])
-def test_list_table_screen(frozen, clock, screen, columns):
-    _two_ways(frozen, clock, "demo")
+def test_list_table_screen(frozen_sim, clock, screen, columns):
+    _two_ways(frozen_sim, clock, "demo")
     ops = [
-        frozen.add(Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=0, duration=100)),
-        frozen.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=0, duration=300)),
-        frozen.add(Scenario(name="a very long operation name indeed", queued_seconds=600)),
+        frozen_sim.add(Scenario(name="objects.bulk_set", total_rows=50_000, queued_seconds=0, duration=100)),
+        frozen_sim.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=0, duration=300)),
+        frozen_sim.add(Scenario(name="a very long operation name indeed", queued_seconds=600)),
     ]
-    saymon_op = frozen.add(done(provider="saymon", id="4da5e709d4713d60c8a70639"))
+    saymon_op = frozen_sim.add(done(provider="saymon", id="4da5e709d4713d60c8a70639"))
     clock.t = 150
     for op in ops:
         assert cli(clock, ["get", f"demo:{op}", "-o", "json"], {"K": KNOCK_TOKEN}).code == 0
-    assert cli(clock, ["get", saymon_op, "-o", "json"], saymon(frozen)).code == 0
+    assert cli(clock, ["get", saymon_op, "-o", "json"], saymon(frozen_sim)).code == 0
     clock.t = 250
     r = cli(clock, ["list", "-o", "table"], {"K": KNOCK_TOKEN, "COLUMNS": str(columns), "NO_COLOR": "1"})
     assert (r.code, r.stderr) == (0, "")
@@ -595,22 +550,3 @@ def test_list_table_screen(frozen, clock, screen, columns):
     if columns >= 80:
         assert all(f"demo:{op}" in r.stdout for op in ops), r.stdout
     assert r.stdout == screen
-
-
-def tty_cli(clock: ManualClock, args: list[str], env: dict[str, str]):
-    """The real CLI in-process with a terminal as stdout."""
-    import io
-
-    from bulkop.cli import run
-    from bulkop.context import Context
-    from conftest import Result
-
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    out, err = Tty(), io.StringIO()
-    kept = {k: os.environ[k] for k in ("BULKOP_CONFIG", "BULKOP_JOURNAL", "HOME", "PATH") if k in os.environ}
-    ctx = Context(stdout=out, stderr=err, stdin=io.StringIO(""), env={**kept, **env, "NO_COLOR": "1"}, **at(clock))
-    code = run(args, ctx)
-    return Result(code, out.getvalue(), err.getvalue())

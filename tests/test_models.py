@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bulkop.errors import ExitCode, InvalidResponse
 from bulkop.models import ErrorItem, Status, parse_timestamp
+from helpers import REQUIRED
 from provider_parsers import parse_knock, parse_saymon
 
 # Properties run on a possibly busy machine: no per-example deadline, fewer examples.
@@ -35,18 +36,6 @@ EXAMPLE = {
     "success_count": 0,
     "updated_at": "2024-05-22T12:00:00Z",
 }
-# `required` in the contract's BulkOperation schema.
-REQUIRED = [
-    "__typename",
-    "id",
-    "name",
-    "status",
-    "estimated_total_rows",
-    "processed_rows",
-    "success_count",
-    "updated_at",
-    "inserted_at",
-]
 OPTIONAL = ["completed_at", "error_count", "error_items", "failed_at", "progress_path", "started_at"]
 
 
@@ -132,17 +121,7 @@ def test_missing_required_field_is_named(name):
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "__typename",
-        "id",
-        "name",
-        "status",
-        "estimated_total_rows",
-        "processed_rows",
-        "success_count",
-        "updated_at",
-        "inserted_at",
-    ],
+    REQUIRED,
 )
 def test_null_where_the_contract_forbids_it(name):
     message = invalid(with_(**{name: None}))

@@ -9,7 +9,6 @@ actually received the request and with which Authorization header.
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from bulkop.settings import SETTINGS
 from bulkop.simulator import Scenario, Simulator
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, run_cli, run_process
+from helpers import basic_credentials
 
 AMBIENT_KEY = "sk_test_ambient_demo_key_0000"
 AMBIENT_LOGIN, AMBIENT_PASSWORD = "demo", "demo-password-ambient"
@@ -65,7 +65,7 @@ def ambient_env(ambient: Simulator) -> dict[str, str]:
 
 
 def basic(login: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
+    return "Basic " + basic_credentials(login, password)
 
 
 # How the profile can be chosen explicitly, for a command on one operation id.

@@ -4,14 +4,13 @@ only what bulkop really reads for the provider and profile in use."""
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from bulkop.providers import builtin
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli
+from helpers import write_config
 
 CATALOGUE = ("zendesk", "auth0", "mailchimp", "elasticsearch")
 ACME = """
@@ -41,13 +40,6 @@ completed = ["DONE"]
 SECRET = "sk_live_abcdefghijklmnop"
 PASSWORD = "pw_abcdefghijklmnop"
 SDK_VARS = re.compile(r"KNOCK_|SAYMON_")
-
-
-def write_config(text: str) -> None:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(0o600)
 
 
 def auth_of(provider: str) -> str:

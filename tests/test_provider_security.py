@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import tomllib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from conftest import run_cli
-from helpers import LocalServer
+from helpers import LocalServer, write_config
 
 ACME = """
 [providers.acme]
@@ -59,16 +58,12 @@ def ok(credential: str) -> tuple[int, str, dict[str, str], bytes]:
     return 200, "application/json", {}, json.dumps({"state": "DONE", "title": "t"}).encode()
 
 
-def write_config(url: str, definition: str = ACME, auth: str | None = None) -> Path:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_acme_config(url: str, definition: str = ACME, auth: str | None = None) -> Path:
     if auth is not None:
         definition = definition.replace('auth = "header:X-Api-Key"', f'auth = "{auth}"')
     creds = f'login = "{LOGIN}"\npassword = "{PASSWORD}"\n' if auth == "basic" else f'api_key = "{KEY}"\n'
     profile = f'[profiles.acme]\nprovider = "acme"\nbase_url = "{url}"\n{creds}'
-    path.write_text('default_profile = "acme"\n' + definition + profile)
-    path.chmod(0o600)
-    return path
+    return write_config('default_profile = "acme"\n' + definition + profile)
 
 
 # ------------------------------------------------------------------ 1. url stays under base_url
@@ -95,7 +90,7 @@ def write_config(url: str, definition: str = ACME, auth: str | None = None) -> P
 )
 def test_a_url_that_can_leave_the_base_url_path_is_exit_7(url: str) -> None:
     with Server(ok) as server:
-        write_config(f"{server.url}/prefix", ACME.replace("{base_url}/api/jobs/{id}", url.replace("\\", "\\\\")))
+        write_acme_config(f"{server.url}/prefix", ACME.replace("{base_url}/api/jobs/{id}", url.replace("\\", "\\\\")))
         r = run_cli(["get", "42"])
     assert r.code == 7, r.stderr
     assert "providers.acme.url" in r.stderr
@@ -113,7 +108,7 @@ def test_a_url_that_can_leave_the_base_url_path_is_exit_7(url: str) -> None:
 )
 def test_a_url_under_the_base_url_still_works(url: str, path: str) -> None:
     with Server(ok) as server:
-        write_config(f"{server.url}/prefix", ACME.replace("{base_url}/api/jobs/{id}", url))
+        write_acme_config(f"{server.url}/prefix", ACME.replace("{base_url}/api/jobs/{id}", url))
         r = run_cli(["get", "42"])
     assert r.code == 0, r.stderr
     assert server.requests[0][0] == path
@@ -164,7 +159,7 @@ def assert_no_secret(*texts: str) -> None:
 @pytest.mark.parametrize("echo", list(ECHOES))
 def test_a_secret_the_server_echoes_is_masked_in_error_lines_and_json_records(auth: str, echo: str) -> None:
     with Server(_echo(echo)) as server:
-        write_config(server.url, auth=auth)
+        write_acme_config(server.url, auth=auth)
         text = run_cli(["get", "42", "--retries", "0"])
         as_json = run_cli(["get", "42", "--retries", "0", "-o", "json"])
         two = run_cli(["get", "42", "43", "--retries", "0", "-o", "json"])
@@ -177,7 +172,7 @@ def test_a_secret_the_server_echoes_is_masked_in_error_lines_and_json_records(au
 @pytest.mark.parametrize("auth", AUTHS)
 def test_a_secret_echoed_while_watching_is_masked_in_lines_ndjson_github_and_debug(auth: str) -> None:
     with Server(_echo("500")) as server:
-        write_config(server.url, auth=auth)
+        write_acme_config(server.url, auth=auth)
         args = ["watch", "42", "--retries", "0", "--max-consecutive-failures", "2", "--interval", "1"]
         lines = run_cli([*args, "--display", "lines"], sleep=lambda s: None)
         ndjson = run_cli([*args, "-o", "json"], sleep=lambda s: None)
@@ -212,7 +207,7 @@ def test_the_client_masks_a_secret_a_library_caller_sees() -> None:
 def test_a_message_cut_short_never_shows_a_beginning_of_a_long_key(echo: str) -> None:
     long_key = "sk_" + "x" * 500 + "END"
     with Server(_echo(echo)) as server:
-        path = write_config(server.url)
+        path = write_acme_config(server.url)
         path.write_text(path.read_text().replace(KEY, long_key))
         r = run_cli(["get", "42", "--retries", "0"])
         j = run_cli(["get", "42", "--retries", "0", "-o", "json"])
@@ -238,7 +233,7 @@ DEEP = "(" * 600 + "state" + ")" * 600
 )
 def test_a_deeply_nested_expression_is_exit_7_and_listed_as_broken(change: tuple[str, str], key: str) -> None:
     with Server(ok) as server:
-        write_config(server.url, ACME.replace(*change))
+        write_acme_config(server.url, ACME.replace(*change))
         own = run_cli(["get", "42"])
         other = run_cli(["get", "--provider", "knock", "x"])
         listed = run_cli(["providers", "-o", "json"])
@@ -278,7 +273,7 @@ def test_an_expression_jmespath_would_refuse_at_the_first_body_is_exit_7_at_load
         old = 'status = "state"' if field == "status" else 'name = "title"'
         definition, key = ACME.replace(old, f'{field} = "{expression}"'), f"providers.acme.fields.{field}"
     with Server(ok) as server:
-        write_config(server.url, definition)
+        write_acme_config(server.url, definition)
         r = run_cli(["get", "42"])
         check = run_cli(["providers", "show", "acme"])
     assert r.code == 7, r.stderr
@@ -292,7 +287,7 @@ def test_an_expression_jmespath_would_refuse_at_the_first_body_is_exit_7_at_load
 def test_an_expression_object_is_never_shown_as_a_python_repr(field: str, expression: str) -> None:
     old = 'status = "state"' if field == "status" else 'name = "title"'
     with Server(ok) as server:
-        write_config(server.url, ACME.replace(old, f'{field} = "{expression}"'))
+        write_acme_config(server.url, ACME.replace(old, f'{field} = "{expression}"'))
         r = run_cli(["get", "42"])
         j = run_cli(["get", "42", "-o", "json"])
     assert r.code in (6, 7), r.stderr  # refused at load (exit 7), or an invalid answer (exit 6)
@@ -326,7 +321,7 @@ def test_an_expression_object_is_never_shown_as_a_python_repr(field: str, expres
 def test_a_header_that_clashes_with_bulkops_own_is_exit_7(auth: str, header: str) -> None:
     definition = ACME.replace('error_message = ["message"]', f'headers = {{ "{header}" = "v" }}')
     with Server(ok) as server:
-        write_config(server.url, definition, auth=auth)
+        write_acme_config(server.url, definition, auth=auth)
         r = run_cli(["get", "42"])
     assert r.code == 7, r.stderr
     assert "providers.acme.headers" in r.stderr
@@ -337,7 +332,7 @@ def test_a_header_that_clashes_with_bulkops_own_is_exit_7(auth: str, header: str
 def test_one_header_given_twice_in_two_cases_is_exit_7(pair: tuple[str, str]) -> None:
     definition = ACME.replace('error_message = ["message"]', f'headers = {{ "{pair[0]}" = "a", "{pair[1]}" = "b" }}')
     with Server(ok) as server:
-        write_config(server.url, definition)
+        write_acme_config(server.url, definition)
         r = run_cli(["get", "42"])
     assert r.code == 7 and "providers.acme.headers" in r.stderr, r.stderr
 
@@ -349,7 +344,7 @@ def test_accept_and_user_agent_replace_bulkops_defaults_whatever_their_case(acce
         'error_message = ["message"]', f'headers = {{ "{accept}" = "application/vnd.acme+json", "{agent}" = "me/1" }}'
     )
     with Server(ok) as server:
-        write_config(server.url, definition)
+        write_acme_config(server.url, definition)
         r = run_cli(["get", "42"])
     assert r.code == 0, r.stderr
     sent = server.requests[0][1]
@@ -380,7 +375,7 @@ def test_accept_and_user_agent_replace_bulkops_defaults_whatever_their_case(acce
 )
 def test_an_id_pattern_that_can_backtrack_without_end_is_exit_7_with_a_hint(pattern: str) -> None:
     with Server(ok) as server:
-        write_config(server.url, ACME.replace('id_pattern = "[0-9]+"', f'id_pattern = "{pattern}"'))
+        write_acme_config(server.url, ACME.replace('id_pattern = "[0-9]+"', f'id_pattern = "{pattern}"'))
         r = run_cli(["get", "42"])
     assert r.code == 7, r.stderr
     assert "providers.acme.id_pattern" in r.stderr and "write each repeated part once" in r.stderr
@@ -392,7 +387,7 @@ def test_an_id_pattern_that_can_backtrack_without_end_is_exit_7_with_a_hint(patt
 )
 def test_ordinary_id_patterns_still_load(pattern: str) -> None:
     with Server(ok) as server:
-        write_config(server.url, ACME.replace('id_pattern = "[0-9]+"', f'id_pattern = "{pattern}"'))
+        write_acme_config(server.url, ACME.replace('id_pattern = "[0-9]+"', f'id_pattern = "{pattern}"'))
         r = run_cli(["providers", "show", "acme"])
     assert r.code == 0, r.stderr
 
@@ -401,7 +396,7 @@ def test_ordinary_id_patterns_still_load(pattern: str) -> None:
 @pytest.mark.parametrize("how", ["argument", "stdin"])
 def test_an_id_longer_than_the_cap_is_exit_2_before_any_pattern_or_request(length: int, how: str) -> None:
     with Server(ok) as server:
-        write_config(server.url, ACME.replace('id_pattern = "[0-9]+"', 'id_pattern = "a+"'))
+        write_acme_config(server.url, ACME.replace('id_pattern = "[0-9]+"', 'id_pattern = "a+"'))
         op_id = "a" * length
         if how == "argument":
             r = run_cli(["get", op_id])
@@ -415,7 +410,7 @@ def test_an_id_longer_than_the_cap_is_exit_2_before_any_pattern_or_request(lengt
 
 def test_an_id_at_the_cap_is_accepted() -> None:
     with Server(ok) as server:
-        write_config(server.url, ACME.replace('id_pattern = "[0-9]+"', 'id_pattern = "a+"'))
+        write_acme_config(server.url, ACME.replace('id_pattern = "[0-9]+"', 'id_pattern = "a+"'))
         r = run_cli(["get", "a" * 256])
     assert r.code == 0, r.stderr
 
@@ -439,7 +434,7 @@ def test_an_id_at_the_cap_is_accepted() -> None:
 def test_a_definitions_base_url_is_checked_at_load_as_settings_check_it(base_url: str, leak: str | None) -> None:
     definition = ACME.replace('id_pattern = "[0-9]+"', f'id_pattern = "[0-9]+"\nbase_url = "{base_url}"')
     with Server(ok) as server:
-        write_config(server.url, definition)
+        write_acme_config(server.url, definition)
         r = run_cli(["get", "42"])
         shown = run_cli(["providers", "show", "acme"])
         listed = run_cli(["providers", "-o", "json"])
@@ -454,7 +449,7 @@ def test_a_definitions_base_url_is_checked_at_load_as_settings_check_it(base_url
 
 def test_a_definitions_base_url_is_normalised() -> None:
     definition = ACME.replace('id_pattern = "[0-9]+"', 'id_pattern = "[0-9]+"\nbase_url = "HTTPS://Host.Example/api/"')
-    write_config("https://x.example", definition)
+    write_acme_config("https://x.example", definition)
     r = run_cli(["providers", "show", "acme"])
     assert r.code == 0, r.stderr
     assert 'base_url = "https://host.example/api"' in r.stdout

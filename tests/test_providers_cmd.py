@@ -18,7 +18,7 @@ import pytest
 from bulkop.providers import BUILTIN_NAMES
 from bulkop.simulator import Scenario, Simulator
 from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, minimal_env, run_cli, run_process
-from helpers import LocalServer
+from helpers import LocalServer, write_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "providers"
 CATALOGUE = ("zendesk", "auth0", "mailchimp", "elasticsearch")
@@ -69,14 +69,6 @@ def acme_job(state: str = "RUNNING", **more: Any) -> dict[str, Any]:
 
 def config_path() -> Path:
     return Path(os.environ["BULKOP_CONFIG"])
-
-
-def write_config(text: str) -> Path:
-    path = config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
-    return path
 
 
 def with_profiles(definitions: str = ACME) -> Path:

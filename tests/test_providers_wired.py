@@ -17,7 +17,8 @@ from bulkop import verdict
 from bulkop.errors import ConfigError, UsageError
 from bulkop.providers import builtin, parse_definition, to_table
 from bulkop.render.text import status_line
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, Scenario, run_cli, run_process
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli, run_process
+from helpers import FakeClock
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def catalogue_config(path, sim) -> None:
 
 @pytest.fixture
 def catalogue(isolated_env, make_sim):
-    clock = ManualClock(start=0.0)
+    clock = FakeClock(start=0.0)
     sim = make_sim(clock=clock)
     catalogue_config(isolated_env, sim)
     return sim, clock

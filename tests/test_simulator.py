@@ -29,6 +29,7 @@ from bulkop.simulator.faults import FAULTS
 from bulkop.simulator.loadtest import hammer
 from bulkop.simulator.scenario import fields_help, fields_markdown
 from conftest import minimal_env
+from helpers import FakeClock
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract/knock-bulk-operations-openapi.yml"
 TOKEN = "sk_test_bulkop_demo"
@@ -102,19 +103,6 @@ def bulk_operation_schema() -> dict[str, Any]:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 @pytest.fixture
 def sim(clock: FakeClock):
     with Simulator(clock=clock) as simulator:
@@ -180,7 +168,7 @@ ALL_FIELDS = {
 )
 def test_every_knock_body_satisfies_the_openapi_schema(sim, clock, bulk_operation_schema, scenario, at, status):
     op_id = sim.add(scenario)
-    clock.now = at
+    clock.t = at
     data = knock_ok(sim, op_id, bulk_operation_schema)
     assert data["status"] == status
     assert set(data) >= ALL_FIELDS
@@ -212,7 +200,7 @@ def test_the_schema_validator_rejects_what_the_contract_forbids(sim, bulk_operat
 
 def test_timestamps_follow_the_fixed_epoch_and_simulated_time(sim, clock, bulk_operation_schema):
     op_id = sim.add(Scenario(total_rows=100, queued_seconds=2, duration=10))
-    clock.now = 30
+    clock.t = 30
     data = knock_ok(sim, op_id, bulk_operation_schema)
     assert data["inserted_at"] == "2026-11-22T12:00:00Z"
     assert data["started_at"] == "2026-11-22T12:00:02Z"
@@ -271,7 +259,7 @@ def test_non_get_on_the_knock_route_is_405_and_the_connection_stays_usable(sim):
 def test_saymon_basic_auth_and_finished_flag(sim, clock):
     op_id = sim.add(Scenario(provider="saymon", queued_seconds=1, duration=5))
     assert saymon(sim, op_id)[::2] == (200, b'{"finished":false}')
-    clock.now = 6.0
+    clock.t = 6.0
     status, headers, body = saymon(sim, op_id)
     assert (status, json.loads(body)) == (200, {"finished": True})
     assert headers["content-type"] == "application/json"
@@ -438,7 +426,7 @@ def test_lifecycle_follows_the_simulated_clock(sim, clock, bulk_operation_schema
     op_id = sim.add(Scenario(total_rows=1000, queued_seconds=1, duration=10, error_rate=0.05))
     seen = []
     for at in (0, 0.99, 1.0, 3.5, 6.0, 10.9, 11.0, 50.0):
-        clock.now = at
+        clock.t = at
         seen.append(knock_ok(sim, op_id, bulk_operation_schema))
     assert [d["status"] for d in seen] == ["queued"] * 2 + ["processing"] * 4 + ["completed"] * 2
     assert [d["processed_rows"] for d in seen] == [0, 0, 0, 250, 500, 990, 1000, 1000]
@@ -454,20 +442,20 @@ def test_lifecycle_follows_the_simulated_clock(sim, clock, bulk_operation_schema
 def test_speed_multiplies_simulated_time(clock):
     with Simulator(clock=clock, speed=100) as sim:
         op_id = sim.add(Scenario(total_rows=3000, queued_seconds=0, rows_per_second=100))
-        clock.now = 0.15  # 15 simulated seconds
+        clock.t = 0.15  # 15 simulated seconds
         assert json.loads(knock(sim, op_id)[2])["processed_rows"] == 1500
-        clock.now = 0.3
+        clock.t = 0.3
         assert json.loads(knock(sim, op_id)[2])["status"] == "completed"
         assert sim.now() == pytest.approx(30)
 
 
 def test_fail_at_stops_processing_and_sets_failed_at(sim, clock, bulk_operation_schema):
     op_id = sim.add(Scenario(name="users.bulk_delete", total_rows=1000, duration=10, error_rate=0.1, fail_at=0.6))
-    clock.now = 6.49
+    clock.t = 6.49
     assert knock_ok(sim, op_id, bulk_operation_schema)["status"] == "processing"
-    clock.now = 6.5
+    clock.t = 6.5
     failed = knock_ok(sim, op_id, bulk_operation_schema)
-    clock.now = 100
+    clock.t = 100
     assert knock_ok(sim, op_id, bulk_operation_schema) == failed
     assert failed["status"] == "failed"
     assert failed["processed_rows"] == 600
@@ -482,17 +470,17 @@ def test_fail_at_stops_processing_and_sets_failed_at(sim, clock, bulk_operation_
 
 def test_estimated_total_rows_can_undershoot_what_is_processed(sim, clock, bulk_operation_schema):
     op_id = sim.add(Scenario(total_rows=1200, estimated_total_rows=1000, duration=1))
-    clock.now = 5
+    clock.t = 5
     data = knock_ok(sim, op_id, bulk_operation_schema)
     assert (data["estimated_total_rows"], data["processed_rows"]) == (1000, 1200)
 
 
 def test_error_items_and_ids_are_deterministic_from_the_seed(clock):
     def run(seed: int) -> tuple[str, list]:
-        clock.now = 0
+        clock.t = 0
         with Simulator(clock=clock, seed=seed) as sim:
             op_id = sim.add(Scenario(total_rows=500, duration=1, error_rate=0.05))
-            clock.now = 10
+            clock.t = 10
             return op_id, json.loads(knock(sim, op_id)[2])["error_items"]
 
     first = run(7)
@@ -955,18 +943,18 @@ def test_demo_scenarios_tell_the_advertised_story(sim, clock, bulk_operation_sch
         "users.identify", "objects.bulk_set", "users.bulk_delete", "saymon nightly import",
     ]  # fmt: skip
     fast, slow, failing, nightly = (sim.add(s) for s in demo)
-    clock.now = 3.9
+    clock.t = 3.9
     assert knock_ok(sim, fast, bulk_operation_schema)["status"] == "processing"
-    clock.now = 4.0
+    clock.t = 4.0
     assert knock_ok(sim, fast, bulk_operation_schema)["processed_rows"] == 1000
     assert saymon(sim, nightly)[2] == b'{"finished":false}'
-    clock.now = 8.0
+    clock.t = 8.0
     assert saymon(sim, nightly)[2] == b'{"finished":true}'
     failed = knock_ok(sim, failing, bulk_operation_schema)
     assert failed["status"] == "failed" and failed["error_items"]
     assert failed["processed_rows"] == 0.6 * failed["estimated_total_rows"]
     assert knock_ok(sim, slow, bulk_operation_schema)["status"] == "processing"
-    clock.now = 20.0
+    clock.t = 20.0
     done = knock_ok(sim, slow, bulk_operation_schema)
     assert (done["status"], done["processed_rows"]) == ("completed", 50_000)
     assert 0 < done["error_count"] < 500

@@ -3,42 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import unicodedata
 
 import pytest
 
-from bulkop.simulator import Scenario, Simulator
-from conftest import ManualClock, knock_env_for, minimal_env, run_cli, run_process
+from bulkop.simulator import Scenario
+from conftest import minimal_env, run_cli, run_process
+from helpers import MISSING_ID, into_closed_pipe, unsafe_chars
 
-MISSING_ID = "123e4567-e89b-12d3-a456-426614174000"
 EVIL_NAME = "\x1b]0;pwned\x07evil\x1b[2J [bold]markup[/bold] \u202e"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def frozen_sim(clock: ManualClock, make_sim) -> Simulator:
-    return make_sim(clock=clock)
-
-
-@pytest.fixture
-def frozen_env(frozen_sim: Simulator) -> dict[str, str]:
-    return knock_env_for(frozen_sim)
-
-
-def no_sleep():
-    """A Context.sleep that returns at once (retry delays are checked where they matter)."""
-    return lambda seconds: None
-
-
-def unsafe_chars(text: str) -> list[str]:
-    return [ch for ch in text if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cf")]
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -77,10 +50,10 @@ def unsafe_chars(text: str) -> list[str]:
     ],
     ids=["queued", "processing", "completed", "completed-with-errors", "failed", "failed-one-error", "failed-clean"],
 )
-def test_status_line_and_exit_code(frozen_sim, frozen_env, clock, scenario, at, line, code):
+def test_status_line_and_exit_code(frozen_sim, env, clock, scenario, at, line, code):
     op = frozen_sim.add(scenario)
     clock.t = at
-    r = run_cli(["status", op], frozen_env)
+    r = run_cli(["status", op], env)
     assert (r.stdout, r.code) == (line + "\n", code)
     if code == 1:  # the operation is why: which, why, and what to run next (issue 13)
         assert r.stderr.startswith("bulkop: ") and f" {op}: the operation failed" in r.stderr, r.stderr
@@ -90,10 +63,10 @@ def test_status_line_and_exit_code(frozen_sim, frozen_env, clock, scenario, at, 
         assert r.stderr == ""
 
 
-def test_status_json_fields(frozen_sim, frozen_env, clock):
+def test_status_json_fields(frozen_sim, env, clock):
     op = frozen_sim.add(Scenario(total_rows=1000, queued_seconds=0, duration=100, error_rate=0.01))
     clock.t = 42
-    r = run_cli(["status", op, "-o", "json"], frozen_env)
+    r = run_cli(["status", op, "-o", "json"], env)
     assert r.code == 3, r.stderr
     data = json.loads(r.stdout)
     assert data == {
@@ -113,7 +86,7 @@ def test_status_json_fields(frozen_sim, frozen_env, clock):
     assert r.stdout.count("\n") == 1  # one line: easy for jq -r and for logs
 
 
-def test_status_json_exit_code_field_matches_the_exit_code(frozen_sim, frozen_env, clock):
+def test_status_json_exit_code_field_matches_the_exit_code(frozen_sim, env, clock):
     ops = {
         0: frozen_sim.add(Scenario(queued_seconds=0, duration=0)),
         1: frozen_sim.add(Scenario(queued_seconds=0, duration=0, fail_at=0.2)),
@@ -121,25 +94,25 @@ def test_status_json_exit_code_field_matches_the_exit_code(frozen_sim, frozen_en
     }
     clock.t = 1
     for code, op in ops.items():
-        r = run_cli(["status", op, "-o", "json"], frozen_env)
+        r = run_cli(["status", op, "-o", "json"], env)
         assert r.code == code
         assert json.loads(r.stdout)["exit_code"] == code
 
 
-def test_status_estimate_of_zero_is_indeterminate_not_a_crash(frozen_sim, frozen_env, clock):
+def test_status_estimate_of_zero_is_indeterminate_not_a_crash(frozen_sim, env, clock):
     op = frozen_sim.add(Scenario(total_rows=1000, estimated_total_rows=0, queued_seconds=0, duration=100))
     clock.t = 50
-    r = run_cli(["status", op], frozen_env)
+    r = run_cli(["status", op], env)
     assert r.code == 3, r.stderr
     assert r.stdout == "processing unknown (500/0)\n"
-    r = run_cli(["status", op, "-o", "json"], frozen_env)
+    r = run_cli(["status", op, "-o", "json"], env)
     assert json.loads(r.stdout)["percent"] is None
 
 
-def test_status_overrun_is_flagged(frozen_sim, frozen_env, clock):
+def test_status_overrun_is_flagged(frozen_sim, env, clock):
     op = frozen_sim.add(Scenario(total_rows=1500, estimated_total_rows=1000, queued_seconds=0, duration=150))
     clock.t = 120  # 1,200 of an estimated 1,000
-    r = run_cli(["status", op], frozen_env)
+    r = run_cli(["status", op], env)
     assert r.code == 3
     assert r.stdout == "processing 100% (overrun) (1,200/1,000)\n"
 
@@ -304,19 +277,7 @@ def test_a_closed_pipe_is_a_quiet_141_without_pythonunbuffered(sim, knock_env, c
     op = sim.add(Scenario(queued_seconds=0, duration=0))
     env = minimal_env(knock_env)
     assert not any(name.startswith("PYTHON") for name in env)
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        p = subprocess.run(
-            [sys.executable, "-m", "bulkop", *_closed_pipe_commands(op)[case]],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            timeout=30,
-        )
-    finally:
-        os.close(write_end)
+    p = into_closed_pipe(_closed_pipe_commands(op)[case], env)
     assert (p.returncode, p.stderr.decode()) == (141, "")
 
 

@@ -13,12 +13,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,8 @@ from bulkop.errors import InvalidResponse
 from bulkop.models import MAX_COUNT, BulkOperation
 from bulkop.sanitize import MESSAGE_MAX, markdown_cell
 from bulkop.settings import mask
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Scenario, run_cli
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, Scenario, minimal_env, run_cli
+from helpers import CannedServer, FakeClock, env_for, screen_completed, screen_failed, screen_processing
 from provider_parsers import parse_knock, parse_saymon
 
 ID_A = "e3e70682-c209-4cac-a29f-6fbed82c07cd"
@@ -62,39 +62,17 @@ VALID = {
 # --------------------------------------------------------------------------- a tiny server
 
 
-class BodyServer:
+def body_server(body: Callable[[str], bytes]) -> CannedServer:
     """A real HTTP server on 127.0.0.1 answering every Knock or SAYMON route with `body(id)`:
     bytes for any shape the simulator would never send (a field left out, a lone surrogate)."""
 
-    def __init__(self, body: Callable[[str], bytes]) -> None:
-        self.body = body
-        outer = self
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        op_id = handler.path.rstrip("/").split("/")[-1]
+        if op_id == "status":  # SAYMON: /node/api/bulk/{id}/status
+            op_id = handler.path.split("/")[-2]
+        CannedServer.reply(handler, 200, body(op_id))
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                op_id = self.path.rstrip("/").split("/")[-1]
-                if op_id == "status":  # SAYMON: /node/api/bulk/{id}/status
-                    op_id = self.path.split("/")[-2]
-                data = outer.body(op_id)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> BodyServer:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return CannedServer(answer)
 
 
 def knock_body(**changes: Any) -> Callable[[str], bytes]:
@@ -108,17 +86,11 @@ def knock_body(**changes: Any) -> Callable[[str], bytes]:
 
 
 def knock_env(url: str) -> dict[str, str]:
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": url, "BULKOP_RETRIES": "0"}
+    return env_for("knock", url, BULKOP_RETRIES="0")
 
 
 def saymon_env(url: str) -> dict[str, str]:
-    return {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-        "BULKOP_RETRIES": "0",
-    }
+    return env_for("saymon", url, BULKOP_RETRIES="0")
 
 
 def assert_invalid_answer(r: Any, *words: str, lines: int = 1) -> None:
@@ -164,7 +136,7 @@ def test_processed_beyond_the_estimate_is_allowed_as_the_contract_says():
 
 @pytest.mark.parametrize("changes", [{"error_count": ...}, {"error_count": None}, {"error_count": 0}])
 def test_get_and_status_show_the_errors_the_items_prove(changes):
-    with BodyServer(knock_body(**changes)) as server:
+    with body_server(knock_body(**changes)) as server:
         env = knock_env(server.url)
         r = run_cli(["get", ID_A, "-o", "text"], env)
         assert r.code == 0 and "errors:\t45" in r.stdout.splitlines(), r.stdout
@@ -177,7 +149,7 @@ def test_get_and_status_show_the_errors_the_items_prove(changes):
 
 
 def test_an_unknown_error_count_is_shown_as_unknown_never_as_zero():
-    with BodyServer(knock_body(error_count=..., error_items=...)) as server:
+    with body_server(knock_body(error_count=..., error_items=...)) as server:
         env = knock_env(server.url)
         r = run_cli(["get", ID_A, "-o", "text"], env)
         assert "errors:\tunknown" in r.stdout.splitlines()
@@ -193,7 +165,7 @@ def test_an_unknown_error_count_is_shown_as_unknown_never_as_zero():
     [{"error_count": -5}, {"processed_rows": -1}, {"success_count": 10**40}, {"estimated_total_rows": -(10**1000)}],
 )
 def test_an_impossible_count_is_exit_6_in_every_command(command, changes):
-    with BodyServer(knock_body(**changes)) as server:
+    with body_server(knock_body(**changes)) as server:
         r = run_cli([command[0], ID_A, *command[1:]], knock_env(server.url))
     assert r.code == 6 and r.stdout == "", (r.code, r.stdout, r.stderr)
     if "json" not in command:
@@ -202,10 +174,9 @@ def test_an_impossible_count_is_exit_6_in_every_command(command, changes):
 
 def test_watch_with_max_errors_never_passes_a_negative_error_count():
     """-5 errors is not fewer than 0 errors: the answer is invalid, the watch does not pass."""
-    from conftest import ManualClock
 
-    clock = ManualClock()
-    with BodyServer(knock_body(error_count=-5, error_items=[])) as server:
+    clock = FakeClock()
+    with body_server(knock_body(error_count=-5, error_items=[])) as server:
         r = run_cli(
             ["watch", ID_A, "--max-errors", "0", "--max-consecutive-failures", "1", "--interval", "1"],
             knock_env(server.url),
@@ -477,11 +448,11 @@ def test_a_lone_surrogate_is_shown_or_escaped_end_to_end(output, where, tmp_path
         "progress_path": {"progress_path": "http://x/\ud800"},
         "extra": {"extra": {"k\ud800": ["\ud800"]}},
     }[where]
-    with BodyServer(knock_body(**changes)) as server:
+    with body_server(knock_body(**changes)) as server:
         for ids in ([ID_A], [ID_A, ID_B]):
             proc = subprocess.run(
                 [sys.executable, "-m", "bulkop", "get", *ids, "-o", output, "--errors"],
-                env=process_env(knock_env(server.url)),
+                env=minimal_env(knock_env(server.url)),
                 capture_output=True,
                 timeout=60,
             )
@@ -503,7 +474,7 @@ def test_json_output_is_json_whatever_number_the_server_sent(value):
         text = json.dumps({**VALID, "id": op_id})
         return text.replace('"failed_at": null', f'"failed_at": null, "x": [{value}]').encode()
 
-    with BodyServer(body) as server:
+    with body_server(body) as server:
         env = knock_env(server.url)
         for args in (["get", ID_A, "-o", "json"], ["get", ID_A, ID_B, "-o", "json"], ["get", ID_A, "-o", "jsonl"]):
             r = run_cli(args, env)
@@ -515,25 +486,10 @@ def test_json_output_is_json_whatever_number_the_server_sent(value):
                 assert first["x"] == [expected]
 
 
-def process_env(extra: dict[str, str]) -> dict[str, str]:
-    """A minimal environment for a subprocess: never the developer's."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "LANG": "C.UTF-8",
-        "NO_COLOR": "1",
-        "TZ": "UTC",
-        "BULKOP_CONFIG": os.environ["BULKOP_CONFIG"],
-        "PYTHONPATH": os.pathsep.join(sys.path),
-    }
-    env.update(extra)
-    return env
-
-
 @pytest.mark.parametrize("tz", ["Pacific/Kiritimati", "America/Los_Angeles"])
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59+14:00"])
 def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
-    with BodyServer(knock_body(completed_at=when, started_at=when, updated_at=when)) as server:
+    with body_server(knock_body(completed_at=when, started_at=when, updated_at=when)) as server:
         for args in (
             ["get", ID_A, "-o", "table"],
             ["get", ID_A],
@@ -545,7 +501,7 @@ def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
                 [sys.executable, "-m", "bulkop", *args],
                 capture_output=True,
                 text=True,
-                env={**process_env(knock_env(server.url)), "TZ": tz, "COLUMNS": "100"},
+                env={**minimal_env(knock_env(server.url)), "TZ": tz, "COLUMNS": "100"},
                 timeout=60,
             )
             assert proc.returncode == 0, (args, proc.stderr)
@@ -557,7 +513,7 @@ def test_timestamps_at_the_calendar_edges_show_outside_utc(tz, when):
 
 @pytest.mark.parametrize("field", ["processed_rows", "estimated_total_rows", "success_count", "error_count"])
 def test_a_number_beyond_any_count_is_exit_6_not_70(field):
-    with BodyServer(knock_body(status="processing", **{field: 10**1000})) as server:
+    with body_server(knock_body(status="processing", **{field: 10**1000})) as server:
         for args in (["get", ID_A, "-o", "table"], ["status", ID_A], ["get", ID_A, ID_B]):
             r = run_cli(args, knock_env(server.url))
             assert_invalid_answer(r, field, "1001-digit", lines=len(args) - 1 - args.count("-o") * 2)
@@ -602,7 +558,7 @@ def test_a_sane_size_is_used(value):
 def test_odd_widths_still_print_everything_in_a_real_process(make_sim, value, variable):
     sim = make_sim()
     a, b = sim.add(Scenario(queued_seconds=0, duration=0)), sim.add(Scenario(queued_seconds=0, duration=0))
-    env = process_env({"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url, variable: value})
+    env = minimal_env({"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": sim.base_url, variable: value})
     for args in (["get", a, "-o", "table"], ["get", a, b, "-o", "table"], ["--help"], ["get", "--help"]):
         proc = subprocess.run(
             [sys.executable, "-m", "bulkop", *args], env=env, capture_output=True, text=True, timeout=60
@@ -632,7 +588,7 @@ def test_a_long_secret_shows_at_most_4_characters(secret):
 
 def test_a_huge_server_string_is_capped_in_the_error_line():
     status = "boom" * 500_000  # 2 MB
-    with BodyServer(knock_body(status=status)) as server:
+    with body_server(knock_body(status=status)) as server:
         for args in (["get", ID_A], ["status", ID_A], ["get", ID_A, "-o", "json"], ["get", ID_A, ID_B]):
             r = run_cli(args, knock_env(server.url))
             assert r.code == 6 and len(r.stderr) < MESSAGE_MAX + 200, len(r.stderr)
@@ -691,9 +647,8 @@ def test_the_step_summary_shows_a_hostile_name_as_text(make_sim, tmp_path):
         "CI": "true",
         "GITHUB_STEP_SUMMARY": str(summary),
     }
-    from conftest import ManualClock
 
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli(["watch", op, "--interval", "1"], env, now=clock, sleep=clock.sleep)
     assert r.code == 0, r.stderr
     text = summary.read_text(encoding="utf-8")
@@ -718,7 +673,7 @@ def three_ops(sim: Any) -> list[str]:
 def shell(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """A real pipeline through bash: bulkop's stdout is a pipe, awk and cut read it."""
     return subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command], env=process_env(env), capture_output=True, text=True, timeout=60
+        ["bash", "-o", "pipefail", "-c", command], env=minimal_env(env), capture_output=True, text=True, timeout=60
     )
 
 
@@ -764,34 +719,11 @@ def test_config_list_piped_is_tab_separated_for_cut(isolated_env):
 # --------------------------------------------------------------------------- issue 13 items 6 and 8: widths
 
 
-EPOCH = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen(make_sim) -> tuple[Any, Any]:
-    from conftest import ManualClock
-
-    clock = ManualClock()
-    return make_sim(clock=clock, epoch=EPOCH), clock
-
-
 def screen_ops(sim: Any) -> list[str]:
     return [
-        sim.add(Scenario(id=ID_A, name="objects.bulk_set", total_rows=50_000, queued_seconds=10, duration=100)),
-        sim.add(
-            Scenario(id=ID_B, name="users.identify", total_rows=1000, queued_seconds=30, duration=300, error_rate=0.004)
-        ),
-        sim.add(
-            Scenario(
-                id=ID_C,
-                name="users.bulk_delete",
-                total_rows=8000,
-                queued_seconds=5,
-                duration=100,
-                error_rate=0.01,
-                fail_at=0.6,
-            )
-        ),
+        sim.add(screen_completed(id=ID_A)),
+        sim.add(screen_processing(id=ID_B)),
+        sim.add(screen_failed(id=ID_C)),
     ]
 
 
@@ -805,18 +737,19 @@ def facts_intact(stdout: str, facts: list[str]) -> None:
     assert not re.search(r"(?<![0-9a-f])\d{1,3}…|\b(?:compl?e?t?e?|proces\w*|faile?)…", stdout), stdout
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_get_several_ids_at_each_width(frozen, width, screen):
-    sim, clock = frozen
-    ids = screen_ops(sim)
+def table_at(width: int, sim: Any, clock: FakeClock, ids: list[str]) -> Result:
+    """`get IDS -o table` at `width` columns, at 150 s of simulated time: no line is wider."""
     clock.t = 150
-    r = run_cli(
-        ["get", *ids, "-o", "table"],
-        {**knock_env(sim.base_url), "COLUMNS": str(width)},
-        wall=lambda: EPOCH + timedelta(seconds=clock.t),
-    )
+    r = run_cli(["get", *ids, "-o", "table"], {**knock_env(sim.base_url), "COLUMNS": str(width)}, wall=clock.wall)
     assert (r.code, r.stderr) == (0, "")
     assert max(len(line) for line in r.stdout.splitlines()) <= width
+    return r
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_get_several_ids_at_each_width(frozen_sim, clock, width, screen):
+    ids = screen_ops(frozen_sim)
+    r = table_at(width, frozen_sim, clock, ids)
     facts_intact(r.stdout, ["completed", "processing", "failed", "100%", "60%"])
     short_or_full = [i if width >= 100 else i[:8] + "…" for i in ids]
     facts_intact(r.stdout, short_or_full)
@@ -826,19 +759,11 @@ def test_get_several_ids_at_each_width(frozen, width, screen):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_get_one_id_at_each_width(frozen, width, screen):
-    sim, clock = frozen
-    ids = screen_ops(sim)
-    clock.t = 150
-    r = run_cli(
-        ["get", ids[2], "-o", "table"],
-        {**knock_env(sim.base_url), "COLUMNS": str(width)},
-        wall=lambda: EPOCH + timedelta(seconds=clock.t),
-    )
-    assert (r.code, r.stderr) == (0, "")
-    assert max(len(line) for line in r.stdout.splitlines()) <= width
+def test_get_one_id_at_each_width(frozen_sim, clock, width, screen):
+    ids = screen_ops(frozen_sim)
+    r = table_at(width, frozen_sim, clock, ids[2:])
     facts_intact(r.stdout, [ids[2], "failed", "60%", "4,800 / 8,000"])
-    port = sim.base_url.rsplit(":", 1)[1]
+    port = frozen_sim.base_url.rsplit(":", 1)[1]
     assert r.stdout.replace(f"127.0.0.1:{port}", "127.0.0.1:" + "9" * len(port)) == screen
 
 
@@ -901,7 +826,7 @@ def test_saymon_get_json_is_the_body_exactly_as_sent():
         "a": b'{"finished": true}',
         "b": b'{"finished":false,"progress":"12%","nested":{"x":[1,2.5,null]}}',
     }
-    with BodyServer(lambda op_id: bodies[op_id]) as server:
+    with body_server(lambda op_id: bodies[op_id]) as server:
         env = saymon_env(server.url)
         for op_id, body in bodies.items():
             r = run_cli(["get", op_id, "-o", "json"], env)

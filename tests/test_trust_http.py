@@ -31,7 +31,8 @@ import pytest
 from bulkop.api import Client
 from bulkop.errors import UsageError
 from bulkop.providers import BUILTIN_NAMES
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, Result, run_cli
+from conftest import KNOCK_TOKEN, minimal_env, run_cli
+from helpers import VALID_KNOCK, assert_one_line_error, env_for, write_config
 
 # typer 0.24 imports helpers that click 8.5 deprecates, and pyproject makes warnings errors.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
@@ -156,22 +157,7 @@ def respond(
 
 
 def knock_op(op_id: str = OP, **changes: object) -> bytes:
-    op = {
-        "__typename": "BulkOperation",
-        "id": op_id,
-        "name": "users.identify",
-        "status": "completed",
-        "estimated_total_rows": 10,
-        "processed_rows": 10,
-        "success_count": 10,
-        "error_count": 0,
-        "inserted_at": "2026-11-22T12:00:00Z",
-        "updated_at": "2026-11-22T12:00:05Z",
-        "started_at": "2026-11-22T12:00:01Z",
-        "completed_at": "2026-11-22T12:00:05Z",
-        "failed_at": None,
-    }
-    return json.dumps({**op, **changes}).encode()
+    return json.dumps({**VALID_KNOCK, "id": op_id, **changes}).encode()
 
 
 def knock_answer(conn: socket.socket, seen: Seen) -> bool:
@@ -179,54 +165,27 @@ def knock_answer(conn: socket.socket, seen: Seen) -> bool:
     return respond(conn, knock_op(seen.path.rsplit("/", 1)[-1]))
 
 
-def knock_env(url: str, **extra: str) -> dict[str, str]:
-    return {"KNOCK_API_KEY": KNOCK_TOKEN, "BULKOP_BASE_URL": url, **extra}
+def write_profiles(**profiles: dict[str, str]) -> None:
+    """config.toml with these [profiles.NAME] tables, private as bulkop writes it (a readable
+    secret would add a warning line)."""
+    tables = (
+        f"[profiles.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+        for name, table in profiles.items()
+    )
+    write_config("".join(tables))
 
 
-def saymon_env(url: str, **extra: str) -> dict[str, str]:
-    return {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-        **extra,
-    }
-
-
-def one_line_error(r: Result | subprocess.CompletedProcess, code: int, *words: str) -> str:
-    rc = r.code if isinstance(r, Result) else r.returncode
-    shown = f"exit {rc}\nstderr: {r.stderr[:2000]!r}"
-    assert rc == code, shown
-    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, shown
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bulkop: error: "), shown
-    for word in words:
-        assert word in r.stderr, f"{word!r} missing: {shown}"
-    return lines[0]
-
-
-def write_profiles(config: Path, **profiles: dict[str, str]) -> None:
-    config.parent.mkdir(parents=True, exist_ok=True)
-    text = ""
-    for name, table in profiles.items():
-        text += f"[profiles.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
-    config.write_text(text)
-    config.chmod(0o600)  # as bulkop writes it: a readable secret would add a warning line
-
-
-def process_env(config: Path, **extra: str) -> dict[str, str]:
-    """An explicit, minimal environment for a bulkop process (PYTHONPATH kept: same code)."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(config.parent),
-        "LANG": "C.UTF-8",
-        "NO_COLOR": "1",
-        "BULKOP_CONFIG": str(config),
-        "TZ": "UTC",
-    }
-    if "PYTHONPATH" in os.environ:
-        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    return {**env, **extra}
+def base_url_from(source: str, url: str, key_in_profile: bool = True) -> tuple[list[str], dict[str, str]]:
+    """The arguments and environment that give bulkop `url` as its base URL from `source`: the
+    --base-url flag, the profile `lab` in config.toml, or the environment variable `source`."""
+    env = {"KNOCK_API_KEY": KNOCK_TOKEN}
+    if source == "flag":
+        return ["--base-url", url], env
+    if source == "profile":
+        lab = {"provider": "knock", "base_url": url}
+        write_profiles(lab={**lab, "api_key": KNOCK_TOKEN} if key_in_profile else lab)
+        return ["--profile", "lab"], env
+    return [], {**env, source: url}
 
 
 # --------------------------------------------------------------------------- 1. TLS, whatever the spelling
@@ -277,16 +236,9 @@ def test_an_https_url_in_any_spelling_verifies_the_certificate(impostor_tls, iso
     """A self-signed impostor gets a refused handshake, never the key, however https is spelled."""
     with RawServer(knock_answer, tls=impostor_tls) as server:
         url = _spell(server.url, scheme)
-        env, args = {"KNOCK_API_KEY": KNOCK_TOKEN}, ["get", OP, *FAST]
-        if source == "flag":
-            args += ["--base-url", url]
-        elif source == "profile":
-            write_profiles(isolated_env, lab={"provider": "knock", "base_url": url, "api_key": KNOCK_TOKEN})
-            args += ["--profile", "lab"]
-        else:
-            env[source] = url
-        r = run_cli(args, env)
-        one_line_error(r, 6, "certificate")
+        args, env = base_url_from(source, url)
+        r = run_cli(["get", OP, *FAST, *args], env)
+        assert_one_line_error(r, 6, "certificate")
         assert server.wait_for_refused_handshake() and server.requests == []
         # Guard: the impostor really answers whoever skips the check, key included.
         with httpx.Client(verify=False) as unchecked:
@@ -297,8 +249,8 @@ def test_an_https_url_in_any_spelling_verifies_the_certificate(impostor_tls, iso
 @pytest.mark.parametrize("scheme", ["HTTPS", "Https"])
 def test_a_saymon_password_never_reaches_a_tls_impostor(impostor_tls, scheme):
     with RawServer(knock_answer, tls=impostor_tls) as server:
-        r = run_cli(["status", "job-1", *FAST], saymon_env(_spell(server.url, scheme)))
-        one_line_error(r, 6, "certificate")
+        r = run_cli(["status", "job-1", *FAST], env_for("saymon", _spell(server.url, scheme)))
+        assert_one_line_error(r, 6, "certificate")
         assert server.requests == []
 
 
@@ -322,7 +274,7 @@ def test_no_client_is_ever_built_without_certificate_checks():
 )
 def test_the_base_url_is_normalised_once_where_it_is_validated(isolated_env, given, normal):
     """What `config set` stores and `config show` reports is the normal form every layer uses."""
-    write_profiles(isolated_env, lab={"provider": "knock"})
+    write_profiles(lab={"provider": "knock"})
     r = run_cli(["config", "set", "lab", "base_url", given])
     assert r.code == 0, r.stderr
     assert f'base_url = "{normal}"' in isolated_env.read_text()
@@ -360,17 +312,10 @@ BAD_BASE_URLS = {
 @pytest.mark.parametrize(("source", "code"), [("flag", 2), ("env", 7), ("profile", 7)])
 def test_an_unusable_base_url_is_a_clean_usage_or_config_error(isolated_env, case, source, code):
     url = BAD_BASE_URLS[case]
-    args, env = ["get", OP, *FAST], {"KNOCK_API_KEY": KNOCK_TOKEN}
-    if source == "flag":
-        args += ["--base-url", url]
-    elif source == "env":
-        env["BULKOP_BASE_URL"] = url
-    else:
-        if "\udcff" in url:
-            pytest.skip("TOML cannot hold a lone surrogate")
-        write_profiles(isolated_env, lab={"provider": "knock", "base_url": url})
-        args += ["--profile", "lab"]
-    line = one_line_error(run_cli(args, env), code)
+    if source == "profile" and "\udcff" in url:
+        pytest.skip("TOML cannot hold a lone surrogate")
+    args, env = base_url_from("BULKOP_BASE_URL" if source == "env" else source, url, key_in_profile=False)
+    line = assert_one_line_error(run_cli(["get", OP, *FAST, *args], env), code)
     assert "should be an http:// or https:// URL" in line or "user name or password" in line, line
 
 
@@ -379,7 +324,7 @@ def test_an_unusable_base_url_is_a_clean_usage_or_config_error(isolated_env, cas
 @pytest.mark.parametrize(("source", "code"), [("flag", 2), ("env", 7)])
 def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, url, source, code):
     """As the shell hands it over: bytes, which Python reads with surrogate escapes."""
-    env = {k.encode(): v.encode() for k, v in process_env(isolated_env, KNOCK_API_KEY=KNOCK_TOKEN).items()}
+    env = {k.encode(): v.encode() for k, v in minimal_env(KNOCK_API_KEY=KNOCK_TOKEN).items()}
     args: list[str | bytes] = [sys.executable, "-m", "bulkop", "get", OP]
     if source == "flag":
         args += ["--base-url", url]
@@ -388,7 +333,7 @@ def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, 
     p = subprocess.run(
         args, env=env, capture_output=True, text=True, errors="replace", timeout=30, stdin=subprocess.DEVNULL
     )
-    one_line_error(p, code, "should be an http:// or https:// URL")
+    assert_one_line_error(p, code, "should be an http:// or https:// URL")
 
 
 @pytest.mark.parametrize(
@@ -419,7 +364,7 @@ def test_a_byte_that_is_not_utf8_in_a_real_process_is_exit_2_or_7(isolated_env, 
     [("get-flag", 2), ("watch-flag", 2), ("env", 7), ("profile", 7), ("config-add", 2), ("config-set", 2)],
 )
 def test_a_password_in_the_base_url_is_never_echoed(isolated_env, url, how, code):
-    env = saymon_env("https://unused.example")
+    env = env_for("saymon", "https://unused.example")
     if how == "get-flag":
         r = run_cli(["get", "job-1", "--base-url", url], env)
     elif how == "watch-flag":
@@ -427,12 +372,12 @@ def test_a_password_in_the_base_url_is_never_echoed(isolated_env, url, how, code
     elif how == "env":
         r = run_cli(["get", "job-1"], {**env, "BULKOP_BASE_URL": url})
     elif how == "profile":
-        write_profiles(isolated_env, lab={"provider": "saymon", "base_url": url})
+        write_profiles(lab={"provider": "saymon", "base_url": url})
         r = run_cli(["get", "job-1", "--profile", "lab"], {"SAYMON_LOGIN": "ops", "SAYMON_PASSWORD": "x"})
     elif how == "config-add":
         r = run_cli(["config", "add", "lab", "--provider", "saymon", "--base-url", url, "--login", "ops"], stdin="pw")
     else:
-        write_profiles(isolated_env, lab={"provider": "saymon"})
+        write_profiles(lab={"provider": "saymon"})
         r = run_cli(["config", "set", "lab", "base_url", url])
     assert r.code == code, r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
@@ -450,15 +395,9 @@ def test_a_password_in_the_base_url_is_never_echoed(isolated_env, url, how, code
 @pytest.mark.parametrize("scheme", ["http", "HTTP"])
 def test_a_plain_http_refusal_is_a_config_error_when_the_url_is_configured(isolated_env, source, code, scheme):
     url = f"{scheme}://bulk.example.test"
-    args, env = ["get", OP], {"KNOCK_API_KEY": KNOCK_TOKEN}
-    if source == "flag":
-        args += ["--base-url", url]
-    elif source == "profile":
-        write_profiles(isolated_env, lab={"provider": "knock", "base_url": url, "api_key": KNOCK_TOKEN})
-        args += ["--profile", "lab"]
-    else:
-        env[source] = url
-    one_line_error(run_cli(args, env), code, "refusing to send credentials over plain http://", "bulk.example.test")
+    args, env = base_url_from(source, url)
+    r = run_cli(["get", OP, *args], env)
+    assert_one_line_error(r, code, "refusing to send credentials over plain http://", "bulk.example.test")
 
 
 # --------------------------------------------------------------------------- 2. stacked encodings
@@ -535,8 +474,8 @@ def test_a_stacked_encoding_bomb_stops_at_the_cap(zeros_1gib, case):
     body = _bomb(zeros_1gib, layers)
     assert len(body) < 2 * MiB
     with RawServer(_bomb_answer(body, headers)) as server:
-        r = run_cli(["get", OP, *FAST], knock_env(server.url, BULKOP_MAX_BODY_SIZE="1000000"))
-    one_line_error(r, 6, "cap")
+        r = run_cli(["get", OP, *FAST], env_for("knock", server.url, BULKOP_MAX_BODY_SIZE="1000000"))
+    assert_one_line_error(r, 6, "cap")
 
 
 # Runs a command as its only child and reports the child's exit code and peak RSS (KiB).
@@ -557,7 +496,7 @@ def test_a_stacked_encoding_bomb_keeps_memory_near_the_cap(zeros_1gib, isolated_
     with RawServer(_bomb_answer(_bomb(zeros_1gib, layers), headers)) as server:
         p = subprocess.run(
             [sys.executable, "-c", PEAK_RSS, sys.executable, "-m", "bulkop", "get", OP, *FAST],
-            env=process_env(isolated_env, **knock_env(server.url)),
+            env=minimal_env(env_for("knock", server.url)),
             capture_output=True,
             text=True,
             timeout=120,
@@ -571,9 +510,9 @@ def test_a_stacked_encoding_bomb_keeps_memory_near_the_cap(zeros_1gib, isolated_
 @pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip;q=1", "x-custom", "gzip, br"])
 def test_an_encoding_bulkop_did_not_ask_for_is_an_invalid_answer(encoding):
     with RawServer(_bomb_answer(knock_op(), (encoding,))) as server:
-        r = run_cli(["get", OP, *FAST], knock_env(server.url))
+        r = run_cli(["get", OP, *FAST], env_for("knock", server.url))
         assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
-    one_line_error(r, 6, "Content-Encoding")
+    assert_one_line_error(r, 6, "Content-Encoding")
 
 
 @pytest.mark.parametrize(
@@ -593,7 +532,7 @@ def test_every_encoding_bulkop_asks_for_decodes(headers, layers):
     for encoding in layers:
         body = _encode(body, encoding)
     with RawServer(_bomb_answer(body, headers)) as server:
-        r = run_cli(["get", OP, "-o", "json", *FAST], knock_env(server.url))
+        r = run_cli(["get", OP, "-o", "json", *FAST], env_for("knock", server.url))
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["id"] == OP
 
@@ -655,14 +594,14 @@ def test_a_trickling_server_cannot_hold_a_request_past_its_deadline(isolated_env
     with server:
         p = subprocess.run(
             [sys.executable, "-m", "bulkop", command, OP, "--request-timeout", "1", "--retries", "1"],
-            env=process_env(isolated_env, **knock_env(server.url)),
+            env=minimal_env(env_for("knock", server.url)),
             capture_output=True,
             text=True,
             timeout=30,
             stdin=subprocess.DEVNULL,
         )
         assert len(server.requests) == 2  # each attempt had its own deadline
-    one_line_error(p, 6, "timed out after 1s (after 2 attempts)")
+    assert_one_line_error(p, 6, "timed out after 1s (after 2 attempts)")
 
 
 def _full_backlog() -> tuple[socket.socket, socket.socket, int]:
@@ -678,11 +617,13 @@ def _full_backlog() -> tuple[socket.socket, socket.socket, int]:
 def test_a_connect_timeout_names_the_connect_timeout(timeout, shown):
     listener, queued, port = _full_backlog()
     try:
-        r = run_cli(["get", OP, "--request-timeout", timeout, "--retries", "0"], knock_env(f"http://127.0.0.1:{port}"))
+        r = run_cli(
+            ["get", OP, "--request-timeout", timeout, "--retries", "0"], env_for("knock", f"http://127.0.0.1:{port}")
+        )
     finally:
         queued.close()
         listener.close()
-    one_line_error(r, 6, f"connect timed out after {shown}")
+    assert_one_line_error(r, 6, f"connect timed out after {shown}")
     assert "after 30s" not in r.stderr
 
 
@@ -722,7 +663,7 @@ def _cookie_server_answer(counts: dict[str, int], lock: threading.Lock, finish_a
 def test_cookies_are_never_stored_nor_sent_back(isolated_env, command):
     counts: dict[str, int] = {}
     with RawServer(_cookie_server_answer(counts, threading.Lock(), 1 if command.startswith("get") else 3)) as server:
-        env = knock_env(server.url)
+        env = env_for("knock", server.url)
         if command == "get-retry":  # a 503 that sets cookies, then the retry
             r = run_cli(["get", OTHER, "--retries", "2"], env, sleep=lambda s: None)
         elif command == "get-two-ids":
@@ -733,7 +674,6 @@ def test_cookies_are_never_stored_nor_sent_back(isolated_env, command):
             r = run_cli(["watch", OP, "--display", "lines", "--interval", "0.05"], env)
         else:
             write_profiles(
-                isolated_env,
                 a={"provider": "knock", "base_url": server.url, "api_key": "key-a"},
                 b={"provider": "knock", "base_url": server.url, "api_key": "key-b"},
             )
@@ -791,7 +731,7 @@ def test_every_provider_refuses_an_id_that_would_leave_its_route_segment(provide
 @pytest.mark.parametrize("how", ["get", "status", "watch", "watch-stdin", "watch-stdin-json"])
 def test_an_id_that_leaves_its_route_is_refused_before_any_request(op_id, how):
     with RawServer(lambda conn, seen: respond(conn, b'{"finished": true}')) as server:
-        env = saymon_env(server.url)
+        env = env_for("saymon", server.url)
         if how == "watch-stdin":
             r = run_cli(["watch", "-"], env, stdin=f"job-1\n{op_id}\n")
         elif how == "watch-stdin-json":
@@ -832,7 +772,7 @@ def test_an_answer_about_another_operation_is_invalid(echoed, code, command):
             [*command, OP, *FAST]
             if command[0] != "watch"
             else [*command, OP, "--max-consecutive-failures", "1", "--request-timeout", "2"],
-            knock_env(server.url),
+            env_for("knock", server.url),
             sleep=lambda s: None,
         )
     if code == 0:
@@ -883,8 +823,8 @@ def test_server_text_in_an_error_line_is_capped(answer):
         return respond(conn, body, status, (("Content-Type", "application/json"), *headers))
 
     with RawServer(reply) as server:
-        r = run_cli(["get", OP, *FAST], knock_env(server.url))
-        rj = run_cli(["get", OP, "-o", "json", *FAST], knock_env(server.url))
+        r = run_cli(["get", OP, *FAST], env_for("knock", server.url))
+        rj = run_cli(["get", OP, "-o", "json", *FAST], env_for("knock", server.url))
     assert r.code in (4, 5, 6) and rj.code == r.code, r.stderr[:500]
-    one_line_error(r, r.code)
+    assert_one_line_error(r, r.code)
     assert len(r.stderr) < 2000 and len(rj.stderr) < 2000, (len(r.stderr), len(rj.stderr))

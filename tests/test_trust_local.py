@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KNOCK_TOKEN, minimal_env
-from test_hardening_faults import Canned, CannedServer, done, running
+from helpers import Canned, CannedServer, done, running
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 

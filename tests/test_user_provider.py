@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import run_cli
-from helpers import LocalServer
+from helpers import LocalServer, write_config
 
 ACME = """
 [providers.acme]
@@ -54,18 +54,15 @@ class Server(LocalServer):
         self.reply(handler, status, body if isinstance(body, bytes) else json.dumps(body).encode())
 
 
-def write_config(url: str, definition: str = ACME) -> None:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_acme_config(url: str, definition: str = ACME) -> None:
     profile = f'[profiles.acme]\nprovider = "acme"\nbase_url = "{url}"\napi_key = "{KEY}"\n'
-    path.write_text('default_profile = "acme"\n' + definition + profile)
-    path.chmod(0o600)
+    write_config('default_profile = "acme"\n' + definition + profile)
 
 
 @pytest.mark.parametrize("mode", [[], ["-o", "text"], ["-o", "json"], ["-o", "jsonl"]])
 def test_get_in_every_output_mode(mode: list[str]) -> None:
     with Server([(200, job())]) as server:
-        write_config(server.url)
+        write_acme_config(server.url)
         r = run_cli(["get", "42", *mode])
     assert r.code == 0, r.stderr
     path, headers = server.requests[0]
@@ -83,7 +80,7 @@ def test_get_in_every_output_mode(mode: list[str]) -> None:
 
 def test_status_and_watch() -> None:
     with Server([(200, job("RUNNING", 5)), (200, job("DONE"))]) as server:
-        write_config(server.url)
+        write_acme_config(server.url)
         r = run_cli(["status", "42"])
         assert r.code == 3 and "processing 50% (5/10)" in r.stdout, r.stderr  # not finished yet
         w = run_cli(["watch", "42", "-o", "json", "--interval", "1"], sleep=lambda s: None)
@@ -104,7 +101,7 @@ def test_status_and_watch() -> None:
 )
 def test_http_errors_map_to_exit_codes(status: int, code: int, words: str) -> None:
     with Server([(status, {"error": {"message": "acme says no"}})]) as server:
-        write_config(server.url)
+        write_acme_config(server.url)
         r = run_cli(["get", "42", "--retries", "0"])
     assert r.code == code, r.stderr
     assert words in r.stderr and "acme says no" in r.stderr
@@ -113,7 +110,7 @@ def test_http_errors_map_to_exit_codes(status: int, code: int, words: str) -> No
 
 def test_an_unmapped_status_is_exit_6_naming_the_value_and_the_mapping() -> None:
     with Server([(200, job("WAITING"))]) as server:
-        write_config(server.url)
+        write_acme_config(server.url)
         r = run_cli(["get", "42"])
     assert r.code == 6
     assert '"WAITING"' in r.stderr and "providers.acme.status" in r.stderr
@@ -129,7 +126,7 @@ def test_an_unmapped_status_is_exit_6_naming_the_value_and_the_mapping() -> None
 )
 def test_a_bad_definition_is_exit_7_naming_the_key(change: tuple[str, str], key: str) -> None:
     with Server([(200, job())]) as server:
-        write_config(server.url, ACME.replace(*change))
+        write_acme_config(server.url, ACME.replace(*change))
         r = run_cli(["get", "42"])
     assert r.code == 7 and key in r.stderr, r.stderr
     assert server.requests == []
@@ -137,7 +134,7 @@ def test_a_bad_definition_is_exit_7_naming_the_key(change: tuple[str, str], key:
 
 def test_an_id_outside_the_pattern_is_exit_2_before_any_request() -> None:
     with Server([(200, job())]) as server:
-        write_config(server.url)
+        write_acme_config(server.url)
         r = run_cli(["get", "abc"])
     assert r.code == 2 and "[0-9]+" in r.stderr
     assert server.requests == []
@@ -145,14 +142,14 @@ def test_an_id_outside_the_pattern_is_exit_2_before_any_request() -> None:
 
 def test_an_unknown_provider_lists_the_known_ones() -> None:
     with Server([(200, job())]) as server:
-        write_config(server.url)
+        write_acme_config(server.url)
         r = run_cli(["get", "42", "--provider", "acmee"])
     assert r.code == 2 and "did you mean 'acme'" in r.stderr and "zendesk" in r.stderr
 
 
 def test_config_add_asks_for_the_api_key_and_keeps_the_definitions() -> None:
     with Server([(200, job())]) as server:
-        write_config(server.url)
+        write_acme_config(server.url)
         r = run_cli(["config", "add", "other", "--provider", "acme", "--base-url", server.url], stdin=KEY + "\n")
         assert r.code == 0, r.stderr
         text = Path(os.environ["BULKOP_CONFIG"]).read_text()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bulkop.simulator import Scenario
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, knock_env_for, run_cli
-from test_hardening_faults import Canned, CannedServer
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, knock_env_for, run_cli, saymon_env_for
+from helpers import Canned, CannedServer, FakeClock
 
 OP = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
@@ -58,7 +58,7 @@ def serve(server: CannedServer, body: dict[str, Any]) -> dict[str, str]:
 
 
 def watch(args: list[str], env: dict[str, str], **kw: Any):
-    clock = ManualClock()
+    clock = FakeClock()
     return run_cli(["watch", *args], env, now=clock, sleep=clock.sleep, **kw)
 
 
@@ -109,17 +109,10 @@ def test_max_errors_gate_counts_the_errors_sent(server, errors, limit, code):
     assert ("over --max-errors" in r.stderr) == (code == 1)
 
 
-def test_saymon_under_max_errors_fails_the_gate_as_unknown(make_sim):
+def test_saymon_under_max_errors_fails_the_gate_as_unknown(frozen_sim, clock):
     """SAYMON reports no error count: --max-errors cannot be checked, so it is not a pass."""
-    clock = ManualClock()
-    sim = make_sim(clock=clock)
-    op = sim.add(Scenario(provider="saymon", queued_seconds=0, duration=0))
-    env = {
-        "BULKOP_PROVIDER": "saymon",
-        "BULKOP_BASE_URL": sim.base_url,
-        "SAYMON_LOGIN": SAYMON_LOGIN,
-        "SAYMON_PASSWORD": SAYMON_PASSWORD,
-    }
+    op = frozen_sim.add(Scenario(provider="saymon", queued_seconds=0, duration=0))
+    env = saymon_env_for(frozen_sim)
     ok = run_cli(["watch", op, "--display", "lines"], env, now=clock, sleep=clock.sleep)
     assert ok.code == 0, ok.stderr
     r = run_cli(
@@ -244,7 +237,7 @@ def test_next_command_names_a_profile_only_when_the_user_chose_it(server, how, n
         ref = f"prod:{OP}"
         env["BULKOP_API_KEY"] = KNOCK_TOKEN
     extra = ["--display", "lines"] if command == "watch" else []
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli([*args, command, ref, *extra], env, now=clock, sleep=clock.sleep)
     assert r.code == 1, r.stderr
     where = "-p prod " if named else ""
@@ -257,7 +250,7 @@ def test_an_auth_failure_says_what_to_check_not_debug(server, command):
     server.answer = Canned(401, b'{"message": "unauthorized"}')
     env = {"KNOCK_API_KEY": "wrong", "BULKOP_BASE_URL": server.url, "BULKOP_RETRIES": "0"}
     extra = ["--display", "lines"] if command == "watch" else []
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli([command, OP, *extra], env, now=clock, sleep=clock.sleep)
     assert r.code == 4, r.stderr
     assert "KNOCK_API_KEY" in r.stderr and "--debug" not in r.stderr, r.stderr
@@ -268,7 +261,7 @@ def test_an_auth_failure_says_what_to_check_not_debug(server, command):
 def test_a_failure_without_known_errors_does_not_suggest_errors(server, command, fields):
     env = serve(server, knock_op("failed", **fields))
     extra = ["--display", "lines"] if command == "watch" else []
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli([command, OP, *extra], env, now=clock, sleep=clock.sleep)
     assert r.code == 1, r.stderr
     assert f"the operation failed; next: bulkop get {OP}\n" in r.stderr and "--errors" not in r.stderr, r.stderr
@@ -283,7 +276,7 @@ def test_annotation_titles_are_human(server, answer, title):
         "BULKOP_RETRIES": "0",
         "GITHUB_ACTIONS": "true",
     }
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli(["watch", OP, "--display", "lines"], env, now=clock, sleep=clock.sleep)
     (annotation,) = [x for x in r.stderr.splitlines() if x.startswith("::error")]
     assert annotation.startswith(f"::error title=bulkop%3A {title}::"), annotation
@@ -295,7 +288,7 @@ def test_annotation_titles_are_human(server, answer, title):
 def test_a_completed_reason_has_one_wording_with_or_without_a_gate(server, limit, errors):
     env = serve(server, knock_op(error_count=errors, error_items=ITEMS_45[:errors]))
     args = ["status", OP, "-o", "json"] if limit is None else ["watch", OP, "--max-errors", limit, "-o", "json"]
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli([*args, "--display", "quiet"] if limit else args, env, now=clock, sleep=clock.sleep)
     record = json.loads(r.stdout.splitlines()[-1])
     assert record["reason"] == f"completed with {errors} error{'s' if errors != 1 else ''}", record
@@ -313,7 +306,7 @@ def two_ops(make_sim, clock, *, fail_second: bool = False) -> tuple[Any, str, st
 def test_the_summary_counts_by_verdict_not_by_status(make_sim, tmp_path):
     """`summary: 2 completed` then exit 1 read as all fine: an operation over --max-errors
     is counted as that, in the summary line and the step summary."""
-    clock = ManualClock()
+    clock = FakeClock()
     sim, bad, ok = two_ops(make_sim, clock)
     summary = tmp_path / "summary.md"
     env = {**knock_env_for(sim), "GITHUB_STEP_SUMMARY": str(summary)}
@@ -326,7 +319,7 @@ def test_the_summary_counts_by_verdict_not_by_status(make_sim, tmp_path):
 
 
 def test_fail_fast_names_each_operation_it_stopped_watching(make_sim):
-    clock = ManualClock()
+    clock = FakeClock()
     sim = make_sim(clock=clock)
     bad = sim.add(Scenario(name="users.bulk_delete", total_rows=100, queued_seconds=0, duration=2, fail_at=0.5))
     slow = sim.add(Scenario(name="objects.bulk_set", total_rows=100, queued_seconds=0, duration=500))
@@ -340,7 +333,7 @@ def test_fail_fast_names_each_operation_it_stopped_watching(make_sim):
 
 @pytest.mark.parametrize("journal", [True, False])
 def test_ctrl_c_says_how_to_resume_once(make_sim, journal):
-    clock = ManualClock()
+    clock = FakeClock()
     sim = make_sim(clock=clock)
     op = sim.add(Scenario(name="objects.bulk_set", total_rows=100, queued_seconds=0, duration=500))
 
@@ -370,7 +363,7 @@ def test_lines_and_the_step_summary_never_cut_names_or_ids(server, tmp_path, nam
     env = serve(server, knock_op("failed", name=name, error_count=2, error_items=ITEMS_45[:2]))
     summary = tmp_path / "summary.md"
     env["GITHUB_STEP_SUMMARY"] = str(summary)
-    clock = ManualClock()
+    clock = FakeClock()
     r = run_cli(["watch", OP, "--display", "lines"], env, now=clock, sleep=clock.sleep)
     assert r.code == 1
     (verdict,) = [x for x in r.stderr.splitlines() if "; next: " in x]
@@ -383,7 +376,7 @@ def test_an_unnamed_operation_under_a_profile_prefix_keeps_its_whole_id(make_sim
     """SAYMON's operations have no name: the line shows `PROFILE:ID`, never cut at 40."""
     import os
 
-    clock = ManualClock()
+    clock = FakeClock()
     sim = make_sim(clock=clock)
     op = sim.add(Scenario(provider="saymon", queued_seconds=0, duration=5))
     path = Path(os.environ["BULKOP_CONFIG"])
@@ -402,7 +395,7 @@ def test_an_unnamed_operation_under_a_profile_prefix_keeps_its_whole_id(make_sim
 def test_the_rate_is_of_processing_only_and_settles_at_once(make_sim):
     """A constant-speed operation after a long queue: every rate shown is its speed (no queue
     time in the slope, no `0.8 rows/s` just after it starts)."""
-    clock = ManualClock()
+    clock = FakeClock()
     sim = make_sim(clock=clock)
     op = sim.add(Scenario(name="objects.bulk_set", total_rows=100_000, queued_seconds=20, rows_per_second=2_000))
     r = run_cli(

@@ -8,7 +8,6 @@ real pipes or a real process are the point, the test says so and uses them.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import itertools
 import json
@@ -16,14 +15,12 @@ import os
 import re
 import select
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -40,19 +37,18 @@ from conftest import (
     KNOCK_TOKEN,
     SAYMON_LOGIN,
     SAYMON_PASSWORD,
-    Result,
-    knock_env_for,
     minimal_env,
     run_cli,
     run_process,
 )
+from helpers import FakeClock, basic_credentials, free_port, watch
 
 # typer 0.24 imports helpers click 8.5 deprecates; pyproject turns every warning into an error.
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S.*$")
-SAYMON_BASIC = "Basic " + base64.b64encode(f"{SAYMON_LOGIN}:{SAYMON_PASSWORD}".encode()).decode()
+SAYMON_BASIC = "Basic " + basic_credentials()
 
 # Fixed ids, so that screens and snapshots do not change from run to run.
 ID_A = "0a4c1d5e-6f70-4812-9a3b-4c5d6e7f8091"
@@ -61,48 +57,6 @@ ID_C = "2c6e3f70-8192-4a34-9c5d-6e7f80910213"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class Spinning(AssertionError):
-    """The watch loop read the clock over and over without sleeping: a busy loop."""
-
-
-class FakeClock:
-    """Seconds that move only when the CLI sleeps; shared with the simulator.
-
-    `at(t, action)` runs an action when simulated time reaches t (e.g. stop the server);
-    a loop that reads the clock thousands of times without sleeping fails instead of hanging.
-    """
-
-    def __init__(self, spin_limit: int = 5_000) -> None:
-        self.t = 0.0
-        self.spin_limit = spin_limit
-        self._reads = 0
-        self._actions: list[tuple[float, Callable[[], None]]] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def now(self) -> float:
-        self._reads += 1
-        if self._reads > self.spin_limit:
-            raise Spinning(f"the CLI read the clock {self.spin_limit:,} times at t={self.t!r} without sleeping")
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.t += seconds
-        self._reads = 0
-        due = [a for a in self._actions if a[0] <= self.t]
-        self._actions = [a for a in self._actions if a[0] > self.t]
-        for _, action in due:
-            action()
-
-    def wall(self) -> datetime:
-        return EPOCH + timedelta(seconds=self.t)
-
-    def at(self, t: float, action: Callable[[], None]) -> None:
-        self._actions.append((t, action))
 
 
 class TimedTransport(httpx.BaseTransport):
@@ -131,37 +85,9 @@ class TimedTransport(httpx.BaseTransport):
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
-    """A simulator on the shared fake clock: operations move only when the CLI sleeps."""
-    return make_sim(clock=clock)
-
-
-@pytest.fixture
-def env(frozen_sim: Simulator) -> dict[str, str]:
-    return knock_env_for(frozen_sim)
-
-
-@pytest.fixture
 def fast_sim(make_sim) -> Simulator:
     """A real-time simulator running 10x faster, for the tests that need a real process."""
     return make_sim(speed=10)
-
-
-def watch(clock: FakeClock, args: list[str], env: dict[str, str], stdin: str = "", **ctx: object) -> Result:
-    """`bulkop watch ARGS` in-process, on the fake clock (now, sleep and the wall clock)."""
-    return run_cli(["watch", *args], env, stdin=stdin, now=clock.now, sleep=clock.sleep, wall=clock.wall, **ctx)
-
-
-def free_port() -> int:
-    """A loopback port with nothing listening on it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def lines_of(stderr: str) -> list[str]:

@@ -15,7 +15,7 @@ from bulkop.errors import BulkopError, ExitCode
 from bulkop.models import BulkOperation, Status
 from bulkop.verdict import Kind
 from bulkop.watch.engine import RateLimiter, Tracked, WatchConfig, Watcher
-from test_watcher import FakeClock, operation
+from helpers import FakeClock, operation
 
 WAIT = 10.0  # real seconds a test waits for a thread at most (never reached when all is well)
 

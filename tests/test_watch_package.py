@@ -13,7 +13,8 @@ import pytest
 from bulkop.models import BulkOperation, Status
 from bulkop.simulator import Scenario
 from bulkop.watch.engine import Display, Displays, RateLimiter, Tracked, WatchConfig, Watcher
-from conftest import ManualClock, knock_env_for, minimal_env
+from conftest import knock_env_for, minimal_env
+from helpers import FakeClock
 
 OP_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
@@ -107,7 +108,7 @@ def op(status: str) -> BulkOperation:
 
 @pytest.mark.parametrize("answers", [["completed"], ["processing", "completed"], ["queued", "processing", "failed"]])
 def test_displays_fan_every_event_out_in_order_and_skip_default_methods(answers):
-    clock = ManualClock()
+    clock = FakeClock()
     sent = iter(answers)
     t = Tracked(key="k", label="k", profile=None, fetch=lambda: op(next(sent)), bucket=RateLimiter(10.0))
     log: list[str] = []

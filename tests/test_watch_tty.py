@@ -8,23 +8,17 @@ the same render function the live view calls, fed with the operations of a deter
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import io
 import os
 import re
 import select
 import signal
-import struct
-import subprocess
-import sys
-import termios
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from rich.console import Console
 
 from bulkop.api import Client
 from bulkop.api.http import Http
@@ -33,7 +27,8 @@ from bulkop.simulator import Scenario, Simulator
 from bulkop.simulator.operation import EPOCH
 from bulkop.watch.engine import RateLimiter, Tracked, WatchConfig, Watcher
 from bulkop.watch.lines import LinesDisplay
-from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, ManualClock, TextScreen, minimal_env
+from conftest import KNOCK_TOKEN, SAYMON_LOGIN, SAYMON_PASSWORD, TextScreen, minimal_env
+from helpers import FakeClock, plain_console, spawn_on_pty
 
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
@@ -47,22 +42,11 @@ class Terminal:
     """A child process on a pseudo-terminal, and everything it wrote there."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
         full_env = minimal_env()
         full_env.pop("NO_COLOR", None)
         full_env.update({"TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(LINES)})
         full_env.update(env)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bulkop", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=full_env,
-            close_fds=True,
-        )
-        os.close(slave)
-        self.master = master
+        self.proc, self.master = spawn_on_pty(args, full_env, LINES, COLUMNS)
         self.output = bytearray()
 
     def read(self, until: Callable[[str], bool] | None = None, timeout: float = 20.0) -> bool:
@@ -181,7 +165,7 @@ def finished_run(timeout: float | None = None) -> tuple[list[Tracked], float]:
     simulator, through the real HTTP clients, and return what the watcher knew at the end."""
     from bulkop.simulator.operation import EPOCH
 
-    clock = ManualClock()
+    clock = FakeClock()
     sim = Simulator(
         port=0, knock_token=KNOCK_TOKEN, saymon_login=SAYMON_LOGIN, saymon_password=SAYMON_PASSWORD, clock=clock
     ).start()
@@ -246,16 +230,7 @@ def test_final_frame_snapshot_at_100_columns(snapshot):
     """The live view's last frame for a finished run at 100 columns, without colour: every
     operation with its end state, full bars for completed ones, and the totals line."""
     ops, now = finished_run()
-    console = Console(
-        file=io.StringIO(),
-        width=COLUMNS,
-        no_color=True,
-        force_terminal=False,
-        record=True,
-        markup=False,
-        emoji=False,
-        highlight=False,
-    )
+    console = plain_console(COLUMNS)
     console.print(watch_table(ops, now, LINES - 6, None, width=COLUMNS, wall=EPOCH + timedelta(seconds=now)))
     frame = console.export_text()
     assert all(len(line) <= COLUMNS for line in frame.splitlines())
@@ -291,16 +266,7 @@ def test_live_view_at_every_width_drops_columns_and_cuts_no_value(width, when, s
     room, the footer wraps between phrases, and rates read `N rows/s` as in every view."""
     ops, now = mid_run() if when == "running" else finished_run()
     event = "users.identify: HTTP 503 Service Unavailable from the API, retrying in 2.0s"
-    console = Console(
-        file=io.StringIO(),
-        width=width,
-        no_color=True,
-        force_terminal=False,
-        record=True,
-        markup=False,
-        emoji=False,
-        highlight=False,
-    )
+    console = plain_console(width)
     console.print(watch_table(ops, now, 24, event, width=width, wall=EPOCH + timedelta(seconds=now)))
     frame = console.export_text()
     lines = frame.splitlines()
@@ -333,7 +299,7 @@ def test_a_row_in_trouble_shows_no_stale_rate_or_eta(trouble):
 
     ops, now = finished_run(timeout=6.0)
     t = next(t for t in ops if t.op is not None and t.op.name == "users.identify")
-    console = Console(file=io.StringIO(), width=140, no_color=True, record=True, markup=False, highlight=False)
+    console = plain_console(140)
     console.print(watch_table([t], now, 10, None, width=140))
     before = console.export_text()
     assert "rows/s" in before and "7s" in before  # a rate and an ETA (300 rows left at 100 rows/s)
@@ -348,10 +314,6 @@ def test_a_row_in_trouble_shows_no_stale_rate_or_eta(trouble):
     assert trouble in line and "rows/s" not in line and "eta" not in line, line
 
 
-def _console(width: int) -> Console:
-    return Console(file=io.StringIO(), width=width, no_color=True, record=True, markup=False, highlight=False)
-
-
 @pytest.mark.parametrize("width", [80, 200])
 def test_a_retry_notice_never_cuts_the_id_and_ends_when_the_operation_answers(width):
     """The tester's #3 and #4: `… is failing (503), retrying in 8.8s` stayed up for 50 s
@@ -361,17 +323,17 @@ def test_a_retry_notice_never_cuts_the_id_and_ends_when_the_operation_answers(wi
 
     ops, now = finished_run()
     t = next(t for t in ops if t.op is not None and t.op.name == "objects.bulk_set")
-    console = _console(width)
+    console = plain_console(width)
     live = LiveDisplay(console)
     live.started(ops, now)
     try:
         live.failed_poll(t, ApiUnavailable("HTTP 503 Service Unavailable " + "x" * 300), 8.8, now)
-        frame = _console(width)
+        frame = plain_console(width)
         frame.print(live._render(now))
         notice = [line for line in frame.export_text().splitlines() if "HTTP 503" in line]
         assert notice and f"objects.bulk_set {IDS[1]}: HTTP 503" in notice[0], notice
         live.observed(t, False, now + 1)  # its next poll answered
-        after = _console(width)
+        after = plain_console(width)
         after.print(live._render(now + 1))
         assert "HTTP 503" not in after.export_text() and "retrying" not in after.export_text()
     finally:
@@ -382,7 +344,7 @@ def test_an_unnamed_operation_shows_no_profile_in_the_operation_column():
     ops, now = finished_run()
     for t in ops:
         t.profile = "sm"
-    console = _console(140)
+    console = plain_console(140)
     console.print(watch_table(ops, now, 10, None, width=140))
     row = next(line for line in console.export_text().splitlines() if IDS[3] in line)
     assert row.split()[0] == "-" and "sm" not in row.split(), row
@@ -392,7 +354,7 @@ def test_an_unnamed_operation_shows_no_profile_in_the_operation_column():
 def test_one_operation_at_80_columns_shows_its_whole_id(width):
     ops, now = finished_run(timeout=6.0)
     for t in ops[:3]:
-        console = _console(width)
+        console = plain_console(width)
         console.print(watch_table([t], now, 10, None, width=width))
         frame = console.export_text()
         assert "ID" in frame.splitlines()[0] and t.op_id in frame, frame

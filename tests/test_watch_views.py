@@ -7,29 +7,12 @@ import re
 
 import pytest
 
-from bulkop.simulator import Scenario, Simulator
-from conftest import knock_env_for
-from test_watch import FakeClock, watch
+from bulkop.simulator import Scenario
+from helpers import FakeClock, plain_console, watch
 
 pytestmark = pytest.mark.filterwarnings("ignore:'click\\.utils\\.:DeprecationWarning")
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:]+Z ")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def frozen_sim(clock: FakeClock, make_sim) -> Simulator:
-    """A simulator on the shared fake clock: operations move only when the CLI sleeps."""
-    return make_sim(clock=clock)
-
-
-@pytest.fixture
-def env(frozen_sim: Simulator) -> dict[str, str]:
-    return knock_env_for(frozen_sim)
 
 
 # --------------------------------------------------------------------------- every line names its operation
@@ -197,7 +180,6 @@ def test_live_totals_of_operations_without_success_counts_show_no_ok_at_all(froz
 
 def test_live_totals_before_any_answer_invent_no_zeros():
     """Nothing answered yet: no `0/0 rows`, no `0 ok`, no `0 errors`; it says none has counts."""
-    from rich.console import Console
 
     from bulkop.render.watch_table import watch_table
     from bulkop.watch.engine import RateLimiter, Tracked
@@ -206,7 +188,7 @@ def test_live_totals_before_any_answer_invent_no_zeros():
         Tracked(key=f"k{i}", label=f"op-{i}", profile=None, fetch=lambda: None, bucket=RateLimiter(1.0))  # type: ignore[arg-type,return-value]
         for i in range(3)
     ]
-    console = Console(width=120, no_color=True, record=True, markup=False, emoji=False, highlight=False)
+    console = plain_console(120)
     console.print(watch_table(ops, 0.0, 10, None, width=120))
     line = _totals_line(console.export_text())
     assert line == "All 3 operations (none with counts yet)", line

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,72 +28,12 @@ from bulkop.errors import (
 )
 from bulkop.models import BulkOperation, Status
 from bulkop.watch.engine import AUTO_MAX, AUTO_MIN, JITTER, RateLimiter, Tracked, WatchConfig, Watcher
+from helpers import FakeClock, operation
 
 EPS = 1e-6  # float slack when comparing instants computed by summing sleeps
 
 
 # --------------------------------------------------------------------------- test doubles
-
-
-class Spinning(AssertionError):
-    """The watch loop asked for the time over and over without ever sleeping: a busy loop."""
-
-
-class FakeClock:
-    """Monotonic seconds that move only when the watcher sleeps.
-
-    A loop that keeps reading the clock without sleeping would never end on a fake clock (and
-    would burn a CPU on a real one), so that is turned into a test failure instead of a hang.
-    """
-
-    def __init__(self, spin_limit: int = 2_000) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-        self.spin_limit = spin_limit
-        self._reads_since_sleep = 0
-
-    def now(self) -> float:
-        self._reads_since_sleep += 1
-        if self._reads_since_sleep > self.spin_limit:
-            raise Spinning(f"the watch loop read the clock {self.spin_limit:,} times at t={self.t!r} without sleeping")
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0, f"slept {seconds!r}"
-        self.sleeps.append(seconds)
-        self.t += seconds
-        self._reads_since_sleep = 0
-
-
-def operation(
-    n: int,
-    status: Status,
-    processed: int,
-    total: int = 1000,
-    errors: int = 0,
-    name: str = "users.identify",
-) -> BulkOperation:
-    """The BulkOperation a Knock server would send, with `raw` matching the fields."""
-    op_id = uuid.UUID(int=n + 1)
-    raw = {
-        "id": str(op_id),
-        "name": name,
-        "status": status.value,
-        "estimated_total_rows": total,
-        "processed_rows": processed,
-        "success_count": processed - errors,
-        "error_count": errors,
-    }
-    return BulkOperation(
-        id=op_id,
-        status=status,
-        name=name,
-        estimated_total_rows=total,
-        processed_rows=processed,
-        success_count=processed - errors,
-        error_count=errors,
-        raw=raw,
-    )
 
 
 @dataclass
@@ -207,11 +146,6 @@ def most_in_any_second(times: list[float]) -> int:
     """The largest number of instants inside one half-open window [t, t + 1 s)."""
     ts = sorted(times)
     return max((bisect.bisect_left(ts, t + 1.0 - EPS) - i for i, t in enumerate(ts)), default=0)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 # --------------------------------------------------------------------------- polling intervals
