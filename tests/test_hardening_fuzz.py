@@ -33,7 +33,6 @@ from bulkop.errors import ConfigError, InvalidResponse, UsageError
 from bulkop.models import BulkOperation
 from bulkop.progress import fraction
 from bulkop.render import table, text
-from bulkop.render.fmt import progress_text
 from bulkop.sanitize import clean
 from bulkop.settings import BY_NAME, PROFILE_KEYS, SETTINGS, convert, parse_duration, resolve, validate_flag
 from bulkop.watch.command import read_ids
@@ -110,7 +109,6 @@ def render_everything(op: BulkOperation) -> str:
         text.operation_text(op, NOW, all_errors=True),
         text.operations_text([op]),
         text.status_line(op),
-        progress_text(op),
         json.dumps(op.to_json(), ensure_ascii=False),
         console.file.getvalue(),
     ]

@@ -75,11 +75,14 @@ def test_completed_percent_comes_from_the_counts_it_is_shown_with(processed, est
 
 
 @pytest.mark.parametrize(("processed", "estimated", "shown"), [(4800, 8000, "60%"), (1000, 1000, "100%"), (0, 5, "0%")])
-def test_completed_progress_text_agrees_with_its_counts(processed, estimated, shown):
-    from bulkop.render.fmt import progress_text
+def test_completed_percent_shown_agrees_with_its_counts(processed, estimated, shown):
+    """The percentage every view prints (fmt.percent of the fraction), beside the counts of `get`."""
+    from bulkop.render import fmt, text
 
-    text = progress_text(op(Status.COMPLETED, processed, estimated))
-    assert text == f"{shown} {processed:,}/{estimated:,}"
+    completed = op(Status.COMPLETED, processed, estimated)
+    assert fmt.percent(fraction(completed)) == shown
+    shown_text = text.operation_text(completed, None)
+    assert f"progress:\t{shown}\nprocessed:\t{processed}\nestimated:\t{estimated}\n" in shown_text
 
 
 def test_unknown_counts_are_unknown_not_zero():

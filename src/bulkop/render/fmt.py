@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 
 from bulkop.models import BulkOperation
-from bulkop.progress import Fraction, fraction
+from bulkop.progress import Fraction
 from bulkop.sanitize import clean
 
 UNKNOWN = "unknown"
@@ -138,12 +138,3 @@ def counts_unknown(op: BulkOperation) -> str:
             return "unknown (this API reports only finished or not)"
         return f"unknown (this API reports only {' or '.join(words)})"
     return "unknown (not in this answer)"
-
-
-def progress_text(op: BulkOperation) -> str:
-    """`42% 420/1000`, or `unknown` when the API does not report counts."""
-    f = fraction(op)
-    if not op.counts_known:
-        return "finished" if op.finished else UNKNOWN
-    pct = percent(f)
-    return f"{pct} {count(op.processed_rows)}/{count(op.estimated_total_rows)}"
