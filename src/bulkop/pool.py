@@ -30,8 +30,8 @@ class DaemonPool:
     It starts with `start` workers and adds one (up to `workers`) only when polls have waited
     for a free worker for BEHIND seconds while requests take SLOW or longer: polls that wait
     behind a slow API need more threads (their time goes to the network); polls that wait behind
-    a fast one are waiting for the CPU, where more threads only fight for the interpreter (a
-    third more CPU per poll with six, and 1,000 operations grew the pool to sixteen).
+    a fast one are waiting for the CPU, where more threads only fight for the interpreter
+    (bench/README.md, "Measurements behind the code", has the figures).
     """
 
     def __init__(self, workers: int, results: queue.SimpleQueue[tuple[Any, Any]], start: int = START_WORKERS) -> None:

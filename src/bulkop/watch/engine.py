@@ -36,8 +36,10 @@ AUTO_GROWTH = 1.5  # idle polls stretch the interval by this factor
 JITTER = 0.1  # ±10 % so many watchers (or operations) do not poll in lockstep
 FAILURE_BACKOFF_MAX = 30.0
 COALESCE = 0.025  # seconds: answers within this of the last pass wait for the next one
-# Polling threads at most: enough for the default 10 requests a second to an API that takes
-# 1.6 s to answer (six held a 0.5-3 s API to 3.4 a second: each operation polled every 9 s).
+# Polling threads at most: enough to spend the default 10 requests a second on an API that
+# takes over a second to answer. The pool starts small and grows only while polls wait behind
+# a slow API (bulkop.pool): a fixed pool is either too small for a slow API or too large for a
+# fast one, where extra threads cost CPU per poll (bench/README.md, "Measurements behind the code").
 WORKERS = 16
 # With an injected (fake) clock, time stands still while a poll is in flight: wait this many
 # real seconds for it before letting the fake clock move on (a poll that is stuck for good).
@@ -193,9 +195,8 @@ class WatchConfig:
     max_errors: int | None = None
     max_consecutive_failures: int = 10
     fail_fast: bool = False
-    # A small fixed pool (each thread more costs CPU per request in lock handoffs: 0.85 ms
-    # per poll with 2, 1.10 ms with 8, measured on loopback). A slow or stuck server holds
-    # only its own operations' polls: no operation waits for another's answer.
+    # At most this many polls at once (see WORKERS). A stuck poll holds one thread, never
+    # another operation's answer.
     workers: int = WORKERS
     seed: int | None = None
     conditions: Conditions | None = None  # --until / --fail-if, checked at every poll (bulkop.verdict)
