@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO, cast
+from typing import Any, TextIO, TypeVar, cast
 
 from bulkop import config
 from bulkop.context import Context
 from bulkop.errors import ConfigError, UsageError
 from bulkop.providers import resolve as resolve_provider
 from bulkop.settings import BY_NAME, SETTINGS, check_provider, validate_flag
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -257,35 +259,42 @@ def unset_key(opts: UnsetOptions, ctx: Context) -> int:
 
 def use(opts: UseOptions, ctx: Context) -> int:
     name = opts.name
-    cf = _writable_config(ctx)
-    cf.profile(name)
 
     def change(cf: config.ConfigFile) -> None:
-        cf.profile(name)
         cf.default_profile = name
 
-    config.update(cf.path, change)
+    _update_profile(ctx, name, change)
     ctx.stderr.write(f"Default profile is now {name!r}.\n")
     return 0
 
 
 def remove(opts: RemoveOptions, ctx: Context) -> int:
     name = opts.name
-    cf = _writable_config(ctx)
-    cf.profile(name)
 
     def change(cf: config.ConfigFile) -> bool:
-        cf.profile(name)
         del cf.profiles[name]
         if cf.default_profile == name:
             cf.default_profile = None
             return True
         return False
 
-    was_default = config.update(cf.path, change)
+    was_default = _update_profile(ctx, name, change)
     after = "; there is no default profile now (choose one with `bulkop config use NAME`)"
     ctx.stderr.write(f"Removed profile {name!r}{after if was_default else ''}.\n")
     return 0
+
+
+def _update_profile(ctx: Context, name: str, change: Callable[[config.ConfigFile], T]) -> T:
+    """Apply `change` to the config file (atomically, under its lock) once profile `name` is
+    known to exist, in the file as read now and again as locked: else a ConfigError, unwritten."""
+
+    def checked(cf: config.ConfigFile) -> T:
+        cf.profile(name)
+        return change(cf)
+
+    cf = _writable_config(ctx)
+    cf.profile(name)
+    return config.update(cf.path, checked)
 
 
 def _given_key(key: str, provider: Any, name: str, providers: Any = None) -> Any:
