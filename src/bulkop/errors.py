@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -133,3 +134,11 @@ def most_severe(codes: list[int]) -> int:
         return ExitCode.OK
     order = [143, 141, 130, 70, 124, 7, 4, 6, 5, 2, 1, 3, 0]
     return min(codes, key=lambda c: order.index(c) if c in order else 0)
+
+
+def did_you_mean(word: str, choices: Iterable[str], form: str = "; did you mean {!r}?") -> str:
+    """`form` filled with the choice closest to a mistyped `word`, or "" when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return form.format(close[0]) if close else ""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from bulkop.errors import ConfigError, UsageError
+from bulkop.errors import ConfigError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -496,13 +496,10 @@ def check_provider(name: str, tables: Mapping[str, Any] | None, where: str = "",
     from bulkop.providers import BUILTIN_NAMES
 
     if name not in BUILTIN_NAMES and name not in (tables or {}):
-        import difflib
-
         known = [*BUILTIN_NAMES, *sorted(tables or {})]
-        close = difflib.get_close_matches(name, known, n=1)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
+        guess = did_you_mean(name, known)
         if as_value:
-            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            guess = did_you_mean(name, known, " (did you mean {!r}?)")
             raise ConfigError(
                 f"{where}provider should be one of {', '.join(known)}, not {name!r}{guess}",
                 hint="define others as [providers.NAME] in config.toml",
@@ -596,11 +593,7 @@ def profile_not_found(name: str, path: Path | None, profiles: Mapping[str, Any])
 
 def known_profiles(name: str, profiles: Mapping[str, Any]) -> str:
     """'profiles: dev, prod; did you mean 'prod'?' for a name that is not a profile."""
-    import difflib
-
-    text = f"profiles: {', '.join(sorted(profiles)) or 'none'}"
-    close = difflib.get_close_matches(name, sorted(profiles), n=1, cutoff=0.6)
-    return text + (f"; did you mean {close[0]!r}?" if close else "")
+    return f"profiles: {', '.join(sorted(profiles)) or 'none'}" + did_you_mean(name, sorted(profiles))
 
 
 def resolve(

@@ -30,19 +30,16 @@ STATUS_WORDS = ("queued", "processing", "completed", "failed", "finished", "not 
 
 def parse_statuses(values: list[str]) -> list[str]:
     """`--status` values as status words (any case; `not-finished` and `unfinished` too)."""
-    import difflib
 
-    from bulkop.errors import UsageError
+    from bulkop.errors import UsageError, did_you_mean
 
     words = []
     for raw in values:
         word = " ".join(raw.strip().lower().replace("-", " ").replace("_", " ").split())
         word = {"unfinished": "not finished"}.get(word, word)
         if word not in STATUS_WORDS:
-            close = difflib.get_close_matches(word, STATUS_WORDS, n=1)
-            guess = f"; did you mean {close[0]!r}?" if close else ""
             raise UsageError(
-                f"--status {raw!r} is not a status (valid: {', '.join(STATUS_WORDS)}){guess}",
+                f"--status {raw!r} is not a status (valid: {', '.join(STATUS_WORDS)}){did_you_mean(word, STATUS_WORDS)}",
                 hint='e.g. --status failed, --status "not finished"',
             )
         words.append(word)

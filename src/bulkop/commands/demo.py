@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bulkop.context import Context
-from bulkop.errors import UsageError
+from bulkop.errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:
     from bulkop.simulator import Scenario
@@ -81,12 +81,9 @@ def provider_scenarios(provider: str | None) -> list[Scenario]:
     if provider is None:
         return scenarios
     if provider not in PROVIDERS:
-        import difflib
-
-        close = difflib.get_close_matches(provider, PROVIDERS, n=1)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
         raise UsageError(
-            f"--provider: the simulator serves {', '.join(PROVIDERS)}, not {provider!r}{guess}",
+            f"--provider: the simulator serves {', '.join(PROVIDERS)}, not {provider!r}"
+            + did_you_mean(provider, PROVIDERS),
             hint="a provider of your own is tried against its real API, or a test server of yours",
         )
     # One operation of each fate, the names kept; ids in the provider's own format.

@@ -3,14 +3,13 @@ what one reads from a saved response body (offline: no request, no credentials).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bulkop.context import Context
-from bulkop.errors import BulkopError, ConfigError, InvalidResponse, UsageError
+from bulkop.errors import BulkopError, ConfigError, InvalidResponse, UsageError, did_you_mean
 from bulkop.providers import BUILTIN_NAMES, ProviderDefinition, builtin, resolve
 from bulkop.render.jsonout import dumps
 from bulkop.sanitize import clean
@@ -70,10 +69,8 @@ def find(name: str, ctx: Context, definition_file: str | None = None) -> Provide
     path, tables = user_tables(ctx)
     if name not in BUILTIN_NAMES and name not in tables:
         known = [*BUILTIN_NAMES, *tables]
-        close = difflib.get_close_matches(name, known, n=1)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
         raise UsageError(
-            f"unknown provider {clean(name, max_len=60)!r}{guess}",
+            f"unknown provider {clean(name, max_len=60)!r}{did_you_mean(name, known)}",
             hint=f"providers: {', '.join(clean(k, max_len=40) for k in known)} (see `bulkop providers`)",
         )
     try:
