@@ -182,8 +182,10 @@ def test_readme_and_status_help_show_the_same_polling_loop():
 LOOP_CASES = {
     "completed": Scenario(name="done", total_rows=10, queued_seconds=0, rows_per_second=1000),
     "failed": Scenario(name="broken", total_rows=100, queued_seconds=0, fail_at=0.5),
-    "completes_later": Scenario(name="later", total_rows=100, queued_seconds=0.3, rows_per_second=100),
-    "fails_later": Scenario(name="later_fail", total_rows=100, queued_seconds=0.3, fail_at=0.6, rows_per_second=100),
+    # Queued for 2 s: the first poll (a fresh process, slow on a loaded machine) must find it
+    # unfinished, so that the loop is seen going round at least once.
+    "completes_later": Scenario(name="later", total_rows=100, queued_seconds=2.0, rows_per_second=100),
+    "fails_later": Scenario(name="later_fail", total_rows=100, queued_seconds=2.0, fail_at=0.6, rows_per_second=100),
 }
 
 
