@@ -14,6 +14,8 @@ def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
         from bulkop import __version__
 
+        if sys.stdout is None:  # `>&-`: nothing to print to, as asked
+            return
         try:
             sys.stdout.write(f"bulkop {__version__}\n")
             sys.stdout.flush()
@@ -21,6 +23,13 @@ def main() -> None:
             from bulkop.cli import _broken_pipe
 
             sys.exit(_broken_pipe())
+        except OSError as e:  # a device that refused the write (a full disk): exit 74
+            from bulkop.cli import _output_failed
+            from bulkop.errors import is_output_error
+
+            if not is_output_error(e):
+                raise
+            sys.exit(_output_failed(None, e))
         return
     import os
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from enum import IntEnum
 
@@ -20,6 +21,7 @@ class ExitCode(IntEnum):
     TIMEOUT = 124  # `watch --timeout` elapsed
     INTERRUPTED = 130  # Ctrl-C (SIGINT)
     INTERNAL = 70  # a bug in bulkop (EX_SOFTWARE)
+    OUTPUT = 74  # stdout or stderr refused a write (EX_IOERR): a full disk, a failing device
     PIPE = 141  # the reader of stdout went away (`| head`)
     TERMINATED = 143  # SIGTERM
 
@@ -35,6 +37,7 @@ EXIT_CODE_NAMES: dict[ExitCode, str] = {
     ExitCode.CONFIG: "config",
     ExitCode.TIMEOUT: "timeout",
     ExitCode.INTERNAL: "internal error",
+    ExitCode.OUTPUT: "output error",
     ExitCode.INTERRUPTED: "interrupted",
     ExitCode.PIPE: "broken pipe",
     ExitCode.TERMINATED: "terminated",
@@ -52,9 +55,13 @@ EXIT_CODE_HELP: dict[ExitCode, str] = {
     ExitCode.CONFIG: "configuration error (config file, profile, missing credentials; a bad value found there)",
     ExitCode.TIMEOUT: "watch: --timeout elapsed before every operation ended",
     ExitCode.INTERNAL: "internal error: a bug in bulkop (rerun with --debug and report it)",
-    ExitCode.INTERRUPTED: "interrupted by Ctrl-C (SIGINT); the last known state is printed",
-    ExitCode.PIPE: "the reader of stdout went away (e.g. `| head`); nothing more is printed",
-    ExitCode.TERMINATED: "terminated by SIGTERM; the last known state is printed",
+    ExitCode.OUTPUT: "stdout or stderr could not be written (a full disk, a failing device); "
+    "said on stderr if it can be",
+    ExitCode.INTERRUPTED: "interrupted by Ctrl-C (SIGINT); watch prints each operation's last known state "
+    "and the command that resumes",
+    ExitCode.PIPE: "the reader of stdout or stderr went away (e.g. `| head`, `2>&1 | head`); nothing more is printed",
+    ExitCode.TERMINATED: "terminated by SIGTERM; watch prints each operation's last known state and the command "
+    "that resumes",
 }
 
 
@@ -113,6 +120,24 @@ class WatchTimeout(BulkopError):
     kind = "timeout"
 
 
+class OutputError(BulkopError):
+    """stdout or stderr refused a write (ENOSPC, EIO, ...): not a bug, not the API's doing."""
+
+    exit_code = ExitCode.OUTPUT
+    kind = "output"
+
+
+# The errors of a write that the device refused (a closed pipe, EPIPE, is ExitCode.PIPE).
+OUTPUT_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("EIO", "EBADF", "EFBIG", "ENOSPC", "EDQUOT") if hasattr(errno, name)
+)
+
+
+def is_output_error(e: BaseException) -> bool:
+    """Whether `e` is a refused write to a standard stream (an OSError with no file name)."""
+    return isinstance(e, OSError) and e.errno in OUTPUT_ERRNOS and e.filename is None
+
+
 class InternalError(BulkopError):
     """A bug in bulkop: reported in one line, with the traceback only under --debug."""
 
@@ -132,7 +157,7 @@ def most_severe(codes: list[int]) -> int:
     """
     if not codes:
         return ExitCode.OK
-    order = [143, 141, 130, 70, 124, 7, 4, 6, 5, 2, 1, 3, 0]
+    order = [143, 141, 130, 70, 74, 124, 7, 4, 6, 5, 2, 1, 3, 0]
     return min(codes, key=lambda c: order.index(c) if c in order else 0)
 
 

@@ -74,16 +74,36 @@ def with_commands() -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
+    open_closed_std_streams()
     _buffer_std_streams()
-    # Completion speaks click's protocol (`_BULKOP_COMPLETE=bash_complete`), as the scripts in
-    # completions/ do; Typer's own handler expects `complete_bash` and refuses click's form.
-    if instruction := os.environ.get("_BULKOP_COMPLETE"):
-        from click.shell_completion import shell_complete
+    try:
+        # Completion speaks click's protocol (`_BULKOP_COMPLETE=bash_complete`), as the scripts
+        # in completions/ do; Typer's own handler expects `complete_bash` and refuses click's form.
+        if instruction := os.environ.get("_BULKOP_COMPLETE"):
+            from click.shell_completion import shell_complete
 
-        code: int = shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
-    else:
-        code = run(args)
-    sys.exit(_flush_stdout(code))
+            code: int = shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
+        else:
+            code = run(args)
+        code = _flush_std_streams(code)
+    except BrokenPipeError:  # stderr's reader went away while an error was being reported
+        code = _broken_pipe()
+    except OSError as e:
+        from bulkop.errors import is_output_error
+
+        if not is_output_error(e):
+            raise
+        code = _output_failed(None, e)
+    sys.exit(code)
+
+
+def open_closed_std_streams() -> None:
+    """A standard stream the caller closed (`>&-`, `2>&-`, `<&-`) reads as /dev/null: what
+    would have been written is discarded (as asked) and the exit code is the command's own,
+    instead of an AttributeError on None."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115 (lives as long as the process)
 
 
 def _buffer_std_streams() -> None:
@@ -109,18 +129,26 @@ def _buffer_std_streams() -> None:
             setattr(sys, name, wrapper)
 
 
-def _flush_stdout(code: int) -> int:
-    """Flush stdout before the interpreter does: a reader that went away is exit 141, silently.
+def _flush_std_streams(code: int) -> int:
+    """Flush stdout and stderr before the interpreter does: a reader that went away is exit
+    141, silently; a device that refused the write (a full disk) is exit 74.
 
-    Without this the final flush happens at interpreter shutdown, where a BrokenPipeError is
-    "Exception ignored" on stderr and the exit code is 120 (only PYTHONUNBUFFERED hid it).
+    Without this the final flush happens at interpreter shutdown, where the error is "Exception
+    ignored" on stderr and the exit code is 120 (only PYTHONUNBUFFERED hid it).
     """
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        return _broken_pipe()
-    except (OSError, ValueError):
-        pass
+    from bulkop.errors import is_output_error
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            return _broken_pipe()
+        except OSError as e:
+            if not is_output_error(e):
+                raise
+            return _output_failed(None, e)
+        except ValueError:  # closed already
+            pass
     return code
 
 
@@ -183,7 +211,11 @@ def run(args: list[str], ctx: Context | None = None) -> int:
     except Exception as e:  # a bug: one line, and the traceback only with --debug
         if isinstance(e.__context__, BrokenPipeError) or (isinstance(e, OSError) and e.errno == 32):
             return _broken_pipe()
-        from bulkop.errors import InternalError
+        from bulkop.errors import InternalError, is_output_error
+
+        refused = next((x for x in (e, e.__context__) if x is not None and is_output_error(x)), None)
+        if refused is not None:  # a full disk under stdout is no bug: its own exit code
+            return _output_failed(ctx, refused)
 
         return _fail(
             ctx, InternalError(f"internal error: {type(e).__name__}: {e}", hint="rerun with --debug and report it")
@@ -206,17 +238,45 @@ def _fail(ctx: Context, err: BulkopError) -> int:
 
 
 def _broken_pipe() -> int:
-    # The reader went away (`| head`): say nothing; stop Python's flush at exit complaining.
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+    # The reader went away (`| head`, `2>&1 | head`): say nothing more.
+    _silence_std_streams()
     from bulkop.errors import ExitCode
 
     return ExitCode.PIPE
+
+
+def _output_failed(ctx: Context | None, e: BaseException) -> int:
+    """A standard stream refused a write (ENOSPC, EIO): one line saying so on stderr if stderr
+    still takes it, then exit 74; what stdout still holds is dropped."""
+    from bulkop.errors import OutputError
+
+    reason = getattr(e, "strerror", None) or type(e).__name__
+    err = OutputError(f"cannot write the output ({reason})", hint="check the disk or the device it goes to")
+    _silence_std_streams(keep_stderr=True)
+    try:
+        if ctx is not None:
+            ctx.report(err)
+        else:
+            sys.stderr.write(f"bulkop: error: {err.message}; {err.hint}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        _silence_std_streams()
+    return err.exit_code
+
+
+def _silence_std_streams(keep_stderr: bool = False) -> None:
+    """Point stdout (and stderr) at /dev/null, so that neither a later write nor Python's own
+    flush at exit meets the failed stream again ("Exception ignored", exit 120)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for stream in (sys.stdout,) if keep_stderr else (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+            stream.flush()  # what it still holds now goes to /dev/null too
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def _usage_error(ctx: Context, e: click.ClickException) -> None:
