@@ -68,3 +68,8 @@ def markdown_cell(text: object, *, max_len: int = 200) -> str:
     """
     out = clean(text, max_len=max_len)
     return "".join(_HTML.get(ch) or ("\\" + ch if ch in _MARKUP else ch) for ch in out)
+
+
+def plural(n: int, noun: str) -> str:
+    """`1 error`, `1,000 errors`: a count and its noun, in every message and view."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

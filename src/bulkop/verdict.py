@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bulkop.errors import BulkopError, ExitCode
 from bulkop.models import BulkOperation, Status
+from bulkop.sanitize import plural
 
 if TYPE_CHECKING:
     from bulkop.conditions import Condition, Conditions
@@ -68,14 +69,14 @@ def of_operation(op: BulkOperation, max_errors: int | None = None, conditions: C
     word = op.status_word  # e.g. "finished" or "not finished" when that is all an API says
     if op.status is Status.FAILED:
         n = error_count(op)
-        errors = f" with {n:,} error{'s' if n != 1 else ''}" if n else ""
+        errors = f" with {plural(n, 'error')}" if n else ""
         return Verdict(Kind.FAILED, ExitCode.FAILED, f"the operation failed{errors}", n)
     if op.status is not Status.COMPLETED:
         state = f"still {op.status.value}" if word == op.status.value else word
         return Verdict(Kind.NOT_FINISHED, ExitCode.NOT_FINISHED, f"the operation is {state}")
     n = error_count(op)
     # One wording per case, whether or not a --max-errors gate was asked for.
-    done = f"completed with {n:,} error{'s' if n != 1 else ''}" if n is not None else f"the operation {word}"
+    done = f"completed with {plural(n, 'error')}" if n is not None else f"the operation {word}"
     if max_errors is not None and n is None:
         return _errors_unknown(op, word, max_errors)
     if max_errors is not None and n is not None and n > max_errors:
@@ -106,14 +107,14 @@ def of_condition(op: BulkOperation, condition: Condition, max_errors: int | None
     # "failed" next to exit 0 (or "completed" next to exit 1) is never left to be guessed at.
     contrary = Status.COMPLETED if condition.option == FAIL_IF else Status.FAILED
     if op.status is contrary:
-        errors = f": {n:,} error{'s' if n != 1 else ''}" if n else ""
+        errors = f": {plural(n, 'error')}" if n else ""
         said = f"{said} is true (the operation itself reports {op.status_word}{errors})"
     if condition.option == FAIL_IF:
         return Verdict(Kind.FAIL_IF_MET, ExitCode.FAILED, said, n, condition=condition)
     if max_errors is not None and n is None:
         return _errors_unknown(op, said, max_errors, condition)
     if max_errors is not None and n is not None and n > max_errors:
-        errors = f"{n:,} error{'s' if n != 1 else ''}"
+        errors = plural(n, "error")
         return Verdict(
             Kind.TOO_MANY_ERRORS,
             ExitCode.FAILED,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from bulkop.journal import Entry
 from bulkop.models import Status
 from bulkop.render import fmt
-from bulkop.sanitize import clean
+from bulkop.sanitize import clean, plural
 
 if TYPE_CHECKING:  # Rich only for the terminal views: piped `list` does not pay for importing it
     from rich.console import RenderableType
@@ -186,5 +186,5 @@ def throughput_view(series: Sequence[tuple[float, int]], samples: int | None = N
     n = len(series) if samples is None else samples
     text = Text("Throughput  ", style="bold")
     text.append(sparkline(rates), style="cyan")
-    text.append(f"  avg {fmt.rate(average)} over {fmt.duration(t1 - t0)} ({n} sample{'s' if n != 1 else ''})")
+    text.append(f"  avg {fmt.rate(average)} over {fmt.duration(t1 - t0)} ({plural(n, 'sample')})")
     return text

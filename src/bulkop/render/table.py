@@ -16,7 +16,7 @@ from bulkop.models import BulkOperation
 from bulkop.progress import fraction
 from bulkop.render import fmt
 from bulkop.render.text import ERROR_PREVIEW
-from bulkop.sanitize import clean
+from bulkop.sanitize import clean, plural
 
 BAR_WIDTH = 30
 
@@ -72,13 +72,14 @@ def operation_view(
     if op.counts_known:
         rows.append(("Rows", Text(f"{fmt.count(op.processed_rows)} / {fmt.count(op.estimated_total_rows)} processed")))
         errors = op.known_error_count
+        said = plural(errors, "error") if errors is not None else f"{fmt.UNKNOWN} errors"
         rows.append(
             (
                 "Results",
                 Text.assemble(
                     (f"{fmt.count(op.success_count)} succeeded", "green"),
                     ", ",
-                    (f"{fmt.count(errors)} errors", "red" if errors else ""),
+                    (said, "red" if errors else ""),
                 ),
             )
         )

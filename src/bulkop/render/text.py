@@ -11,7 +11,7 @@ from datetime import datetime
 from bulkop.models import BulkOperation, Status
 from bulkop.progress import fraction
 from bulkop.render import fmt
-from bulkop.sanitize import clean
+from bulkop.sanitize import clean, plural
 
 ERROR_PREVIEW = 5
 
@@ -94,10 +94,10 @@ def status_line(op: BulkOperation) -> str:
     processed, estimated = fmt.count(op.processed_rows), fmt.count(op.estimated_total_rows)
     n = op.known_error_count
     if op.status is Status.COMPLETED:
-        errors = ", errors unknown" if n is None else f", {n:,} errors" if n else ""
+        errors = ", errors unknown" if n is None else f", {plural(n, 'error')}" if n else ""
         return f"completed {processed}/{estimated}{errors}"
     if op.status is Status.FAILED:
-        errors = "errors unknown" if n is None else f"{n:,} error{'s' if n != 1 else ''}"
+        errors = "errors unknown" if n is None else plural(n, "error")
         return f"failed: {errors} ({processed}/{estimated} processed)"
     if op.status is Status.QUEUED:
         return f"queued (0/{estimated})" if not op.processed_rows else f"queued ({processed}/{estimated})"
