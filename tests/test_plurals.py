@@ -27,7 +27,7 @@ def completed(errors: int, op_id: str) -> dict:
     [
         (["get", "{id}", "-o", "table"], "9 succeeded, 1 error", "8 succeeded, 2 errors"),
         (["status", "{id}"], "completed 10/10, 1 error", "completed 10/10, 2 errors"),
-        (["watch", "{id}", "--display", "lines", "--max-errors", "0"], "completed with 1 error,", "completed with 2 errors,"),
+        (["watch", "{id}", "--display", "lines", "--max-errors", "0"], "with 1 error,", "with 2 errors,"),
     ],
 )
 def test_one_error_is_singular(sim, knock_env, args, one, two):
