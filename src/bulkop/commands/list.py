@@ -57,9 +57,21 @@ def run(opts: Options, ctx: Context) -> int:
         console = ctx.console(out)
         console.print(entries_table(entries, ctx.wall(), width=console.width))
     if not entries and output in ("table", "text"):
-        ctx.stderr.write(f"bulkop: {_nothing(opts, profile, since)}\n")
+        why = _nothing(opts, profile, since) if journal.path is not None else _journal_off(ctx)
+        ctx.stderr.write(f"bulkop: {why}\n")
     out.flush()
     return most_severe(codes)
+
+
+def _journal_off(ctx: Context) -> str:
+    """Why nothing can be listed when the journal is off: which switch turned it off."""
+    if ctx.no_journal:
+        switch = "--no-journal"
+    elif ctx.env.get("BULKOP_NO_JOURNAL"):
+        switch = "BULKOP_NO_JOURNAL"
+    else:
+        switch = "`journal = false` in the config file"
+    return f"the journal is off ({switch}), so there is nothing to list"
 
 
 def _nothing(opts: Options, profile: str | None, since: float | None) -> str:
