@@ -287,7 +287,12 @@ def _usage_error(ctx: Context, e: click.ClickException) -> None:
         return
     sub = getattr(e, "ctx", None)
     where = sub.command_path if sub is not None else "bulkop"
-    ctx.report(UsageError(message, hint=f"see `{where} --help`"))
+    hint = f"see `{where} --help`"
+    option = getattr(e, "option_name", "") or ""
+    if isinstance(e, click.NoSuchOption) and option[1:].replace(".", "", 1).isdigit():
+        # `config set p max_errors -1`: a negative number reads as an option; `--` ends them.
+        hint = f"a value that starts with '-' goes after `--`: `{where} … -- VALUE`"
+    ctx.report(UsageError(message, hint=hint))
 
 
 def _asks_for_json(args: list[str]) -> bool:
