@@ -74,12 +74,17 @@ def config_path(env: Mapping[str, str]) -> Path:
 # --------------------------------------------------------------------------- reading
 
 
-def load(path: Path, warn: Callable[[str], None] | None = None) -> ConfigFile:
-    """Read and validate the file; a missing file is an empty config."""
+def load(path: Path, warn: Callable[[str], None] | None = None, *, for_repair: bool = False) -> ConfigFile:
+    """Read and validate the file; a missing file is an empty config.
+
+    `for_repair`: the profiles' keys and values are not checked yet (the file's shape and the
+    provider definitions are): `config set/unset/use/remove` must be able to fix the very value
+    whose error message told the user to run them. `update` checks the result before writing.
+    """
     document = read_document(path)
     if document is None:
         return ConfigFile(path)
-    cf = from_document(document, path)
+    cf = from_document(document, path, check_profiles=not for_repair)
     if warn is not None and cf.holds_secret:
         _check_permissions(path, warn)
     return cf
@@ -183,8 +188,9 @@ def _check_permissions(path: Path, warn: Callable[[str], None]) -> None:
             )
 
 
-def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
-    """Validate a parsed TOML document against the settings table."""
+def from_document(document: Mapping[str, Any], path: Path, *, check_profiles: bool = True) -> ConfigFile:
+    """Validate a parsed TOML document against the settings table (the profiles' keys and
+    values only with `check_profiles`)."""
     for key in document:
         if key not in ("default_profile", "profiles", "providers", *TOP_LEVEL_KEYS):
             raise ConfigError(
@@ -226,7 +232,7 @@ def from_document(document: Mapping[str, Any], path: Path) -> ConfigFile:
             raise ConfigError(
                 f"{path}: profiles.{name} should be a table [profiles.{name}]", hint="see `bulkop config --help`"
             )
-        cf.profiles[name] = validate_profile(name, table, path, providers)
+        cf.profiles[name] = validate_profile(name, table, path, providers) if check_profiles else dict(table)
     return cf
 
 
@@ -246,7 +252,11 @@ def validate_profile(
     if isinstance(provider, str):
         check_provider(provider, providers, where, as_value=True)
     for key, value in table.items():
-        setting = check_key(key, provider, where, providers)
+        try:
+            setting = check_key(key, provider, where, providers)
+        except ConfigError as e:  # in the file: say how to take it out, too
+            e.hint = f"remove it with `bulkop config unset {name} {shlex.quote(key)}` ({e.hint})"
+            raise
         if key in ENV_KEYS:
             if not isinstance(value, str) or not _ENV_VAR_NAME.fullmatch(value):
                 raise ConfigError(
@@ -387,8 +397,16 @@ def update(path: Path, change: Callable[[ConfigFile], T]) -> T:
     """
     writable_target(path)
     with _locked(path):
-        cf = load(path)
+        cf = load(path, for_repair=True)
+        before = {name: dict(table) for name, table in cf.profiles.items()}
         result = change(cf)
+        # A change may repair a bad value (what the errors suggest), never write one: every
+        # profile it touched must now be valid (else exit 7 naming the key, nothing written).
+        # Profiles it did not touch stay as they were, broken or not: one broken profile must
+        # not stop the repair of another.
+        for name, table in cf.profiles.items():
+            if before.get(name) != table:
+                validate_profile(name, table, path, cf.providers)
         save(cf)
     return result
 

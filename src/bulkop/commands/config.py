@@ -244,8 +244,8 @@ def unset_key(opts: UnsetOptions, ctx: Context) -> int:
         )
     cf = _writable_config(ctx)
     table = cf.profile(name)
-    _given_key(key, None, name)
-    if key not in table:
+    if key not in table:  # a key the file holds can always go, even one bulkop does not know
+        _given_key(key, None, name)
         ctx.stderr.write(f"Profile {name!r} has no {key}; nothing to change.\n")
         return 0
 
@@ -261,6 +261,8 @@ def use(opts: UseOptions, ctx: Context) -> int:
     name = opts.name
 
     def change(cf: config.ConfigFile) -> None:
+        # The default must be usable: a profile with a bad value is named with its fix (exit 7).
+        config.validate_profile(name, cf.profile(name), cf.path, cf.providers)
         cf.default_profile = name
 
     _update_profile(ctx, name, change)
@@ -329,10 +331,11 @@ def _refused_change(
 
 def _writable_config(ctx: Context) -> config.ConfigFile:
     """The config, for a command that will write it: a device, FIFO or directory at its path
-    is refused (exit 7) before anything is asked or checked."""
-    cf = ctx.config()
-    config.writable_target(cf.path)
-    return cf
+    is refused (exit 7) before anything is asked or checked. Its profiles' values are not
+    checked here (config.load for_repair): the command may be the fix of a bad one."""
+    path = config.config_path(ctx.env)
+    config.writable_target(path)
+    return config.load(path, ctx.warn, for_repair=True)
 
 
 def _refuse_existing(cf: config.ConfigFile, name: str) -> None:
