@@ -51,3 +51,13 @@ def test_client_get_many_uses_it(sim):
     assert isinstance(first, BulkOperation) and str(first.id) == op_id
     assert isinstance(second, NotFoundError)
     assert isinstance(third, BulkOperation)
+
+
+@pytest.mark.parametrize(
+    ("ids", "workers", "error"), [("123e4567", 8, TypeError), (["a"], 0, ValueError), (["a"], -1, ValueError)]
+)
+def test_client_get_many_refuses_a_string_and_no_workers(ids, workers, error):
+    from bulkop.api import Client
+
+    with Client("knock", "http://127.0.0.1:9", api_key="sk_test_x", retries=0) as client, pytest.raises(error):
+        client.get_many(ids, max_workers=workers)

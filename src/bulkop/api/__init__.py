@@ -266,6 +266,10 @@ class Client:
         operation or the BulkopError met for that id."""
         from bulkop.pool import fetch_each
 
+        if isinstance(ids, str):  # a str is an iterable of one-letter "ids"
+            raise TypeError("get_many() takes a list of ids; use get() for one")
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be 1 or more, not {max_workers}")
         return fetch_each([functools.partial(self._get_or_error, op_id) for op_id in ids], max_workers)
 
     def _get_or_error(self, op_id: str) -> BulkOperation | BulkopError:
