@@ -90,8 +90,11 @@ class Client:
         try:
             self._auth = self.definition.auth_headers(creds)
         except ConfigError as e:
-            if not self.definition.secret_hint:  # a definition's own hint is the whole advice
-                e.hint = f"{e.hint}; {self.auth_hint}" if e.hint else self.auth_hint
+            if not self.definition.secret_hint and auth_hint:
+                # The caller's hint names where this credential is read from (variables, the
+                # profile): it replaces the definition's generic one, never follows it (the two
+                # said the same thing twice). A definition's own secret_hint is the whole advice.
+                e.hint = auth_hint
             raise
         check_credentials_safe(self.base_url, allow_insecure_http, base_url_source)
         self._secrets = _secrets_of(self._auth, self.definition.headers, api_key, password)

@@ -672,7 +672,10 @@ def raise_for_status(
     if 200 <= status < 300:
         return
     detail = describe(response)
-    suffix = f" ({status} {detail})" if detail else f" (HTTP {status})"
+    if detail and detail.split(" ", 1)[0] == str(status):  # "404 Not Found" already says its status
+        suffix = f" ({detail})"
+    else:
+        suffix = f" ({status} {detail})" if detail else f" (HTTP {status})"
     host = _host(url)
     if status == 304:  # not a redirect: an answer to a conditional request bulkop never makes
         raise InvalidResponse(
