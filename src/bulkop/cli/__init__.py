@@ -10,6 +10,7 @@ from typing import Annotated
 
 import click
 import typer
+from typer.core import TyperGroup
 
 from bulkop import __version__
 from bulkop.cli.common import EXIT_CODES_EPILOG, STATUS_POLL_LOOP, Color, ColorOpt, Debug, Doc, Profile, context
@@ -18,14 +19,60 @@ from bulkop.errors import BulkopError
 
 __all__ = ["STATUS_POLL_LOOP", "app", "main", "run"]
 
-app = typer.Typer(
-    name="bulkop",
-    epilog=Doc(exit_codes=EXIT_CODES_EPILOG).epilog(),
-    no_args_is_help=True,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-)
+# Each verb's command name and the module under cli/ that wires it, in the order `--help` lists them.
+VERBS = {
+    "get": "get",
+    "status": "status",
+    "watch": "watch",
+    "list": "listing",
+    "config": "config",
+    "demo": "demo",
+    "providers": "providers",
+}
+
+
+class _LazyGroup(TyperGroup):
+    """The root command of a run: a verb's click command is built (and its module imported) only
+    when that verb is asked for. Typer builds every command's parameters from its function's
+    signature, which for all seven verbs and their subcommands was a tenth of `bulkop get`'s
+    time; `--help` and shell completion list every verb, and so build them all."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in VERBS:  # --help, completion and "did you mean" show every verb: built
+            self.get_command(ctx, name)
+        return super().list_commands(ctx)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in VERBS:  # a typo: "did you mean" looks among the built ones
+            self.list_commands(ctx)
+        return super().resolve_command(ctx, args)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in VERBS and name not in self.commands:
+            command = _verb_command(name)
+            if getattr(self, "_bulkop_escaped", False):  # help already escaped the tree it had
+                from bulkop.cli.help import escape_tree
+
+                escape_tree(command)
+            self.add_command(command, name)
+        return super().get_command(ctx, name)
+
+
+def _new_app(cls: type[TyperGroup] = TyperGroup) -> typer.Typer:
+    return typer.Typer(
+        name="bulkop",
+        cls=cls,
+        epilog=Doc(exit_codes=EXIT_CODES_EPILOG).epilog(),
+        no_args_is_help=True,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        pretty_exceptions_enable=False,
+    )
+
+
+app = _new_app()  # every verb registered on it by with_commands(): the whole tree, for _gen and tests
 
 
 def _version(value: bool) -> None:
@@ -34,7 +81,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     profile: Profile = None,
@@ -57,16 +103,38 @@ def root(
     c.profile, c.color, c.debug, c.no_journal = profile, color.value, debug, no_journal
 
 
+app.callback()(root)
+
+
+def _register(target: typer.Typer, name: str) -> None:
+    """Verb `name`'s module registers it on `target`. Imported here, not at the top: each verb
+    module imports cli.common and so this package, which at the top would be an import cycle."""
+    import importlib
+
+    importlib.import_module(f"bulkop.cli.{VERBS[name]}").register(target)
+
+
 @functools.cache
 def with_commands() -> typer.Typer:
-    """The app with every verb registered, in the order `--help` lists them. Each verb's module
-    registers itself (`register(app)`); they are imported here, not at the top, because each
-    imports cli.common and so this package: at the top it would be an import cycle."""
-    from bulkop.cli import config, demo, get, listing, providers, status, watch
-
-    for verb in (get, status, watch, listing, config, demo, providers):
-        verb.register(app)
+    """The app with every verb registered, in the order `--help` lists them (for _gen and tests;
+    a run builds only its own verb, see _LazyGroup)."""
+    for name in VERBS:
+        _register(app, name)
     return app
+
+
+def _verb_command(name: str) -> click.Command:
+    """One verb's click command, built as Typer builds it inside the whole app."""
+    from bulkop.cli.help import install
+
+    holder = _new_app()
+    holder.callback()(root)  # a group, so that a lone command keeps its name
+    _register(holder, name)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, click.Group)
+    command = group.commands[name]
+    install(command)
+    return command
 
 
 # --------------------------------------------------------------------------- process entry
@@ -82,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         if instruction := os.environ.get("_BULKOP_COMPLETE"):
             from click.shell_completion import shell_complete
 
-            code: int = shell_complete(_command(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
+            code: int = shell_complete(_root(), {}, "bulkop", "_BULKOP_COMPLETE", instruction)
         else:
             code = run(args)
         code = _flush_std_streams(code)
@@ -154,12 +222,25 @@ def _flush_std_streams(code: int) -> int:
 
 @functools.cache
 def _command() -> click.Command:
-    """The click command tree, built once per process (Typer rebuilds it on every call)."""
+    """The whole click command tree, every verb built (for _gen, tests and introspection)."""
     from bulkop.cli.help import install
 
     command = typer.main.get_command(with_commands())
     install(command)  # options' names are never cut in --help
     return command
+
+
+@functools.cache
+def _root() -> click.Group:
+    """The command a run parses with: the root options, and each verb built when it is named."""
+    from bulkop.cli.help import install
+
+    holder = _new_app(_LazyGroup)
+    holder.callback()(root)
+    group = typer.main.get_command(holder)
+    assert isinstance(group, _LazyGroup)
+    install(group)  # the verbs are installed as they are built
+    return group
 
 
 def run(args: list[str], ctx: Context | None = None) -> int:
@@ -177,7 +258,7 @@ def run(args: list[str], ctx: Context | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:  # not the main thread (tests calling run() from a worker)
         previous = None
-    command = _command()
+    command = _root()
     try:
         # Parse and invoke without Typer's `main`, which would turn Ctrl-C and a broken pipe
         # into exit codes of its own: every exit code is decided below, and nowhere else.

@@ -282,3 +282,16 @@ OutputOpt = Annotated[
         case_sensitive=False,
     ),
 ]
+
+
+def parse_since(text: str, flag: str = "--since") -> float | None:
+    """A duration (7d, 24h, 90m) in seconds, or None for `all`."""
+    from bulkop.errors import UsageError
+    from bulkop.settings import parse_duration
+
+    if text.strip().lower() == "all":
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise UsageError(f"{flag} {e}", hint="e.g. --since 24h, --since 7d, --since all") from None

@@ -24,7 +24,7 @@ def install(command: click.Command) -> None:
 
     def format_help(ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _patch_typer()
-        _escape_tree(ctx.find_root().command)
+        escape_tree(ctx.find_root().command)
         original(ctx, formatter)
 
     command.format_help = format_help  # type: ignore[method-assign]
@@ -33,7 +33,7 @@ def install(command: click.Command) -> None:
             install(sub)
 
 
-def _escape_tree(command: click.Command) -> None:
+def escape_tree(command: click.Command) -> None:
     """Help texts are plain text, never Rich markup: Typer parses them as markup, which ate
     `[providers.NAME]` from every --help ("defined in config.toml as  (env: …"). Escaped once,
     for the whole tree, only when help is shown; the raw strings stay as written (man pages)."""
@@ -54,7 +54,7 @@ def _escape_tree(command: click.Command) -> None:
             setattr(param, "help", escape(text))  # noqa: B010
     if isinstance(command, click.Group):
         for sub in command.commands.values():
-            _escape_tree(sub)
+            escape_tree(sub)
 
 
 def _patch_typer() -> None:

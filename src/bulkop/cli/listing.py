@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bulkop.cli.common import Color, ColorOpt, Debug, Doc, Output, OutputOpt, apply_common, shell
+from bulkop.cli.common import Color, ColorOpt, Debug, Doc, Output, OutputOpt, apply_common, parse_since, shell
 
 DOC = Doc(
     examples=(
@@ -98,16 +98,3 @@ def list_(
         refresh=refresh,
     )
     raise typer.Exit(cmd.run(opts, c))
-
-
-def parse_since(text: str, flag: str = "--since") -> float | None:
-    """A duration (7d, 24h, 90m) in seconds, or None for `all`."""
-    from bulkop.errors import UsageError
-    from bulkop.settings import parse_duration
-
-    if text.strip().lower() == "all":
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as e:
-        raise UsageError(f"{flag} {e}", hint="e.g. --since 24h, --since 7d, --since all") from None

@@ -23,6 +23,7 @@ from bulkop.cli.common import (
     apply_common,
     complete_ids,
     connection_flags,
+    parse_since,
     prose,
     setting_option,
     shell,
@@ -124,7 +125,6 @@ def watch(
 ) -> None:
     """Watch operations until they complete or fail: live progress, CI-friendly lines, exit codes."""
     from bulkop import conditions
-    from bulkop.cli.listing import parse_since
     from bulkop.settings import validate_flag
     from bulkop.watch import command as cmd
 
