@@ -17,11 +17,15 @@ from bulkop.sanitize import clean
 from bulkop.verdict import Kind
 from bulkop.watch.engine import Display, Tracked
 
-MIN_REFRESH = 0.1  # seconds between redraws: at most 10 per second
+# Seconds between redraws: as often as a person reads a changing table (polls come about once
+# a second per operation), not as often as answers arrive. Ten a second cost 9 % of a core
+# above lines mode at 100 operations (bench/README.md, "Measurements behind the code").
+MIN_REFRESH = 0.5
 
 
 class LiveDisplay(Display):
-    """Redraws at most 10 times a second; the last frame stays on screen when it ends."""
+    """Redraws at most twice a second (once beyond 100 operations); the last frame stays on
+    screen when it ends."""
 
     def __init__(self, console: Console, wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.console = console
@@ -44,7 +48,7 @@ class LiveDisplay(Display):
         wall = time.monotonic()
         # Redraws cost more with many operations (each frame sorts and sums them all), and
         # polls of many land continuously: beyond 100, a frame a second, as often as anyone
-        # reads a table that size (two a second cost 9 % of a core at 1,000 operations).
+        # reads a table that size.
         every = MIN_REFRESH if len(self._ops) <= 100 else 1.0
         if force or wall - self._last_draw >= every:
             self._last_draw = wall
