@@ -10,19 +10,9 @@ from pathlib import Path
 import click
 import pytest
 
-from bulkop.cli import _command
+from bulkop.cli import VERBS, _command  # VERBS: each verb's module (`list` is cli/listing.py)
 
 CLI = Path(__file__).resolve().parents[1] / "src/bulkop/cli"
-# The module of each verb (`list` is cli/listing.py: a cli/list.py would shadow the builtin).
-VERBS = {
-    "get": "get",
-    "status": "status",
-    "watch": "watch",
-    "list": "listing",
-    "config": "config",
-    "demo": "demo",
-    "providers": "providers",
-}
 
 
 def _callbacks(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:

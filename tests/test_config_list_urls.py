@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
+from helpers import write_config
 
 CONFIG = """
 [profiles.k]
@@ -41,9 +40,7 @@ status = { completed = ["done"], failed = ["error"], processing = ["running"] }
 
 @pytest.fixture
 def configured(isolated_env) -> None:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(CONFIG, encoding="utf-8")
+    write_config(CONFIG)
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,12 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
+from helpers import write_config
 
 GOOD = '[profiles.good]\nprovider = "knock"\napi_key = "sk_test_0123456789abcdef"\n'
 OTHER_BROKEN = '\n[profiles.other]\nprovider = "knock"\nmax_rps = "fast"\n'
@@ -25,18 +24,10 @@ BROKEN = {  # a bad line in profile p -> the command that fixes it
 }
 
 
-def write(text: str) -> Path:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
-    return path
-
-
 @pytest.mark.parametrize("other", [False, True], ids=["alone", "another-broken"])
 @pytest.mark.parametrize("bad", list(BROKEN))
 def test_the_suggested_fix_works(isolated_env, bad, other):
-    path = write(GOOD + f'\n[profiles.p]\nprovider = "knock"\n{bad}\n' + (OTHER_BROKEN if other else ""))
+    path = write_config(GOOD + f'\n[profiles.p]\nprovider = "knock"\n{bad}\n' + (OTHER_BROKEN if other else ""))
     refused = run_cli(["config", "list"])
     key = bad.split(" = ")[0]
     assert refused.code == 7 and (f"profiles.p: {key}" in refused.stderr or f"key '{key}'" in refused.stderr)
@@ -68,7 +59,7 @@ def test_the_suggested_fix_works(isolated_env, bad, other):
 )
 def test_a_change_never_writes_a_bad_value(isolated_env, args, code):
     text = GOOD + '\n[profiles.p]\nprovider = "knock"\nretries = "many"\n'
-    path = write(text)
+    path = write_config(text)
     r = run_cli(args)
     assert r.code == code, r.stderr
     assert r.stderr.count("\n") == 1
@@ -78,7 +69,7 @@ def test_a_change_never_writes_a_bad_value(isolated_env, args, code):
 
 
 def test_an_unknown_key_in_the_file_says_how_to_remove_it(isolated_env):
-    write(GOOD + '\n[profiles.p]\nprovider = "knock"\n"a b" = 1\n')
+    write_config(GOOD + '\n[profiles.p]\nprovider = "knock"\n"a b" = 1\n')
     r = run_cli(["config", "list"])
     assert r.code == 7 and "remove it with `bulkop config unset p 'a b'`" in r.stderr
     assert run_cli(["config", "unset", "p", "a b"]).code == 0

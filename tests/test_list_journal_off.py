@@ -3,12 +3,10 @@ operations in the journal (try --since all)", which sends the user looking in th
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from conftest import run_cli
+from helpers import write_config
 
 
 @pytest.mark.parametrize(
@@ -22,9 +20,7 @@ from conftest import run_cli
 )
 def test_list_with_the_journal_off_names_the_switch(isolated_env, args, env, config, switch):
     if config:
-        path = Path(os.environ["BULKOP_CONFIG"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(config, encoding="utf-8")
+        write_config(config)
     r = run_cli(args, env)
     assert (r.code, r.stdout) == (0, "")
     assert r.stderr == f"bulkop: the journal is off ({switch}), so there is nothing to list\n"

@@ -3,23 +3,19 @@ to pass it (after `--`), and the value itself is then judged like any other."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
+from helpers import write_config
 
 PROFILE = '[profiles.p]\nprovider = "knock"\napi_key = "sk_test_0123456789abcdef"\n'
 
 
 @pytest.fixture
 def profile(isolated_env) -> Path:
-    path = Path(os.environ["BULKOP_CONFIG"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(PROFILE, encoding="utf-8")
-    path.chmod(0o600)
-    return path
+    return write_config(PROFILE)
 
 
 @pytest.mark.parametrize(("key", "value"), [("max_errors", "-1"), ("retries", "-3"), ("request_timeout", "-0.5")])
