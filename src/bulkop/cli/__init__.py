@@ -61,7 +61,9 @@ class _LazyGroup(TyperGroup):
 
 
 def _new_app(cls: type[TyperGroup] = TyperGroup) -> typer.Typer:
-    return typer.Typer(
+    """An app with bulkop's settings and root options (a group, so that a lone verb keeps its
+    name); verbs are registered on it afterwards."""
+    new = typer.Typer(
         name="bulkop",
         cls=cls,
         epilog=Doc(exit_codes=EXIT_CODES_EPILOG).epilog(),
@@ -70,9 +72,8 @@ def _new_app(cls: type[TyperGroup] = TyperGroup) -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
         pretty_exceptions_enable=False,
     )
-
-
-app = _new_app()  # every verb registered on it by with_commands(): the whole tree, for _gen and tests
+    new.callback()(root)
+    return new
 
 
 def _version(value: bool) -> None:
@@ -103,7 +104,7 @@ def root(
     c.profile, c.color, c.debug, c.no_journal = profile, color.value, debug, no_journal
 
 
-app.callback()(root)
+app = _new_app()  # every verb registered on it by with_commands(): the whole tree, for _gen and tests
 
 
 def _register(target: typer.Typer, name: str) -> None:
@@ -128,7 +129,6 @@ def _verb_command(name: str) -> click.Command:
     from bulkop.cli.help import install
 
     holder = _new_app()
-    holder.callback()(root)  # a group, so that a lone command keeps its name
     _register(holder, name)
     group = typer.main.get_command(holder)
     assert isinstance(group, click.Group)
@@ -236,7 +236,6 @@ def _root() -> click.Group:
     from bulkop.cli.help import install
 
     holder = _new_app(_LazyGroup)
-    holder.callback()(root)
     group = typer.main.get_command(holder)
     assert isinstance(group, _LazyGroup)
     install(group)  # the verbs are installed as they are built
