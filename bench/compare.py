@@ -40,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", required=True, metavar="REV", help="the git revision to compare with")
     parser.add_argument("--rounds", type=int, default=0, help="rounds (default: 15 start-up, 4 watch)")
     parser.add_argument("--only", choices=["startup", "watch"], action="append", help="one group (repeatable)")
+    parser.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="run both trees with BULKOP_NO_JOURNAL=1 (an older tree ignores it): the journal's own cost left out",
+    )
     args = parser.parse_args(argv)
+    extra_env = {"BULKOP_NO_JOURNAL": "1"} if args.no_journal else {}
     groups = args.only or ["startup", "watch"]
     with tempfile.TemporaryDirectory(prefix="bulkop-compare-") as tmp:
         base = Path(tmp) / "base"
@@ -52,19 +58,20 @@ def main(argv: list[str] | None = None) -> int:
             with SimulatorProcess() as sim:
                 bench = Bench(sim=sim, home=tmp, quick=False)
                 if "startup" in groups:
-                    report(startup(bench, trees, args.rounds or 15))
+                    report(startup(bench, trees, args.rounds or 15, extra_env))
                 if "watch" in groups:
-                    report(watch(bench, trees, args.rounds or 4))
+                    report(watch(bench, trees, args.rounds or 4, extra_env))
         finally:
             subprocess.run(["git", "-C", str(HERE), "worktree", "remove", "--force", str(base)], check=False)
-    print(f"head = {HERE} (with its uncommitted changes); base = {args.against}", file=sys.stderr)
+    journal = "; journal off in both (BULKOP_NO_JOURNAL=1)" if args.no_journal else ""
+    print(f"head = {HERE} (with its uncommitted changes); base = {args.against}{journal}", file=sys.stderr)
     return 0
 
 
 Figures = dict[str, dict[str, list[float]]]  # figure → tree → one value per round
 
 
-def startup(bench: Bench, trees: dict[str, Path], count: int) -> Figures:
+def startup(bench: Bench, trees: dict[str, Path], count: int, extra_env: dict[str, str]) -> Figures:
     """Wall time of the commands a script runs most, on pipes and in a terminal."""
     op = bench.add(name="startup", total_rows=1_000, queued_seconds=0, duration=0)
     commands = {
@@ -76,13 +83,13 @@ def startup(bench: Bench, trees: dict[str, Path], count: int) -> Figures:
     cases: dict[str, Callable[[], harness.Outcome]] = {}
     for figure, (args, tty) in commands.items():
         for tree, path in trees.items():
-            env = bench.env(PYTHONPATH=str(path / "src"))
+            env = bench.env(PYTHONPATH=str(path / "src"), **extra_env)
             cases[f"{figure}|{tree}"] = lambda a=args, e=env, t=tty: harness.run([*BULKOP, *a], e, tty=t)
     results = harness.rounds(cases, count)
     return _by_figure({key: [o.wall * 1000 for o in outcomes] for key, outcomes in results.items()})
 
 
-def watch(bench: Bench, trees: dict[str, Path], count: int) -> Figures:
+def watch(bench: Bench, trees: dict[str, Path], count: int, extra_env: dict[str, str]) -> Figures:
     """CPU per poll of a lines-mode watch of 100 and 1,000 operations (its start-up taken off)."""
     values: dict[str, list[float]] = {}
     rng = random.Random(0)
@@ -90,7 +97,7 @@ def watch(bench: Bench, trees: dict[str, Path], count: int) -> Figures:
         jobs = [(ops, tree) for ops in (100, 1_000) for tree in trees]
         rng.shuffle(jobs)
         for ops, tree in jobs:
-            env = bench.env(PYTHONPATH=str(trees[tree] / "src"))
+            env = bench.env(PYTHONPATH=str(trees[tree] / "src"), **extra_env)
             values.setdefault(f"watch {ops:,} ops, lines: CPU per poll (ms)|{tree}", []).append(
                 _cpu_per_poll(bench, ops, env)
             )

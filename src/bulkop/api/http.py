@@ -1,4 +1,4 @@
-"""HTTP for every provider: one keep-alive httpx.Client, retries, a body size cap, error mapping.
+"""HTTP for every provider: one keep-alive httpx transport, retries, a body size cap, error mapping.
 
 Knows nothing of Rich or Typer. Events (each request, each retry) go to a callback so that the
 CLI can log them (--debug) or show them in the watch view.
@@ -6,7 +6,6 @@ CLI can log them (--debug) or show them in the watch view.
 
 from __future__ import annotations
 
-import http.cookiejar
 import ipaddress
 import json
 import random
@@ -43,6 +42,13 @@ CONNECT_TIMEOUT = 5.0
 USER_AGENT = f"bulkop/{__version__}"
 # The encodings bulkop decodes itself, bounded (see _inflate); nothing else is asked for.
 ACCEPT_ENCODING = "gzip, deflate"
+# What every request says of itself (what an httpx.Client would add; the provider adds its own).
+DEFAULT_HEADERS = {
+    "User-Agent": USER_AGENT,
+    "Accept": "application/json",
+    "Accept-Encoding": ACCEPT_ENCODING,
+    "Connection": "keep-alive",
+}
 MAX_SERVER_TEXT = 160  # characters of server-sent text an error message quotes at most
 
 
@@ -168,7 +174,8 @@ def backoff(attempt: int, rng: random.Random = _RNG) -> float:
 
 
 class Http:
-    """One httpx.Client per kind of URL (http, https), shared by every provider and thread.
+    """One httpx transport (a keep-alive connection pool) per kind of URL (http, https), shared
+    by every provider and thread.
 
     Three promises hold for every request, whatever the server does: certificates are always
     verified, nothing takes longer than the request's deadline (connect, headers and body
@@ -189,44 +196,42 @@ class Http:
         self.now = now
         self.wall = wall  # seconds since the epoch: an HTTP-date in Retry-After is read against it
         self._max_connections = max_connections
-        self._clients: dict[bool, httpx.Client] = {}
+        self._transports: dict[bool, httpx.BaseTransport] = {}
         self._lock = threading.Lock()
         # Each URL parsed once: a watch asks for the same few URLs every second, and httpx's
         # parser (a check per character) was a tenth of the CPU of a poll.
         self._urls: dict[str, httpx.URL] = {}
 
-    def _client(self, tls: bool) -> httpx.Client:
+    def _transport_for(self, tls: bool) -> httpx.BaseTransport:
+        # Requests go straight to httpx's transport, not through an httpx.Client: bulkop uses
+        # none of what a Client adds on top (cookies, auth flows, redirects, proxies from the
+        # environment, event hooks), and that machinery was a third of the CPU of a poll
+        # (bench/README.md, "Measurements behind the code"). What is left of it is done in
+        # _fetch: the default headers, the timeout extension, closing the response.
         # Loading a CA bundle is a large part of a short command's start-up; a plain-http
         # loopback call should not pay for it.
-        # The plain-http client still verifies: its TLS context trusts no certificate at all,
-        # so an https URL that ever reached it would fail, never pass unchecked.
+        # The plain-http transport still verifies: its TLS context trusts no certificate at
+        # all, so an https URL that ever reached it would fail, never pass unchecked.
         with self._lock:
-            client = self._clients.get(tls)
-            if client is None:
-                limits = httpx.Limits(
-                    max_connections=self._max_connections,
-                    max_keepalive_connections=self._max_connections,
-                )
-                context = httpx.create_ssl_context(trust_env=False) if tls else _trust_nothing()
-                client = self._clients[tls] = httpx.Client(
-                    headers={
-                        "User-Agent": USER_AGENT,
-                        "Accept": "application/json",
-                        "Accept-Encoding": ACCEPT_ENCODING,
-                    },
-                    follow_redirects=False,
-                    trust_env=False,
-                    # Cookies are never stored, so never replayed, nor shared between profiles.
-                    cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
-                    transport=self._transport or _DeadlineTransport(context, limits),
-                )
-            return client
+            transport = self._transports.get(tls)
+            if transport is None:
+                if self._transport is not None:
+                    transport = self._transport
+                else:
+                    limits = httpx.Limits(
+                        max_connections=self._max_connections,
+                        max_keepalive_connections=self._max_connections,
+                    )
+                    context = httpx.create_ssl_context(trust_env=False) if tls else _trust_nothing()
+                    transport = _DeadlineTransport(context, limits)
+                self._transports[tls] = transport
+            return transport
 
     def close(self) -> None:
         with self._lock:
-            for client in self._clients.values():
-                client.close()
-            self._clients.clear()
+            for transport in {id(t): t for t in self._transports.values()}.values():
+                transport.close()
+            self._transports.clear()
 
     def get(
         self,
@@ -248,14 +253,14 @@ class Http:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise UsageError(f"only http:// and https:// URLs are supported, not {clean(scheme, max_len=20)!r}")
-        client = self._client(scheme == "https")
+        transport = self._transport_for(scheme == "https")
         shown = display_url or url
         attempt = 0
         while True:
             attempt += 1
             start = self.now()
             try:
-                response = self._fetch(client, url, headers, timeout, max_body)
+                response = self._fetch(transport, url, headers, timeout, max_body)
             except _Retryable as e:
                 elapsed = self.now() - start
                 if attempt > retries or not e.retry:
@@ -277,7 +282,7 @@ class Http:
 
     def _fetch(
         self,
-        client: httpx.Client,
+        transport: httpx.BaseTransport,
         url: str,
         headers: dict[str, str],
         timeout: float,
@@ -292,7 +297,15 @@ class Http:
                 parsed = httpx.URL(url)
                 if len(self._urls) < URL_CACHE:
                     self._urls[url] = parsed
-            with client.stream("GET", parsed, headers=headers, timeout=httpx.Timeout(timeout, connect=connect)) as r:
+            request = httpx.Request(
+                "GET",
+                parsed,
+                headers=_with_defaults(headers),
+                extensions={"timeout": httpx.Timeout(timeout, connect=connect).as_dict()},
+            )
+            r = transport.handle_request(request)
+            try:
+                r.request = request
                 declared = r.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > max_body:
                     raise InvalidResponse(_too_large(url, r.status_code, max_body, int(declared)))
@@ -310,6 +323,8 @@ class Http:
                         raise InvalidResponse(_too_large(url, r.status_code, max_body, None))
                     chunks.append(chunk)
                 return Response(r.status_code, r.headers.get("content-type", ""), b"".join(chunks), r.headers)
+            finally:
+                r.close()  # the connection goes back to the pool, or is dropped mid-body
         except httpx.TimeoutException as e:
             if isinstance(e, httpx.ConnectTimeout):
                 raise _Retryable(
@@ -441,14 +456,10 @@ class _Inflater:
 # --------------------------------------------------------------------------- transport
 
 
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    """A cookie policy that keeps nothing and sends nothing."""
-
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return False
-
-    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
-        return False
+def _with_defaults(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """DEFAULT_HEADERS, each replaced by the provider's own of the same name in any case."""
+    own = {name.lower() for name in headers}
+    return [*((k, v) for k, v in DEFAULT_HEADERS.items() if k.lower() not in own), *headers.items()]
 
 
 def _trust_nothing() -> ssl.SSLContext:
