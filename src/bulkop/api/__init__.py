@@ -108,6 +108,7 @@ class Client:
         self._own_http = http is None
         self.http = http or Http()
         self._ids: dict[str, str] = {}  # id as given → canonical, once checked
+        self._urls: dict[str, str] = {}  # canonical id → its operation's URL
 
     @classmethod
     def from_settings(
@@ -151,7 +152,12 @@ class Client:
         return canonical
 
     def url(self, op_id: str) -> str:
-        return self.definition.build_url(self.base_url, op_id)
+        url = self._urls.get(op_id)
+        if url is None:  # a watch asks for the same URL at every poll: built (and checked) once
+            url = self.definition.build_url(self.base_url, op_id)
+            if len(self._urls) < ID_CACHE:
+                self._urls[op_id] = url
+        return url
 
     def get(self, op_id: str, *, retries: int | None = None) -> BulkOperation:
         """Fetch one operation (retrying transient failures), or raise a BulkopError.
@@ -255,6 +261,8 @@ class Client:
         """An answer about another operation is not an answer about this one."""
         if "id" not in self.definition.fields:
             return  # the body does not say which operation it is about: the id asked stands
+        if str(op.id) == op_id:
+            return  # the canonical id asked, echoed as it is: checking it again changes nothing
         try:
             echoed = self.definition.check_id(str(op.id))
         except UsageError:

@@ -175,9 +175,12 @@ def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> 
     """Before a watch's first poll: seed each operation's rate from the journal's samples and
     return the Display that records every batch of observations."""
     from bulkop.journal import Seen, seed_rate
+    from bulkop.watch.engine import Display
     from bulkop.watch.journal import JournalView
 
     journal = ctx.journal()
+    if not journal.enabled:
+        return Display()  # nothing to seed from, nothing to record: a view that hears no event
     where = {}
     wall, mono = ctx.wall().timestamp(), ctx.now()
     by_key = {f"{t.profile or ''}:{t.id}": t for t in targets}
@@ -186,9 +189,9 @@ def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> 
         if target is None:
             continue
         where[tr.key] = (target.settings.provider, host_of(target.settings.base_url))
-        if journal.enabled:  # seed_rate reads only the consistent, recent running phase
-            key = Seen(target.profile, target.settings.provider, where[tr.key][1], target.id)
-            seed_rate(tr.rate, journal.samples(key), mono_now=mono, wall_now=wall)
+        # seed_rate reads only the consistent, recent running phase
+        key = Seen(target.profile, target.settings.provider, where[tr.key][1], target.id)
+        seed_rate(tr.rate, journal.samples(key), mono_now=mono, wall_now=wall)
     # Samples are stamped with the time of the poll that saw them (on the watch's clock, moved
     # to the epoch when written), so several watches writing at once agree.
     return JournalView(journal, where, lambda: ctx.wall().timestamp(), ctx.now)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -225,10 +226,10 @@ class ProviderDefinition:
     def check_id(self, op_id: str) -> str:
         """The id as given (stripped), or UsageError (exit 2) before any request is made."""
         op_id = op_id.strip()
-        shown = _clean(op_id)[:80]
         try:
-            return self._check_id(op_id, shown)
+            return self._check_id(op_id)
         except UsageError as e:
+            shown = _shown_id(op_id)
             hints = [e.hint] if e.hint else []
             if self.id_description and op_id in (".", ".."):
                 # Said as for an id that would leave its path segment (api.Client's check).
@@ -249,20 +250,22 @@ class ProviderDefinition:
             e.hint = "; ".join(hints) or None
             raise
 
-    def _check_id(self, op_id: str, shown: str) -> str:
+    def _check_id(self, op_id: str) -> str:
         if op_id in ("", ".", ".."):
-            raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it cannot be empty, '.' or '..')")
+            raise UsageError(
+                f"{_shown_id(op_id)!r} is not a {self.operation_noun} id (it cannot be empty, '.' or '..')"
+            )
         if len(op_id) > MAX_ID_LENGTH:
             # Before any pattern: matching cost grows with the id (see _check_pattern).
             raise UsageError(
-                f"{shown[:40]!r}… is not a {self.operation_noun} id "
+                f"{_shown_id(op_id)[:40]!r}… is not a {self.operation_noun} id "
                 f"(it is {len(op_id):,} characters long; an id has at most {MAX_ID_LENGTH})"
             )
         if not op_id.isprintable():
-            raise UsageError(f"{shown!r} is not a {self.operation_noun} id (it has control characters)")
+            raise UsageError(f"{_shown_id(op_id)!r} is not a {self.operation_noun} id (it has control characters)")
         if self._id_regex is not None and not self._id_regex.fullmatch(op_id):
             raise UsageError(
-                f"{shown!r} is not a {self.operation_noun} id",
+                f"{_shown_id(op_id)!r} is not a {self.operation_noun} id",
                 hint=f"a {self.display_name} id matches the pattern {self.id_pattern}",
             )
         if self.formats.get("id") == "uuid":
@@ -270,7 +273,7 @@ class ProviderDefinition:
                 return str(UUID(op_id))  # one spelling for the URL, the journal and the display
             except ValueError:
                 raise UsageError(
-                    f"{shown!r} is not a {self.operation_noun} id",
+                    f"{_shown_id(op_id)!r} is not a {self.operation_noun} id",
                     hint="it is a UUID such as 123e4567-e89b-12d3-a456-426614174000",
                 ) from None
         return op_id
@@ -667,7 +670,12 @@ def parse_rfc3339(value: str) -> datetime | None:
     one parser; an absurdly long string is not even tried)."""
     if len(value) > 64:
         return None
-    return parse_timestamp(value)
+    return _parse_timestamp(value)
+
+
+# A watch reads the same timestamps (created, started, updated) from every poll of an
+# operation: each distinct string is parsed once. datetimes are immutable, so sharing is safe.
+_parse_timestamp = functools.lru_cache(maxsize=4096)(parse_timestamp)
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -925,6 +933,11 @@ def _json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return "a value that is not JSON"  # an expression object, say: never its Python name
+
+
+def _shown_id(op_id: str) -> str:
+    """An id as a message may quote it: control characters out, at most 80 characters."""
+    return _clean(op_id)[:80]
 
 
 def _clean(text: object, max_len: int | None = None) -> str:

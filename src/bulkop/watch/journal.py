@@ -54,6 +54,8 @@ class JournalView(Display):
         self.flush()
 
     def flush(self) -> None:
+        if self._pending and not self.journal.enabled:  # it broke during the watch (it said so once)
+            self._pending = {}
         if self._pending:
             batch, self._pending = list(self._pending.values()), {}
             wall = self.wall()
