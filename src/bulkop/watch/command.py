@@ -7,12 +7,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bulkop.commands.list import record_piped, seed_watch, unfinished_refs
+from bulkop.commands.list import unfinished_refs
 from bulkop.commands.targets import Target, resolve_targets
 from bulkop.context import Context
 from bulkop.errors import BulkopError, UsageError, WatchTimeout
 from bulkop.models import BulkOperation
 from bulkop.watch.engine import Display, Displays, RateLimiter, Tracked, WatchConfig, Watcher
+from bulkop.watch.journal import record_piped, seed_watch
 
 if TYPE_CHECKING:
     from bulkop.conditions import Conditions

@@ -1,12 +1,17 @@
-"""The journal's watch display: each batch of observations recorded in one transaction."""
+"""The journal's part in a watch: operations piped in recorded before the first poll, each
+operation's rate seeded from its samples, and a display that records each batch of
+observations in one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bulkop.journal import Journal, seen_op
+from bulkop.journal import Journal, host_of, seen_op
 from bulkop.watch.engine import Display, Tracked
+
+if TYPE_CHECKING:
+    from bulkop.context import Context
 
 FLUSH_EVERY = 2.0  # seconds of the watch's clock between journal writes while it runs
 
@@ -67,3 +72,60 @@ class JournalView(Display):
                 ],
                 wall,
             )
+
+
+def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> Any:
+    """Before a watch's first poll: seed each operation's rate from the journal's samples and
+    return the Display that records every batch of observations."""
+    from bulkop.journal import Seen, seed_rate
+
+    journal = ctx.journal()
+    if not journal.enabled:
+        return Display()  # nothing to seed from, nothing to record: a view that hears no event
+    where = {}
+    wall, mono = ctx.wall().timestamp(), ctx.now()
+    by_key = {f"{t.profile or ''}:{t.id}": t for t in targets}
+    for tr in tracked:
+        target = by_key.get(tr.key)
+        if target is None:
+            continue
+        where[tr.key] = (target.settings.provider, host_of(target.settings.base_url))
+        # seed_rate reads only the consistent, recent running phase
+        key = Seen(target.profile, target.settings.provider, where[tr.key][1], target.id)
+        seed_rate(tr.rate, journal.samples(key), mono_now=mono, wall_now=wall)
+    # Samples are stamped with the time of the poll that saw them (on the watch's clock, moved
+    # to the epoch when written), so several watches writing at once agree.
+    return JournalView(journal, where, lambda: ctx.wall().timestamp(), ctx.now)
+
+
+def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
+    """`watch -`: record the operations read from stdin (with what a bulk endpoint's JSON says
+    of them) before the first poll, so an interrupted watch leaves them in the journal."""
+    if not text.strip():
+        return
+    import json
+
+    from bulkop.journal import seen_in_json, seen_json
+    from bulkop.watch.command import read_ids
+
+    objects: list[dict[str, Any]] = []
+    for chunk in [text, *text.splitlines()]:
+        try:
+            objects += seen_in_json(json.loads(chunk))
+        except (ValueError, RecursionError):
+            continue
+        if chunk is text:
+            break
+    by_id: dict[str, dict[str, Any]] = {}
+    for data in objects:
+        by_id.setdefault(str(data["id"]).strip().lower(), data)
+    piped = {raw.strip() for raw in read_ids(text)}
+    seen = []
+    for t in targets:
+        if t.label.strip() not in piped:
+            continue
+        data = by_id.get(str(t.id).lower(), {})
+        host = host_of(t.settings.base_url)
+        seen.append(seen_json(data, profile=t.profile, provider=t.settings.provider, host=host, op_id=t.id))
+    if seen:
+        ctx.journal().record(seen, ctx.wall().timestamp(), samples=False)
