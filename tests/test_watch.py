@@ -491,8 +491,9 @@ def test_piped_lines_snapshot_from_a_real_process(sim, knock_env, screen):
 def test_piped_lines_are_throttled_for_a_1000_row_job(fast_sim, knock_env):
     """A 1,000-row job polled dozens of times by a real process: a line when the status changes,
     per 10 % step and at the end — at most ~15 lines, far fewer than polls. (Queued for 1 s of
-    real time, so that the process has started before it moves.)"""
-    op = fast_sim.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=10, duration=10))
+    real time, so that the process has started before it moves; running for 3 s, so that even
+    a machine busy enough to make each poll take 0.1 s polls it more than twice per line.)"""
+    op = fast_sim.add(Scenario(name="users.identify", total_rows=1000, queued_seconds=10, duration=30))
     args = ["watch", op, "--interval", "0.03", "--max-rps", "100"]
     p = run_process(args, {**knock_env, "BULKOP_BASE_URL": fast_sim.base_url})
     assert p.returncode == 0, p.stderr
