@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from bulkop.api.http import (
     Http,
@@ -191,19 +191,18 @@ class Client:
 
     def redact(self, text: str) -> str:
         """`text` with this client's credentials masked (settings.mask): the API key, the
-        password, the Basic token and the whole credential header value, and any beginning of
-        one cut off by a shortened message (before `…`, a quote or the end)."""
+        password, the Basic token and the whole credential header value, in any case and with
+        any of their characters %-encoded, and any piece of one: a run of 8 or more of its
+        characters anywhere, or a beginning of 4 or more cut off by a shortened message (before
+        `…`, `...`, a quote or the end)."""
         if not self._secrets or not text:
             return text
         for secret in self._secrets:
-            if secret not in text:
-                continue
-            if len(secret) >= _SHORT_SECRET:
-                text = text.replace(secret, mask(secret))
-            else:  # "k" is in every word: a short secret is masked where it stands on its own
+            if len(secret) < _SHORT_SECRET and secret in text:
+                # "k" is in every word: a short secret is masked where it stands on its own
                 bounded = rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])"
                 text = re.sub(bounded, mask(secret), text)
-        return _mask_cut_off(text, self._secrets)
+        return _mask_pieces(text, [s for s in self._secrets if len(s) >= _SHORT_SECRET])
 
     def _masked(self, e: BulkopError) -> BulkopError:
         if self._secrets:
@@ -325,31 +324,98 @@ def _secrets_of(
     return tuple(sorted((s for s in found if s), key=len, reverse=True))
 
 
-_CUT_MARKS = frozenset("…'\"")
+_CUT_MARKS = ("…", "...", "'", '"')
 _MIN_CUT_OFF = 4  # a shorter beginning of a secret is not told apart from ordinary text
+_MIN_PIECE = 8  # a run of this many characters of a secret is masked wherever it stands
 _SHORT_SECRET = 8  # below this, a secret is masked only as a word of its own, never cut off
 
 
-def _mask_cut_off(text: str, secrets: tuple[str, ...]) -> str:
-    """Mask a secret's first characters where a message was cut in the middle of it: they end
-    the text, or stand before the `…` of a cut or a closing quote."""
-    ends = [i for i, ch in enumerate(text) if ch in _CUT_MARKS]
-    ends.append(len(text))
-    for end in reversed(ends):  # from the right: earlier positions stay valid
-        for secret in secrets:
-            if len(secret) < _SHORT_SECRET:
-                continue
-            head = secret[:_MIN_CUT_OFF]
-            pos = text.find(head, max(0, end - len(secret) + 1), end)
-            while pos != -1 and end - pos >= _MIN_CUT_OFF:
-                if secret.startswith(text[pos:end]):  # the earliest start is the longest piece
-                    text = f"{text[:pos]}…{text[end:]}"
-                    break
-                pos = text.find(head, pos + 1, end)
-            else:
-                continue
-            break
+def _units(text: str, percent: bool) -> tuple[str, list[int]]:
+    """`text` as a server may have encoded it, decoded for matching: lower-cased and (with
+    `percent`) each ASCII `%XX` read as its character; with where each character of the result
+    starts in `text` (one more entry: the end)."""
+    if not percent or "%" not in text:
+        low = text.lower()
+        if len(low) == len(text):  # the common case: positions are the same
+            return low, list(range(len(text) + 1))
+    chars: list[str] = []
+    starts: list[int] = []
+    i = 0
+    while i < len(text):
+        starts.append(i)
+        if percent and text[i] == "%" and _is_hex(text[i + 1 : i + 3]) and int(text[i + 1 : i + 3], 16) < 0x80:
+            chars.append(chr(int(text[i + 1 : i + 3], 16)).lower())
+            i += 3
+        else:
+            low = text[i].lower()
+            chars.append(low if len(low) == 1 else text[i])
+            i += 1
+    starts.append(len(text))
+    return "".join(chars), starts
+
+
+def _is_hex(pair: str) -> bool:
+    return len(pair) == 2 and all(c in "0123456789abcdefABCDEF" for c in pair)
+
+
+def _mask_pieces(text: str, secrets: list[str]) -> str:
+    """Every piece of a (long) secret in `text` replaced: the whole secret by settings.mask, a
+    piece of it by `…` (see Client.redact for what counts as a piece). Read twice: with `%XX`
+    decoded, then as written (a secret may hold `%41` itself)."""
+    # Their %-encoded spellings are matched by decoding the text instead.
+    secrets = [s for s in secrets if "%" not in s or unquote(s) not in secrets]
+    for percent in (True, False):
+        text = _mask_pass(text, secrets, percent)
     return text
+
+
+def _mask_pass(text: str, secrets: list[str], percent: bool) -> str:
+    if not secrets:
+        return text
+    decoded, starts = _units(text, percent)
+    spans: list[tuple[int, int, str]] = []  # (start, end) in decoded, and what replaces it
+    for secret in secrets:
+        low = secret.lower()
+        # "Bearer <token>": its token is a secret of its own; a piece of the whole value
+        # would reach into the ordinary text before it ("lower sk_…" matches "bearer sk_…").
+        whole_only = " " in secret and secret.partition(" ")[2] in secrets
+        seen: set[int] = set()
+        for i in range(len(low) - _MIN_CUT_OFF + 1):
+            gram = low[i : i + _MIN_CUT_OFF]
+            pos = decoded.find(gram)
+            while pos != -1:
+                # Extend the match both ways as far as the secret goes.
+                a, j = pos, i
+                while a > 0 and j > 0 and decoded[a - 1] == low[j - 1]:
+                    a, j = a - 1, j - 1
+                b, k = a, j
+                while b < len(decoded) and k < len(low) and decoded[b] == low[k]:
+                    b, k = b + 1, k + 1
+                if a not in seen:
+                    seen.add(a)
+                    size = b - a
+                    cut = b == len(decoded) or decoded.startswith(_CUT_MARKS, b)
+                    if size == len(low):
+                        spans.append((a, b, mask(secret)))
+                    elif whole_only:
+                        pass
+                    elif size >= _MIN_PIECE or (j == 0 and cut):
+                        spans.append((a, b, "…"))
+                pos = decoded.find(gram, pos + 1)
+    if not spans:
+        return text
+    out: list[str] = []
+    end = 0  # in decoded: what is before it has been written
+    # Leftmost first, the longest of those, a whole secret before a piece of the same extent.
+    for a, b, replacement in sorted(spans, key=lambda s: (s[0], -s[1], s[2] == "…")):
+        if b <= end:
+            continue  # inside a piece already masked
+        a = max(a, end)
+        out.append(text[starts[end] : starts[a]])
+        out.append(replacement)
+        end = b
+    out.append(text[starts[end] :])
+    return "".join(out)
 
 
 _NOT_IN_A_SEGMENT = frozenset("/\\?#%;")
