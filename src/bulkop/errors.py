@@ -70,11 +70,16 @@ class BulkopError(Exception):
 
     exit_code: ExitCode = ExitCode.UNAVAILABLE
     kind: str = "error"
+    # True when asking again gets the same answer (a redirect, a 400): a watch does not retry
+    # it as it retries a network fault or a 5xx, which may pass.
+    lasting: bool = False
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, lasting: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if lasting is not None:
+            self.lasting = lasting
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

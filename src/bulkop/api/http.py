@@ -699,6 +699,7 @@ def raise_for_status(
             f"{host} redirected to {clean(target, max_len=100) or 'nowhere'}; "
             f"not followed, so credentials stay on {host}",
             hint="set the base URL to the final address",
+            lasting=True,
         )
     if status in (401, 403):
         verb = "refused the credentials" if status == 401 else "denied access"
@@ -717,4 +718,9 @@ def raise_for_status(
         err = ApiUnavailable(f"{host} is failing{suffix}", hint="the API is having trouble; retry later")
         err.retry_after = retry_after
         raise err
-    raise ApiUnavailable(f"{host} refused the request for {what}{suffix}", hint="check the id and the base URL")
+    # Any other 4xx but 408 and 425 says the request itself is wrong: it will be refused again.
+    raise ApiUnavailable(
+        f"{host} refused the request for {what}{suffix}",
+        hint="check the id and the base URL",
+        lasting=400 <= status < 500 and status not in (408, 425),
+    )

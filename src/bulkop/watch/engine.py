@@ -392,7 +392,7 @@ class Watcher:
         self.display.observed(t, changed, now)
 
     def _failed(self, t: Tracked, err: BulkopError, now: float) -> None:
-        transient = isinstance(err, (ApiUnavailable, InvalidResponse))
+        transient = isinstance(err, (ApiUnavailable, InvalidResponse)) and not err.lasting
         t.failures += 1
         if not transient or t.failures >= self.config.max_consecutive_failures:
             if transient:
