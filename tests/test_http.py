@@ -192,7 +192,7 @@ def test_backoff_grows_then_caps():
 # --------------------------------------------------------------------------- loopback, http://
 
 
-@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "api.localhost", "127.0.0.1", "127.3.2.1", "::1", "[::1]"])
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.3.2.1", "::1", "[::1]"])
 def test_is_loopback(host):
     assert is_loopback(host)
 
@@ -204,6 +204,8 @@ def test_is_loopback(host):
         "10.0.0.1",
         "192.168.1.1",
         "localhost.example.com",
+        "api.localhost",  # resolved by DNS where the resolver does not follow RFC 6761
+        "a.b.LOCALHOST",
         "127.0.0.1.nip.io",
         "::ffff:10.0.0.1",
         "",
@@ -212,6 +214,13 @@ def test_is_loopback(host):
 )
 def test_is_not_loopback(host):
     assert not is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["api.localhost", "x.y.localhost", "Evil.LocalHost"])
+def test_plain_http_to_a_subdomain_of_localhost_is_refused(host):
+    with pytest.raises(UsageError) as e:
+        check_credentials_safe(f"http://{host}:8080", False)
+    assert "--allow-insecure-http" in (e.value.hint or "")
 
 
 def test_plain_http_with_a_secret_to_a_remote_host_is_refused():

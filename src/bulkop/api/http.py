@@ -87,8 +87,11 @@ class RateLimited(ApiUnavailable):
 
 
 def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses only. Not for `*.localhost`: RFC 6761 asks
+    resolvers to keep those on this machine, but glibc without systemd-resolved asks DNS, so a
+    credential sent in clear to `api.localhost` could go wherever DNS says."""
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
