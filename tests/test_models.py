@@ -261,3 +261,23 @@ def test_parse_timestamp(text, expected):
 def test_parse_timestamp_never_raises_and_never_returns_naive(text):
     parsed = parse_timestamp(text)
     assert parsed is None or parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-01t00:00:00z", "2026-01-01T00:00:00+00:00"),  # RFC 3339 §5.6: t and z in any case
+        ("2026-01-01t12:30:00+02:00", "2026-01-01T12:30:00+02:00"),
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59+00:00"),  # a leap second: the second before
+        ("2016-12-31T23:59:60.250Z", "2016-12-31T23:59:59.250000+00:00"),
+        ("2016-12-31t23:59:60z", "2016-12-31T23:59:59+00:00"),
+    ],
+)
+def test_every_rfc_3339_spelling_is_read(text, expected):
+    parsed = parse_timestamp(text)
+    assert parsed is not None and parsed.isoformat() == expected
+
+
+@pytest.mark.parametrize("text", ["2026-01-01T00:00:61Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60", "60"])
+def test_a_second_past_a_leap_second_is_still_refused(text):
+    assert parse_timestamp(text) is None

@@ -5,6 +5,7 @@ Reading what an API sends is its definition's job (bulkop.providers), not code h
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -131,8 +132,16 @@ class BulkOperation:
         return {"id": str(self.id), **self.raw}
 
 
+_LEAP_SECOND = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:)60(?=[.,Z+-]|$)")
+
+
 def parse_timestamp(value: str) -> datetime | None:
-    """Parse an RFC 3339 timestamp; None when it is not one or has no timezone."""
+    """Parse an RFC 3339 timestamp; None when it is not one or has no timezone.
+
+    RFC 3339 allows a lower-case `t` and `z`, and a leap second (`23:59:60`), which Python's
+    datetime cannot hold: it is read as the second before (shown to the second, the same)."""
+    value = value.upper()  # the only letters of RFC 3339 are T and Z
+    value = _LEAP_SECOND.sub(r"\g<1>59", value, count=1)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
