@@ -328,6 +328,30 @@ def test_a_header_that_clashes_with_bulkops_own_is_exit_7(auth: str, header: str
     assert server.requests == []
 
 
+HOP_BY_HOP = ["TE", "te", "Trailer", "Upgrade", "Keep-Alive", "Proxy-Connection", "PROXY-CONNECTION"]
+
+
+@pytest.mark.parametrize("header", HOP_BY_HOP)
+def test_a_hop_by_hop_header_is_no_definition_header(header: str) -> None:
+    """A proxy drops these on the way (RFC 9110 §7.6.1): as a definition's header they would
+    vanish; as the credential's header, the credential would."""
+    definition = ACME.replace('error_message = ["message"]', f'headers = {{ "{header}" = "v" }}')
+    with Server(ok) as server:
+        write_acme_config(server.url, definition)
+        r = run_cli(["get", "42"])
+    assert r.code == 7 and "providers.acme.headers" in r.stderr, r.stderr
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("header", HOP_BY_HOP)
+def test_a_hop_by_hop_header_cannot_carry_the_credential(header: str) -> None:
+    with Server(ok) as server:
+        write_acme_config(server.url, auth=f"header:{header}")
+        r = run_cli(["get", "42"])
+    assert r.code == 7 and "providers.acme.auth" in r.stderr, r.stderr
+    assert server.requests == []
+
+
 @pytest.mark.parametrize("pair", [("Accept", "accept"), ("X-Trace", "x-trace"), ("User-Agent", "USER-AGENT")])
 def test_one_header_given_twice_in_two_cases_is_exit_7(pair: tuple[str, str]) -> None:
     definition = ACME.replace('error_message = ["message"]', f'headers = {{ "{pair[0]}" = "a", "{pair[1]}" = "b" }}')

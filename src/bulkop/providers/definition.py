@@ -99,6 +99,12 @@ _RESERVED_HEADERS = frozenset(
         "transfer-encoding",
         "connection",
         "cookie",
+        # Hop-by-hop (RFC 9110 §7.6.1): a proxy on the way drops them, the credential with them.
+        "te",
+        "trailer",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
         # bulkop decodes only the encodings it asks for (api.http.ACCEPT_ENCODING), bounded.
         "accept-encoding",
     }
