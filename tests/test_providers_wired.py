@@ -367,7 +367,7 @@ def test_a_dot_saymon_id_is_refused_as_one_that_would_leave_its_path_segment(op_
     r = run_cli(["get", "--provider", "saymon", "--base-url", "http://127.0.0.1:9", op_id], env)
     assert r.code == 2
     assert r.stderr == (
-        f"bulkop: error: {op_id!r} is not a saymon bulk operation id "
+        f"bulkop: error: {op_id!r} is not a SAYMON bulk operation id "
         "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)\n"
     )
 

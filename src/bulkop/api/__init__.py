@@ -144,7 +144,7 @@ class Client:
         canonical = self.definition.check_id(op_id)
         if not _one_path_segment(canonical):
             raise UsageError(
-                f"{clean(op_id, max_len=80)!r} is not a {self.provider} bulk operation id "
+                f"{clean(op_id, max_len=80)!r} is not a {self.definition.operation_noun} id "
                 "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)"
             )
         if len(self._ids) < ID_CACHE:

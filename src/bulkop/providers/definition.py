@@ -240,7 +240,7 @@ class ProviderDefinition:
             if self.id_description and op_id in (".", ".."):
                 # Said as for an id that would leave its path segment (api.Client's check).
                 e.message = (
-                    f"{shown!r} is not a {self.name} bulk operation id "
+                    f"{shown!r} is not a {self.operation_noun} id "
                     "(an id cannot be . or .., nor hold /, \\, ?, #, %, ;, spaces or control characters)"
                 )
                 hints = []
