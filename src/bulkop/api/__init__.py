@@ -397,9 +397,7 @@ def _mask_pass(text: str, secrets: list[str], percent: bool) -> str:
                     cut = b == len(decoded) or decoded.startswith(_CUT_MARKS, b)
                     if size == len(low):
                         spans.append((a, b, mask(secret)))
-                    elif whole_only:
-                        pass
-                    elif size >= _MIN_PIECE or (j == 0 and cut):
+                    elif not whole_only and (size >= _MIN_PIECE or (j == 0 and cut)):
                         spans.append((a, b, "…"))
                 pos = decoded.find(gram, pos + 1)
     if not spans:

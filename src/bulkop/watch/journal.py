@@ -4,10 +4,11 @@ observations in one transaction."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bulkop.journal import Journal, host_of, seen_op
+from bulkop.journal import Journal, Seen, host_of, seed_rate, seen_in_json, seen_json, seen_op
 from bulkop.watch.engine import Display, Tracked
 
 if TYPE_CHECKING:
@@ -59,26 +60,23 @@ class JournalView(Display):
         self.flush()
 
     def flush(self) -> None:
-        if self._pending and not self.journal.enabled:  # it broke during the watch (it said so once)
-            self._pending = {}
-        if self._pending:
-            batch, self._pending = list(self._pending.values()), {}
-            wall = self.wall()
-            offset = None if self.mono is None else wall - self.mono()  # watch clock → epoch
-            self.journal.record(
-                [
-                    seen_op(op, profile=profile, host=host, observed_at=None if offset is None else at + offset)
-                    for op, profile, host, at in batch
-                ],
-                wall,
-            )
+        batch, self._pending = list(self._pending.values()), {}
+        if not batch or not self.journal.enabled:  # (one that broke mid-watch has said so once)
+            return
+        wall = self.wall()
+        offset = None if self.mono is None else wall - self.mono()  # watch clock → epoch
+        self.journal.record(
+            [
+                seen_op(op, profile=profile, host=host, observed_at=None if offset is None else at + offset)
+                for op, profile, host, at in batch
+            ],
+            wall,
+        )
 
 
 def seed_watch(ctx: Context, targets: Sequence[Any], tracked: Sequence[Any]) -> Any:
     """Before a watch's first poll: seed each operation's rate from the journal's samples and
     return the Display that records every batch of observations."""
-    from bulkop.journal import Seen, seed_rate
-
     journal = ctx.journal()
     if not journal.enabled:
         return Display()  # nothing to seed from, nothing to record: a view that hears no event
@@ -103,10 +101,7 @@ def record_piped(ctx: Context, text: str, targets: Sequence[Any]) -> None:
     of them) before the first poll, so an interrupted watch leaves them in the journal."""
     if not text.strip():
         return
-    import json
-
-    from bulkop.journal import seen_in_json, seen_json
-    from bulkop.watch.command import read_ids
+    from bulkop.watch.command import read_ids  # watch.command imports this module
 
     objects: list[dict[str, Any]] = []
     for chunk in [text, *text.splitlines()]:
